@@ -1,0 +1,341 @@
+/* Writes the config and load-balancing state into the data plane maps. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "gw/apply.h"
+
+static void addr_to_abi(const struct gw_ip *ip, __be32 *out)
+{
+	memset(out, 0, 16);
+	memcpy(out, ip->addr, ip->family == AF_INET ? 4 : 16);
+}
+
+static uint8_t family_to_abi(uint8_t family)
+{
+	return family == AF_INET6 ? GW_AF_INET6 : GW_AF_INET;
+}
+
+uint32_t gw_apply_identity_id(const struct gw_config *cfg, size_t idx)
+{
+	const struct gw_identity_conf *ic = &cfg->identities[idx];
+	uint32_t pos = 0;
+	size_t i;
+
+	if (ic->id)
+		return ic->id;
+	for (i = 0; i < idx; i++)
+		if (cfg->identities[i].site_id == ic->site_id && !cfg->identities[i].id)
+			pos++;
+	return GW_SITE_IDENTITY(ic->site_id) | (pos + 1);
+}
+
+static int apply_cfg(struct gw_dp *dp, const struct gw_config *cfg)
+{
+	const struct gw_gateway_conf *g = &cfg->gateway;
+	struct gw_cfg c;
+
+	memset(&c, 0, sizeof(c));
+	c.abi_version = GW_ABI_VERSION;
+	c.site_id = cfg->site.id;
+	c.int_ifindex = gw_dp_attach_info(dp, false)->ifindex;
+	c.ext_ifindex = gw_dp_attach_info(dp, true)->ifindex;
+	memcpy(&c.int_addr4, g->internal.address.addr, 4);
+	memcpy(&c.ext_addr4, g->external.address.addr, 4);
+	if (g->internal.address6.family == AF_INET6) {
+		memcpy(c.int_addr6, g->internal.address6.addr, 16);
+		c.flags |= GW_CFG_F_HAVE_V6;
+	}
+	c.geneve_port = htons(GW_GENEVE_PORT);
+	c.probe_port = htons(GW_PROBE_PORT);
+	c.snat_port_min = cfg->limits.snat_port_min;
+	c.snat_port_max = cfg->limits.snat_port_max;
+	c.tunnel_mtu = 1500;
+	c.default_identity = GW_SITE_IDENTITY(cfg->site.id);
+	return gw_dp_set_cfg(dp, &c);
+}
+
+static int apply_peers(struct gw_dp *dp, const struct gw_config *cfg, const struct gw_balancer *lb)
+{
+	struct gw_identity info;
+	size_t i;
+	int r;
+
+	for (i = 0; i < cfg->n_peers; i++) {
+		const struct gw_peer_conf *pc = &cfg->peers[i];
+		struct gw_peer p;
+
+		memset(&p, 0, sizeof(p));
+		memcpy(&p.addr, pc->address.addr, 4);
+		p.site_id = pc->site_id;
+		p.flags = (lb->peer_up[i + 1] ? GW_PEER_F_UP : 0) | (pc->encrypt ? GW_PEER_F_ENCRYPT : 0);
+		r = gw_dp_peer_set(dp, i + 1, &p);
+		if (r)
+			return r;
+		/* a peer's gateways may assert their own site's identity */
+		info.site_id = pc->site_id;
+		info.flags = 0;
+		r = gw_dp_identity_set(dp, GW_SITE_IDENTITY(pc->site_id), &info);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int apply_identities(struct gw_dp *dp, const struct gw_config *cfg)
+{
+	struct gw_identity info = { .site_id = cfg->site.id };
+	size_t i, j;
+	int r;
+
+	r = gw_dp_identity_set(dp, GW_SITE_IDENTITY(cfg->site.id), &info);
+	if (r)
+		return r;
+	for (i = 0; i < cfg->n_identities; i++) {
+		const struct gw_identity_conf *ic = &cfg->identities[i];
+		uint32_t id = gw_apply_identity_id(cfg, i);
+
+		info.site_id = ic->site_id;
+		r = gw_dp_identity_set(dp, id, &info);
+		if (r)
+			return r;
+		if (!ic->local)
+			continue;
+		for (j = 0; j < ic->n_cidrs; j++) {
+			const struct gw_cidr *c = &ic->cidrs[j];
+
+			r = gw_dp_identity_cidr_set(dp, family_to_abi(c->addr.family), c->addr.addr,
+						    c->prefix_len, id);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static bool labels_match(const struct gw_identity_conf *ic, const struct gw_policy_conf *pc)
+{
+	size_t i, j;
+
+	for (i = 0; i < pc->n_from; i++) {
+		bool found = false;
+
+		for (j = 0; j < ic->n_labels && !found; j++)
+			found = strcmp(ic->labels[j], pc->from[i]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static bool service_has_policy(const struct gw_config *cfg, size_t svc)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_policies; i++)
+		if (cfg->policies[i].to_service == svc)
+			return true;
+	return false;
+}
+
+static int apply_policies(struct gw_dp *dp, const struct gw_config *cfg)
+{
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < cfg->n_policies; i++) {
+		const struct gw_policy_conf *pc = &cfg->policies[i];
+
+		for (j = 0; j < cfg->n_identities; j++) {
+			if (!labels_match(&cfg->identities[j], pc))
+				continue;
+			r = gw_dp_policy_set(dp, gw_apply_identity_id(cfg, j), pc->to_service, true);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Calls fn for every data-plane service key of service i (each VIP, each
+ * port of each range) and the VIP marker keys. */
+static int for_each_svc_key(const struct gw_service_conf *sc,
+			    int (*fn)(const struct gw_svc_key *k, bool marker, void *ud), void *ud)
+{
+	struct gw_svc_key k;
+	size_t v, p;
+	uint32_t port;
+	int r;
+
+	for (v = 0; v < sc->n_vips; v++) {
+		memset(&k, 0, sizeof(k));
+		addr_to_abi(&sc->vips[v], k.vip);
+		k.family = family_to_abi(sc->vips[v].family);
+		r = fn(&k, true, ud);
+		if (r)
+			return r;
+		for (p = 0; p < sc->n_ports; p++) {
+			const struct gw_port_range *pr = &sc->ports[p];
+
+			for (port = pr->lo; port <= pr->hi; port++) {
+				k.port = htons(port);
+				k.proto = pr->proto;
+				r = fn(&k, false, ud);
+				if (r)
+					return r;
+			}
+		}
+	}
+	return 0;
+}
+
+struct svc_put {
+	struct gw_dp *dp;
+	struct gw_svc svc;
+};
+
+static int svc_put(const struct gw_svc_key *k, bool marker, void *ud)
+{
+	struct svc_put *sp = ud;
+	struct gw_svc v = sp->svc;
+
+	if (marker)
+		v.flags = GW_SVC_F_VIP;
+	return gw_dp_svc_set(sp->dp, k, &v);
+}
+
+struct svc_match {
+	const struct gw_svc_key *want;
+	bool found;
+};
+
+static int svc_match(const struct gw_svc_key *k, bool marker, void *ud)
+{
+	struct svc_match *m = ud;
+
+	if (memcmp(k, m->want, sizeof(*k)) == 0) {
+		m->found = true;
+		return 1; /* stop the walk */
+	}
+	return 0;
+}
+
+static bool svc_keep(const struct gw_svc_key *key, void *ud)
+{
+	const struct gw_config *cfg = ud;
+	struct svc_match m = { .want = key };
+	size_t i;
+
+	for (i = 0; i < cfg->n_services && !m.found; i++)
+		for_each_svc_key(&cfg->services[i], svc_match, &m);
+	return m.found;
+}
+
+static int apply_backends(struct gw_dp *dp, const struct gw_lb_service *svc)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < svc->n_backends; i++) {
+		const struct gw_lb_backend *b = &svc->backends[i];
+		struct gw_backend be;
+
+		memset(&be, 0, sizeof(be));
+		addr_to_abi(&b->conf->address, be.addr);
+		be.family = family_to_abi(b->conf->address.family);
+		be.port = htons(b->conf->port);
+		be.site_id = b->conf->site_id;
+		be.peer_id = b->peer;
+		be.flags = b->conf->local ? 0 : GW_BE_F_REMOTE;
+		r = gw_dp_backend_set(dp, b->id, &be);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int gw_apply_service_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_service *svc)
+{
+	uint32_t m = lb->cfg->limits.maglev_table_size;
+	struct gw_maglev_backend *set = NULL;
+	uint32_t *table = NULL;
+	size_t n;
+	int t, r = 0;
+
+	set = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(*set));
+	table = calloc(m, sizeof(*table));
+	if (!set || !table) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (t = 0; t < GW_MAGLEV_TABLES; t++) {
+		uint32_t slot = svc->id * GW_MAGLEV_TABLES + t;
+
+		n = gw_lb_select(lb, svc, t, set);
+		if (t == GW_MAGLEV_CLIENT)
+			svc->n_client = n;
+		else
+			svc->n_peer = n;
+		r = gw_maglev_build(set, n, m, table);
+		if (r == -ENOENT) {
+			r = gw_dp_maglev_swap(dp, slot, NULL, 0);
+		} else if (r == 0) {
+			r = gw_dp_maglev_swap(dp, slot, table, m);
+		}
+		if (r)
+			goto out;
+	}
+out:
+	free(set);
+	free(table);
+	return r;
+}
+
+int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb,
+		 const char **ret_what)
+{
+	size_t i;
+	int r;
+
+	*ret_what = "site parameters";
+	r = apply_cfg(dp, cfg);
+	if (r)
+		return r;
+	*ret_what = "peers";
+	r = apply_peers(dp, cfg, lb);
+	if (r)
+		return r;
+	*ret_what = "identities";
+	r = apply_identities(dp, cfg);
+	if (r)
+		return r;
+	*ret_what = "policies";
+	r = apply_policies(dp, cfg);
+	if (r)
+		return r;
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *svc = &lb->services[i];
+		struct svc_put sp = { .dp = dp };
+
+		*ret_what = "backends";
+		r = apply_backends(dp, svc);
+		if (r)
+			return r;
+		/* Tables before service entries: a VIP never exists without them. */
+		*ret_what = "Maglev tables";
+		r = gw_apply_service_tables(dp, lb, svc);
+		if (r)
+			return r;
+		*ret_what = "services (is limits.services large enough?)";
+		sp.svc.id = svc->id;
+		sp.svc.flags = (svc->conf->l7 != GW_L7_NONE ? GW_SVC_F_L7 : 0) |
+			       (service_has_policy(cfg, i) ? GW_SVC_F_POLICY : 0);
+		r = for_each_svc_key(svc->conf, svc_put, &sp);
+		if (r)
+			return r;
+	}
+	*ret_what = "removing stale services";
+	return gw_dp_svc_prune(dp, svc_keep, (void *)cfg);
+}

@@ -1,0 +1,460 @@
+/* Loads the gateway's XDP programs with the libbpf skeleton, takes over a
+ * running data plane from its pins, attaches with bpf_link and writes maps. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "gw/dataplane.h"
+#include "gateway.skel.h"
+
+#define BPF_FS "/sys/fs/bpf"
+#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+#define PIN_DIR_MAX (PATH_MAX - 64) /* room for a pin name below it */
+
+struct gw_dp {
+	struct gateway *skel;
+	char pin_dir[PIN_DIR_MAX];
+	int link_fd[2];
+	struct gw_dp_attach_info info[2];
+	int ncpus;
+};
+
+static int ensure_bpffs(void)
+{
+	struct statfs st;
+
+	if (statfs(BPF_FS, &st) == 0 && (unsigned long)st.f_type == BPF_FS_MAGIC_NUMBER)
+		return 0;
+	if (mount("bpf", BPF_FS, "bpf", 0, "mode=0700"))
+		return -errno;
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		buf[i] = path[i];
+	}
+	return 0;
+}
+
+/* -EPROTO when pins of another ABI version are present, 0 otherwise. */
+static int check_pinned_abi(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct gw_cfg cfg;
+	__u32 zero = 0;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/gw_cfg_map", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&cfg, 0, sizeof(cfg));
+	if (bpf_map_lookup_elem(fd, &zero, &cfg) == 0 && cfg.abi_version &&
+	    cfg.abi_version != GW_ABI_VERSION)
+		r = -EPROTO;
+	close(fd);
+	return r;
+}
+
+static void link_path(const struct gw_dp *dp, bool external, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/link_%s", dp->pin_dir, external ? "ext" : "int");
+}
+
+static int attach_side(struct gw_dp *dp, bool external, const char *ifname,
+		       struct bpf_program *prog, enum gw_dp_mode mode, const char **ret_why)
+{
+	struct gw_dp_attach_info *info = &dp->info[external];
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	LIBBPF_OPTS(bpf_xdp_query_opts, qo);
+	struct bpf_link_info li;
+	char path[PATH_MAX];
+	__u32 len = sizeof(li);
+	int ifindex, fd;
+
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex) {
+		*ret_why = "interface not found";
+		return -ENODEV;
+	}
+	info->ifindex = ifindex;
+	link_path(dp, external, path, sizeof(path));
+
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		memset(&li, 0, sizeof(li));
+		if (bpf_obj_get_info_by_fd(fd, &li, &len) == 0 && li.type == BPF_LINK_TYPE_XDP &&
+		    li.xdp.ifindex == (__u32)ifindex &&
+		    bpf_link_update(fd, bpf_program__fd(prog), NULL) == 0) {
+			info->taken_over = true;
+			goto attached;
+		}
+		/* a link for another interface, or one whose device is gone */
+		bpf_link_detach(fd);
+		close(fd);
+		unlink(path);
+	}
+
+	lo.flags = mode == GW_DP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	fd = bpf_link_create(bpf_program__fd(prog), ifindex, BPF_XDP, &lo);
+	if (fd < 0 && mode == GW_DP_AUTO) {
+		lo.flags = XDP_FLAGS_SKB_MODE;
+		fd = bpf_link_create(bpf_program__fd(prog), ifindex, BPF_XDP, &lo);
+	}
+	if (fd < 0) {
+		int err = -errno;
+
+		*ret_why = err == -EBUSY || err == -EEXIST
+				   ? "another XDP program is attached to the interface"
+				   : "cannot attach the XDP program";
+		return err;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		int err = -errno;
+
+		close(fd);
+		*ret_why = "cannot pin the XDP link";
+		return err;
+	}
+attached:
+	dp->link_fd[external] = fd;
+	if (bpf_xdp_query(ifindex, 0, &qo) == 0)
+		info->generic = qo.attach_mode == XDP_ATTACHED_SKB;
+	return 0;
+}
+
+struct gw_dp *gw_dp_open(const struct gw_dp_opts *opts, const char **ret_why)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct gw_dp *dp;
+	int r;
+
+	*ret_why = "";
+	dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		*ret_why = "out of memory";
+		return NULL;
+	}
+	dp->link_fd[0] = dp->link_fd[1] = -1;
+	if (snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", opts->pin_dir) >=
+	    (int)sizeof(dp->pin_dir)) {
+		r = -ENAMETOOLONG;
+		*ret_why = "pin directory name too long";
+		goto fail;
+	}
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		r = -EINVAL;
+		*ret_why = "cannot count CPUs";
+		goto fail;
+	}
+	r = ensure_bpffs();
+	if (r) {
+		*ret_why = "cannot mount bpffs on " BPF_FS;
+		goto fail;
+	}
+	r = mkdir_p(dp->pin_dir);
+	if (r) {
+		*ret_why = "cannot create the pin directory";
+		goto fail;
+	}
+	r = check_pinned_abi(dp->pin_dir);
+	if (r) {
+		*ret_why = "the pinned data plane has another ABI version; run gatewayd --detach first";
+		goto fail;
+	}
+
+	oo.pin_root_path = dp->pin_dir;
+	dp->skel = gateway__open_opts(&oo);
+	if (!dp->skel) {
+		r = -errno;
+		*ret_why = "cannot open the BPF object";
+		goto fail;
+	}
+	bpf_map__set_max_entries(dp->skel->maps.gw_svcs, opts->max_services * 4);
+	bpf_map__set_max_entries(dp->skel->maps.gw_maglev, opts->max_services * GW_MAGLEV_TABLES);
+	bpf_map__set_max_entries(dp->skel->maps.gw_backends, opts->max_backends);
+	bpf_map__set_max_entries(dp->skel->maps.gw_peers, opts->max_peers + 1);
+	bpf_map__set_max_entries(dp->skel->maps.gw_peer_addr, opts->max_peers + 1);
+	bpf_map__set_max_entries(dp->skel->maps.gw_identities, opts->max_identities);
+	bpf_map__set_max_entries(dp->skel->maps.gw_ident4, opts->max_identities);
+	bpf_map__set_max_entries(dp->skel->maps.gw_ident6, opts->max_identities);
+	bpf_map__set_max_entries(dp->skel->maps.gw_ct, opts->max_conntrack);
+
+	r = gateway__load(dp->skel);
+	if (r) {
+		*ret_why = "cannot load the BPF programs or reuse the pinned maps (if limits "
+			   "changed, run gatewayd --detach first)";
+		goto fail;
+	}
+	r = attach_side(dp, false, opts->int_ifname, dp->skel->progs.gw_xdp_int, opts->mode,
+			ret_why);
+	if (r)
+		goto fail;
+	r = attach_side(dp, true, opts->ext_ifname, dp->skel->progs.gw_xdp_ext, opts->mode,
+			ret_why);
+	if (r)
+		goto fail;
+	return dp;
+fail:
+	gw_dp_close(dp);
+	errno = -r;
+	return NULL;
+}
+
+void gw_dp_close(struct gw_dp *dp)
+{
+	if (!dp)
+		return;
+	if (dp->link_fd[0] >= 0)
+		close(dp->link_fd[0]);
+	if (dp->link_fd[1] >= 0)
+		close(dp->link_fd[1]);
+	gateway__destroy(dp->skel);
+	free(dp);
+}
+
+int gw_dp_destroy(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int r = 0, fd, i;
+	DIR *d;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/link_%s", pin_dir, i ? "ext" : "int");
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+	}
+	d = opendir(pin_dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+		if (unlink(path) && r == 0)
+			r = -errno;
+	}
+	closedir(d);
+	if (rmdir(pin_dir) && r == 0)
+		r = -errno;
+	return r;
+}
+
+const struct gw_dp_attach_info *gw_dp_attach_info(const struct gw_dp *dp, bool external)
+{
+	return &dp->info[external];
+}
+
+static int upd(struct bpf_map *m, const void *k, const void *v)
+{
+	return bpf_map_update_elem(bpf_map__fd(m), k, v, BPF_ANY) ? -errno : 0;
+}
+
+static int del(struct bpf_map *m, const void *k)
+{
+	if (bpf_map_delete_elem(bpf_map__fd(m), k) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int gw_dp_set_cfg(struct gw_dp *dp, const struct gw_cfg *cfg)
+{
+	__u32 zero = 0;
+
+	return upd(dp->skel->maps.gw_cfg_map, &zero, cfg);
+}
+
+int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc)
+{
+	return upd(dp->skel->maps.gw_svcs, key, svc);
+}
+
+int gw_dp_svc_del(struct gw_dp *dp, const struct gw_svc_key *key)
+{
+	return del(dp->skel->maps.gw_svcs, key);
+}
+
+int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const struct gw_svc_key *key, void *ud),
+		    void *ud)
+{
+	int fd = bpf_map__fd(dp->skel->maps.gw_svcs);
+	struct gw_svc_key k, next, *prev = NULL;
+	int r = 0;
+
+	/* Collect-then-delete would need memory; deleting the previous key
+	 * after advancing keeps the walk valid. */
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (prev && !keep(prev, ud) && bpf_map_delete_elem(fd, prev) && errno != ENOENT)
+			r = -errno;
+		k = next;
+		prev = &k;
+	}
+	if (prev && !keep(prev, ud) && bpf_map_delete_elem(fd, prev) && errno != ENOENT)
+		r = -errno;
+	return r;
+}
+
+int gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be)
+{
+	return upd(dp->skel->maps.gw_backends, &id, be);
+}
+
+int gw_dp_peer_set(struct gw_dp *dp, uint32_t id, const struct gw_peer *peer)
+{
+	__be32 addr = peer->addr;
+	int r;
+
+	r = upd(dp->skel->maps.gw_peers, &id, peer);
+	if (r)
+		return r;
+	return upd(dp->skel->maps.gw_peer_addr, &addr, &id);
+}
+
+int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be)
+{
+	struct gw_peer none;
+
+	memset(&none, 0, sizeof(none));
+	del(dp->skel->maps.gw_peer_addr, &addr_be);
+	return upd(dp->skel->maps.gw_peers, &id, &none);
+}
+
+int gw_dp_identity_set(struct gw_dp *dp, uint32_t id, const struct gw_identity *info)
+{
+	return upd(dp->skel->maps.gw_identities, &id, info);
+}
+
+int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr,
+			    uint8_t prefixlen, uint32_t id)
+{
+	if (family == GW_AF_INET) {
+		struct gw_lpm4_key k = { .prefixlen = prefixlen };
+
+		memcpy(&k.addr, addr, 4);
+		return upd(dp->skel->maps.gw_ident4, &k, &id);
+	} else {
+		struct gw_lpm6_key k = { .prefixlen = prefixlen };
+
+		memcpy(k.addr, addr, 16);
+		return upd(dp->skel->maps.gw_ident6, &k, &id);
+	}
+}
+
+int gw_dp_policy_set(struct gw_dp *dp, uint32_t identity, uint32_t svc_id, bool allow)
+{
+	struct gw_policy_key k = { .identity = identity, .svc_id = svc_id };
+	__u32 one = 1;
+
+	if (allow)
+		return upd(dp->skel->maps.gw_policy, &k, &one);
+	return del(dp->skel->maps.gw_policy, &k);
+}
+
+int gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, uint32_t m)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, co, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	int outer = bpf_map__fd(dp->skel->maps.gw_maglev);
+	uint32_t *keys = NULL, *vals = NULL, i, count;
+	int fd = -1, r;
+
+	if (m == 0)
+		return del(dp->skel->maps.gw_maglev, &slot);
+	keys = malloc(sizeof(*keys) * (m + 1));
+	vals = malloc(sizeof(*vals) * (m + 1));
+	if (!keys || !vals) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i <= m; i++)
+		keys[i] = i;
+	vals[0] = m;
+	memcpy(vals + 1, table, sizeof(*vals) * m);
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "gw_maglev_tbl", 4, 4, m + 1, &co);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	count = m + 1;
+	if (bpf_map_update_batch(fd, keys, vals, &count, &bo)) {
+		r = -errno;
+		goto out;
+	}
+	/* One update of the outer map switches every CPU to the new table. */
+	r = bpf_map_update_elem(outer, &slot, &fd, BPF_ANY) ? -errno : 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(keys);
+	free(vals);
+	return r;
+}
+
+int gw_dp_counters(struct gw_dp *dp, struct gw_counter *out)
+{
+	int fd = bpf_map__fd(dp->skel->maps.gw_counters);
+	struct gw_counter *percpu;
+	__u32 k;
+	int c;
+
+	percpu = calloc(dp->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (k = 0; k < GW_R__COUNT; k++) {
+		out[k].packets = out[k].bytes = 0;
+		if (bpf_map_lookup_elem(fd, &k, percpu))
+			continue;
+		for (c = 0; c < dp->ncpus; c++) {
+			out[k].packets += percpu[c].packets;
+			out[k].bytes += percpu[c].bytes;
+		}
+	}
+	free(percpu);
+	return 0;
+}
+
+long gw_dp_ct_count(struct gw_dp *dp)
+{
+	int fd = bpf_map__fd(dp->skel->maps.gw_ct);
+	struct gw_ct_key k, next, *prev = NULL;
+	long n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n < (1L << 24)) {
+		n++;
+		k = next;
+		prev = &k;
+	}
+	return n;
+}

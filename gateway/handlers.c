@@ -1,0 +1,495 @@
+/* gatewayd's control API: status, services, backends (drain, weight),
+ * peers, counters, config reload, and Prometheus /metrics (docs/api.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "gw/apply.h"
+#include "gw/daemon.h"
+
+static const char *const reason_names[] = {
+#define GW_REASON_NAME(sym, name, help) name,
+	GW_REASONS(GW_REASON_NAME)
+#undef GW_REASON_NAME
+};
+
+static const char *const reason_help[] = {
+#define GW_REASON_HELP(sym, name, help) help,
+	GW_REASONS(GW_REASON_HELP)
+#undef GW_REASON_HELP
+};
+
+static json_t *ip_json(const struct gw_ip *ip)
+{
+	char buf[64];
+
+	return json_string(gw_ip_format(ip, buf, sizeof(buf)));
+}
+
+static json_t *service_json(const struct gw_balancer *lb, const struct gw_lb_service *s)
+{
+	const struct gw_service_conf *sc = s->conf;
+	json_t *o = json_object(), *vips = json_array(), *ports = json_array();
+	uint32_t active = 0;
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sc->n_vips; i++)
+		json_array_append_new(vips, ip_json(&sc->vips[i]));
+	for (i = 0; i < sc->n_ports; i++)
+		json_array_append_new(ports, json_string(gw_port_range_format(&sc->ports[i], buf,
+									       sizeof(buf))));
+	for (i = 0; i < s->n_backends; i++)
+		active += gw_lb_backend_state(lb, &s->backends[i]) == GW_LB_ACTIVE;
+	json_object_set_new(o, "name", json_string(sc->name));
+	json_object_set_new(o, "id", json_integer(s->id));
+	json_object_set_new(o, "vips", vips);
+	json_object_set_new(o, "ports", ports);
+	json_object_set_new(o, "affinity", json_string(gw_affinity_name(sc->affinity)));
+	json_object_set_new(o, "lb", json_string(gw_lb_name(sc->lb)));
+	json_object_set_new(o, "l7", json_string(gw_l7_name(sc->l7)));
+	json_object_set_new(o, "min_local_healthy", json_integer(sc->min_local_healthy));
+	json_object_set_new(o, "backends", json_integer(s->n_backends));
+	json_object_set_new(o, "active", json_integer(active));
+	json_object_set_new(o, "in_table", json_integer(s->n_client));
+	return o;
+}
+
+static json_t *backend_json(const struct gw_balancer *lb, const struct gw_lb_service *s,
+			    const struct gw_lb_backend *b)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "service", json_string(s->conf->name));
+	json_object_set_new(o, "address", ip_json(&b->conf->address));
+	json_object_set_new(o, "port", json_integer(b->conf->port));
+	json_object_set_new(o, "site", json_string(b->conf->site));
+	json_object_set_new(o, "local", json_boolean(b->conf->local));
+	json_object_set_new(o, "weight", json_integer(b->weight));
+	json_object_set_new(o, "state", json_string(gw_lb_state_name(gw_lb_backend_state(lb, b))));
+	json_object_set_new(o, "id", json_integer(b->id));
+	return o;
+}
+
+static void h_status(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	const struct gw_config *cfg = d->cfg;
+	json_t *o = json_object(), *site = json_object(), *ifs = json_array();
+	size_t nb = 0, i;
+	int side;
+
+	json_object_set_new(site, "name", json_string(cfg->site.name));
+	json_object_set_new(site, "id", json_integer(cfg->site.id));
+	for (side = 0; side < 2; side++) {
+		const struct gw_dp_attach_info *ai = gw_dp_attach_info(d->dp, side);
+		json_t *x = json_object();
+
+		json_object_set_new(x, "role", json_string(side ? "external" : "internal"));
+		json_object_set_new(x, "name", json_string(side ? cfg->gateway.external.interface
+								: cfg->gateway.internal.interface));
+		json_object_set_new(x, "ifindex", json_integer(ai->ifindex));
+		json_object_set_new(x, "xdp_mode", json_string(ai->generic ? "generic" : "native"));
+		json_object_set_new(x, "taken_over", json_boolean(ai->taken_over));
+		json_array_append_new(ifs, x);
+	}
+	for (i = 0; i < d->lb->n_services; i++)
+		nb += d->lb->services[i].n_backends;
+	json_object_set_new(o, "gateway", json_string(cfg->gateway.name));
+	json_object_set_new(o, "site", site);
+	json_object_set_new(o, "abi_version", json_integer(GW_ABI_VERSION));
+	json_object_set_new(o, "datapath", json_string(gw_datapath_name(cfg->gateway.datapath)));
+	json_object_set_new(o, "interfaces", ifs);
+	json_object_set_new(o, "uptime_s", json_integer((uv_now(d->loop) - d->started_ms) / 1000));
+	json_object_set_new(o, "config", json_string(d->conf_path));
+	json_object_set_new(o, "pin_dir", json_string(d->pin_dir));
+	json_object_set_new(o, "services", json_integer(d->lb->n_services));
+	json_object_set_new(o, "backends", json_integer(nb));
+	json_object_set_new(o, "peers", json_integer(cfg->n_peers));
+	json_object_set_new(o, "conntrack_entries", json_integer(gw_dp_ct_count(d->dp)));
+	json_object_set_new(o, "reloads", json_integer(d->reloads));
+	gw_api_reply_json(resp, 200, o);
+}
+
+static void h_services(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; i < d->lb->n_services; i++)
+		json_array_append_new(arr, service_json(d->lb, &d->lb->services[i]));
+	gw_api_reply_json(resp, 200, json_pack("{s:o}", "services", arr));
+}
+
+static void h_service_show(void *ud, const struct gw_api_request *req,
+			   struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	struct gw_lb_service *s = gw_lb_service_find(d->lb, req->tail);
+	json_t *o, *arr;
+	size_t i;
+
+	if (!s) {
+		gw_api_reply_error(resp, 404, "no service \"%s\"", req->tail);
+		return;
+	}
+	o = service_json(d->lb, s);
+	arr = json_array();
+	for (i = 0; i < s->n_backends; i++)
+		json_array_append_new(arr, backend_json(d->lb, s, &s->backends[i]));
+	json_object_set_new(o, "backends", arr);
+	gw_api_reply_json(resp, 200, o);
+}
+
+static void h_backends(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	json_t *arr = json_array();
+	char want[128];
+	bool filter;
+	size_t i, j;
+
+	filter = gw_api_query_get(req, "service", want, sizeof(want)) == 0;
+	if (filter && !gw_lb_service_find(d->lb, want)) {
+		json_decref(arr);
+		gw_api_reply_error(resp, 404, "no service \"%s\"", want);
+		return;
+	}
+	for (i = 0; i < d->lb->n_services; i++) {
+		struct gw_lb_service *s = &d->lb->services[i];
+
+		if (filter && strcmp(s->conf->name, want) != 0)
+			continue;
+		for (j = 0; j < s->n_backends; j++)
+			json_array_append_new(arr, backend_json(d->lb, s, &s->backends[j]));
+	}
+	gw_api_reply_json(resp, 200, json_pack("{s:o}", "backends", arr));
+}
+
+/* Shared by drain, undrain and weight: find the backend named in the body. */
+static struct gw_lb_backend *backend_from_body(struct gw_daemon *d, json_t *body,
+					       struct gw_lb_service **ret_svc,
+					       struct gw_api_response *resp)
+{
+	const char *svc_name = json_string_value(json_object_get(body, "service"));
+	const char *be_name = json_string_value(json_object_get(body, "backend"));
+	struct gw_lb_service *s;
+	struct gw_lb_backend *b;
+
+	if (!svc_name || !be_name) {
+		gw_api_reply_error(resp, 400, "body needs \"service\" and \"backend\" strings");
+		return NULL;
+	}
+	s = gw_lb_service_find(d->lb, svc_name);
+	if (!s) {
+		gw_api_reply_error(resp, 404, "no service \"%s\"", svc_name);
+		return NULL;
+	}
+	b = gw_lb_backend_find(s, be_name);
+	if (!b) {
+		gw_api_reply_error(resp, 404, "service \"%s\" has no backend \"%s\" (use ADDR:PORT)",
+				   svc_name, be_name);
+		return NULL;
+	}
+	*ret_svc = s;
+	return b;
+}
+
+static void backend_change(struct gw_daemon *d, const struct gw_api_request *req,
+			   struct gw_api_response *resp, int what)
+{
+	struct gw_lb_service *s = NULL;
+	struct gw_lb_backend *b;
+	uint32_t old_weight;
+	bool old_drained;
+	json_t *body;
+	int r;
+
+	body = gw_api_body_json(req, resp);
+	if (!body)
+		return;
+	b = backend_from_body(d, body, &s, resp);
+	if (!b)
+		goto out;
+	old_weight = b->weight;
+	old_drained = b->drained;
+	if (what == 2) {
+		json_t *w = json_object_get(body, "weight");
+
+		if (!json_is_integer(w) || json_integer_value(w) < 0 ||
+		    json_integer_value(w) > 65535) {
+			gw_api_reply_error(resp, 400, "\"weight\" must be an integer 0..65535");
+			goto out;
+		}
+		b->weight = json_integer_value(w);
+	} else {
+		b->drained = what == 0;
+	}
+	r = gw_apply_service_tables(d->dp, d->lb, s);
+	if (r) {
+		b->weight = old_weight;
+		b->drained = old_drained;
+		gw_api_reply_error(resp, 500, "cannot update the Maglev tables: %s", strerror(-r));
+		goto out;
+	}
+	gw_log(GW_LOG_INFO, "service %s backend %s: %s", s->conf->name,
+	       json_string_value(json_object_get(body, "backend")),
+	       what == 0 ? "drained" : what == 1 ? "undrained" : "weight changed");
+	gw_api_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
+out:
+	json_decref(body);
+}
+
+static void h_drain(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	backend_change(ud, req, resp, 0);
+}
+
+static void h_undrain(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	backend_change(ud, req, resp, 1);
+}
+
+static void h_weight(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	backend_change(ud, req, resp, 2);
+}
+
+static void h_peers(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; i < d->cfg->n_peers; i++) {
+		const struct gw_peer_conf *p = &d->cfg->peers[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "site", json_string(p->site));
+		json_object_set_new(o, "site_id", json_integer(p->site_id));
+		json_object_set_new(o, "gateway", json_string(p->gateway));
+		json_object_set_new(o, "address", ip_json(&p->address));
+		json_object_set_new(o, "state", json_string(d->lb->peer_up[i + 1] ? "up" : "down"));
+		json_object_set_new(o, "encrypt", json_boolean(p->encrypt));
+		json_array_append_new(arr, o);
+	}
+	gw_api_reply_json(resp, 200, json_pack("{s:o}", "peers", arr));
+}
+
+static void h_stats(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	struct gw_counter cnt[GW_R__COUNT];
+	json_t *arr = json_array();
+	int i, r;
+
+	r = gw_dp_counters(d->dp, cnt);
+	if (r) {
+		json_decref(arr);
+		gw_api_reply_error(resp, 500, "cannot read counters: %s", strerror(-r));
+		return;
+	}
+	for (i = 0; i < GW_R__COUNT; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(reason_names[i]));
+		json_object_set_new(o, "kind", json_string(i >= GW_R_FIRST_DROP ? "drop" : "verdict"));
+		json_object_set_new(o, "packets", json_integer(cnt[i].packets));
+		json_object_set_new(o, "bytes", json_integer(cnt[i].bytes));
+		json_object_set_new(o, "help", json_string(reason_help[i]));
+		json_array_append_new(arr, o);
+	}
+	gw_api_reply_json(resp, 200, json_pack("{s:o}", "counters", arr));
+}
+
+static void h_reload(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	struct gw_config_errors errs = { 0 };
+	json_t *list;
+	size_t i;
+	int r;
+
+	r = gw_daemon_reload(d, &errs);
+	if (r == 0) {
+		gw_api_reply_json(resp, 200, json_pack("{s:b,s:s}", "ok", 1, "config", d->conf_path));
+		goto out;
+	}
+	list = json_array();
+	for (i = 0; i < errs.n; i++)
+		json_array_append_new(list, json_string(errs.msg[i]));
+	gw_api_reply_json(resp, 400,
+			  json_pack("{s:s,s:o}", "error",
+				    "the new config was refused; the old one stays in force", "errors",
+				    list));
+out:
+	gw_config_errors_done(&errs);
+}
+
+static void h_config(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+
+	gw_api_reply_json(resp, 200,
+			  json_pack("{s:s,s:s,s:i,s:s,s:i}", "path", d->conf_path, "site",
+				    d->cfg->site.name, "site_id", d->cfg->site.id, "gateway",
+				    d->cfg->gateway.name, "services", (int)d->cfg->n_services));
+}
+
+static void h_metrics(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	struct gw_counter cnt[GW_R__COUNT];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	size_t i, j;
+	int r;
+
+	r = gw_dp_counters(d->dp, cnt);
+	f = open_memstream(&buf, &len);
+	if (r || !f) {
+		if (f)
+			fclose(f);
+		free(buf);
+		gw_api_reply_error(resp, 500, "cannot read counters");
+		return;
+	}
+	fprintf(f, "# HELP isthmus_packets_total Packets by data-plane verdict or drop reason.\n"
+		   "# TYPE isthmus_packets_total counter\n");
+	for (i = 0; i < GW_R__COUNT; i++)
+		fprintf(f, "isthmus_packets_total{gateway=\"%s\",reason=\"%s\"} %llu\n",
+			d->cfg->gateway.name, reason_names[i], (unsigned long long)cnt[i].packets);
+	fprintf(f, "# HELP isthmus_bytes_total Bytes by data-plane verdict or drop reason.\n"
+		   "# TYPE isthmus_bytes_total counter\n");
+	for (i = 0; i < GW_R__COUNT; i++)
+		fprintf(f, "isthmus_bytes_total{gateway=\"%s\",reason=\"%s\"} %llu\n",
+			d->cfg->gateway.name, reason_names[i], (unsigned long long)cnt[i].bytes);
+	fprintf(f, "# HELP isthmus_backend_active Whether a backend takes new flows.\n"
+		   "# TYPE isthmus_backend_active gauge\n");
+	for (i = 0; i < d->lb->n_services; i++) {
+		const struct gw_lb_service *s = &d->lb->services[i];
+
+		for (j = 0; j < s->n_backends; j++) {
+			char name[96];
+
+			gw_lb_backend_name(&s->backends[j], name, sizeof(name));
+			fprintf(f, "isthmus_backend_active{service=\"%s\",backend=\"%s\",site=\"%s\"} %d\n",
+				s->conf->name, name, s->backends[j].conf->site,
+				gw_lb_backend_state(d->lb, &s->backends[j]) == GW_LB_ACTIVE);
+		}
+	}
+	fclose(f);
+	gw_api_reply_text(resp, 200, "text/plain; version=0.0.4", buf, len);
+	free(buf);
+}
+
+static const struct gw_api_route routes[] = {
+	{ "GET", "/v1/status", 0, h_status },
+	{ "GET", "/v1/services", 0, h_services },
+	{ "GET", "/v1/services/", 1, h_service_show },
+	{ "GET", "/v1/backends", 0, h_backends },
+	{ "POST", "/v1/backends/drain", 0, h_drain },
+	{ "POST", "/v1/backends/undrain", 0, h_undrain },
+	{ "POST", "/v1/backends/weight", 0, h_weight },
+	{ "GET", "/v1/peers", 0, h_peers },
+	{ "GET", "/v1/stats", 0, h_stats },
+	{ "POST", "/v1/config/reload", 0, h_reload },
+	{ "GET", "/v1/config", 0, h_config },
+	{ "GET", "/metrics", 0, h_metrics },
+};
+
+static const struct gw_api_route metrics_routes[] = {
+	{ "GET", "/metrics", 0, h_metrics },
+};
+
+const struct gw_api_route *gw_daemon_routes(size_t *ret_n)
+{
+	*ret_n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}
+
+const struct gw_api_route *gw_daemon_metrics_routes(size_t *ret_n)
+{
+	*ret_n = 1;
+	return metrics_routes;
+}
+
+/* Keeps operator changes (drain, weight) of backends that still exist. */
+static void carry_over(const struct gw_balancer *old, struct gw_balancer *new)
+{
+	char name[96];
+	size_t i, j;
+
+	for (i = 0; i < new->n_services; i++) {
+		struct gw_lb_service *ns = &new->services[i];
+		struct gw_lb_service *os = gw_lb_service_find((struct gw_balancer *)old, ns->conf->name);
+
+		if (!os)
+			continue;
+		for (j = 0; j < ns->n_backends; j++) {
+			struct gw_lb_backend *ob;
+
+			gw_lb_backend_name(&ns->backends[j], name, sizeof(name));
+			ob = gw_lb_backend_find(os, name);
+			if (ob && ob->conf->weight == ns->backends[j].conf->weight) {
+				ns->backends[j].drained = ob->drained;
+				ns->backends[j].weight = ob->weight;
+			}
+		}
+	}
+}
+
+int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
+{
+	const struct gw_config *old = d->cfg;
+	struct gw_balancer *lb = NULL;
+	struct gw_config *cfg = NULL;
+	const char *what = "";
+	int r;
+
+	r = gw_config_load(d->conf_path, &cfg, errs);
+	if (r)
+		goto fail;
+	if (strcmp(cfg->gateway.internal.interface, old->gateway.internal.interface) ||
+	    strcmp(cfg->gateway.external.interface, old->gateway.external.interface) ||
+	    memcmp(&cfg->limits, &old->limits, sizeof(cfg->limits))) {
+		gw_config_errors_add(errs, false,
+				     "%s: interfaces or limits changed: restart gatewayd to apply them",
+				     d->conf_path);
+		r = -EINVAL;
+		goto fail;
+	}
+	lb = gw_balancer_new(cfg);
+	if (!lb) {
+		r = -errno;
+		goto fail;
+	}
+	carry_over(d->lb, lb);
+	r = gw_apply_all(d->dp, cfg, lb, &what);
+	if (r) {
+		gw_config_errors_add(errs, false, "%s: applying %s failed: %s", d->conf_path, what,
+				     strerror(-r));
+		/* put the old state back whole */
+		gw_apply_all(d->dp, d->cfg, d->lb, &what);
+		goto fail;
+	}
+	gw_balancer_free(d->lb);
+	gw_config_free(d->cfg);
+	d->lb = lb;
+	d->cfg = cfg;
+	d->reloads++;
+	gw_log(GW_LOG_INFO, "config %s reloaded", d->conf_path);
+	return 0;
+fail:
+	gw_balancer_free(lb);
+	gw_config_free(cfg);
+	d->reload_failures++;
+	gw_log(GW_LOG_WARN, "config %s refused; the old config stays in force", d->conf_path);
+	return r;
+}

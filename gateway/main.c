@@ -1,0 +1,287 @@
+/* gatewayd: the control plane of one Isthmus gateway. Loads the site config,
+ * drives the XDP data plane and serves the control API until stopped; the
+ * data plane keeps forwarding while gatewayd is down or restarting. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+#include <uv.h>
+
+#include "gw/apply.h"
+#include "gw/config.h"
+#include "gw/daemon.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: gatewayd -c FILE [--pin-dir DIR] [--socket PATH] [-v]\n"
+		   "       gatewayd --check-config FILE\n"
+		   "       gatewayd --detach -c FILE [--pin-dir DIR]\n"
+		   "\n"
+		   "  -c, --config FILE     site configuration (libconfig)\n"
+		   "      --check-config F  validate F, print every error, exit 0 or 1\n"
+		   "      --pin-dir DIR     BPF pins (default " GW_PIN_ROOT "/<gateway>)\n"
+		   "      --socket PATH     control API socket (default " GW_RUN_DIR
+		   "/<gateway>.sock)\n"
+		   "      --detach          detach the data plane and remove its pins, then exit\n"
+		   "  -v, --verbose         debug logging (libbpf too)\n"
+		   "  -h, --help\n");
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG && gw_log_level < GW_LOG_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	gw_log(level == LIBBPF_WARN ? GW_LOG_WARN : GW_LOG_DEBUG, "libbpf: %s", line);
+	return 0;
+}
+
+static void print_errors(const struct gw_config_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->msg[i]);
+	for (i = 0; i < errs->n_warn; i++)
+		fprintf(stderr, "warning: %s\n", errs->warn[i]);
+	if (errs->n_dropped)
+		fprintf(stderr, "(%zu more messages not shown)\n", errs->n_dropped);
+}
+
+static int load_config(const char *path, struct gw_config **ret_cfg)
+{
+	struct gw_config_errors errs = { 0 };
+	int r;
+
+	r = gw_config_load(path, ret_cfg, &errs);
+	print_errors(&errs);
+	if (r && errs.n == 0)
+		fprintf(stderr, "%s: %s\n", path, strerror(-r));
+	gw_config_errors_done(&errs);
+	return r;
+}
+
+static void on_stop(uv_signal_t *h, int signum)
+{
+	gw_log(GW_LOG_INFO, "signal %d: stopping; the data plane keeps running", signum);
+	uv_stop(h->loop);
+}
+
+static void on_hup(uv_signal_t *h, int signum)
+{
+	struct gw_daemon *d = h->data;
+	struct gw_config_errors errs = { 0 };
+
+	if (gw_daemon_reload(d, &errs))
+		print_errors(&errs);
+	gw_config_errors_done(&errs);
+}
+
+static void close_cb(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static enum gw_dp_mode dp_mode(enum gw_xdp_mode m)
+{
+	switch (m) {
+	case GW_XDP_MODE_GENERIC:
+		return GW_DP_GENERIC;
+	case GW_XDP_MODE_AUTO:
+		return GW_DP_AUTO;
+	default:
+		return GW_DP_NATIVE;
+	}
+}
+
+static int run(struct gw_daemon *d, const char *sock_opt)
+{
+	const struct gw_config *cfg = d->cfg;
+	struct gw_dp_opts o = {
+		.pin_dir = d->pin_dir,
+		.int_ifname = cfg->gateway.internal.interface,
+		.ext_ifname = cfg->gateway.external.interface,
+		.mode = dp_mode(cfg->gateway.xdp_mode),
+		.max_services = cfg->limits.services,
+		.max_backends = cfg->limits.backends,
+		.max_peers = cfg->limits.peers,
+		.max_identities = cfg->limits.identities,
+		.max_conntrack = cfg->limits.conntrack_entries,
+	};
+	uv_signal_t sigint, sigterm, sighup;
+	const struct gw_api_route *routes;
+	const char *why = "";
+	char metrics_addr[80];
+	size_t n_routes;
+	int side, r;
+
+	if (cfg->gateway.datapath != GW_DATAPATH_XDP) {
+		gw_log(GW_LOG_ERR, "gateway.datapath \"dpdk\" needs gw-dpdk, which this build "
+				   "does not have yet; use \"xdp\"");
+		return -ENOTSUP;
+	}
+	d->dp = gw_dp_open(&o, &why);
+	if (!d->dp) {
+		r = -errno;
+		gw_log(GW_LOG_ERR, "data plane: %s (%s)", why, strerror(-r));
+		return r;
+	}
+	for (side = 0; side < 2; side++) {
+		const struct gw_dp_attach_info *ai = gw_dp_attach_info(d->dp, side);
+		const char *ifn = side ? cfg->gateway.external.interface
+				       : cfg->gateway.internal.interface;
+
+		if (ai->generic && cfg->gateway.xdp_mode != GW_XDP_MODE_GENERIC)
+			gw_log(GW_LOG_WARN, "%s: native XDP not possible, attached in generic mode",
+			       ifn);
+		gw_log(GW_LOG_INFO, "%s: XDP %s (%s)", ifn,
+		       ai->taken_over ? "program replaced, running flows kept" : "attached",
+		       ai->generic ? "generic" : "native");
+	}
+	d->lb = gw_balancer_new(cfg);
+	if (!d->lb)
+		return -ENOMEM;
+	r = gw_apply_all(d->dp, cfg, d->lb, &why);
+	if (r) {
+		gw_log(GW_LOG_ERR, "applying %s to the data plane failed: %s", why, strerror(-r));
+		return r;
+	}
+
+	routes = gw_daemon_routes(&n_routes);
+	d->api = gw_api_new(d->loop, sock_opt ? sock_opt : d->sock_path, routes, n_routes, NULL, d);
+	if (!d->api) {
+		r = -errno;
+		gw_log(GW_LOG_ERR, "control socket %s: %s", sock_opt ? sock_opt : d->sock_path,
+		       strerror(-r));
+		return r;
+	}
+	if (cfg->observability.metrics_listen.addr.family) {
+		gw_endpoint_format(&cfg->observability.metrics_listen, metrics_addr,
+				   sizeof(metrics_addr));
+		routes = gw_daemon_metrics_routes(&n_routes);
+		d->metrics = gw_api_new(d->loop, metrics_addr, routes, n_routes, NULL, d);
+		if (!d->metrics)
+			gw_log(GW_LOG_WARN, "metrics on %s: %s (continuing without)", metrics_addr,
+			       strerror(errno));
+	}
+
+	uv_signal_init(d->loop, &sigint);
+	uv_signal_init(d->loop, &sigterm);
+	uv_signal_init(d->loop, &sighup);
+	sighup.data = d;
+	uv_signal_start(&sigint, on_stop, SIGINT);
+	uv_signal_start(&sigterm, on_stop, SIGTERM);
+	uv_signal_start(&sighup, on_hup, SIGHUP);
+	d->started_ms = uv_now(d->loop);
+	gw_log(GW_LOG_INFO, "gateway %s of site %s (%u) ready: %zu services, %zu peers",
+	       cfg->gateway.name, cfg->site.name, cfg->site.id, cfg->n_services, cfg->n_peers);
+	uv_run(d->loop, UV_RUN_DEFAULT);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 'C' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "detach", no_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf = NULL, *check = NULL, *pin_opt = NULL, *sock_opt = NULL;
+	struct gw_daemon d;
+	bool detach = false;
+	uv_loop_t loop;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'C':
+			check = optarg;
+			break;
+		case 'p':
+			pin_opt = optarg;
+			break;
+		case 's':
+			sock_opt = optarg;
+			break;
+		case 'D':
+			detach = true;
+			break;
+		case 'v':
+			gw_log_level = GW_LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || (!conf && !check)) {
+		usage(stderr);
+		return 2;
+	}
+	if (check) {
+		struct gw_config *cfg = NULL;
+
+		r = load_config(check, &cfg);
+		gw_config_free(cfg);
+		if (r == 0)
+			printf("%s: ok\n", check);
+		return r ? 1 : 0;
+	}
+
+	memset(&d, 0, sizeof(d));
+	d.conf_path = conf;
+	if (load_config(conf, &d.cfg))
+		return 1;
+	snprintf(d.pin_dir, sizeof(d.pin_dir), "%s", pin_opt ? pin_opt : "");
+	if (!pin_opt)
+		snprintf(d.pin_dir, sizeof(d.pin_dir), GW_PIN_ROOT "/%s", d.cfg->gateway.name);
+	snprintf(d.sock_path, sizeof(d.sock_path), GW_RUN_DIR "/%s.sock", d.cfg->gateway.name);
+	libbpf_set_print(libbpf_log);
+
+	if (detach) {
+		r = gw_dp_destroy(d.pin_dir);
+		if (r)
+			gw_log(GW_LOG_ERR, "detach %s: %s", d.pin_dir, strerror(-r));
+		else
+			gw_log(GW_LOG_INFO, "data plane detached, %s removed", d.pin_dir);
+		gw_config_free(d.cfg);
+		return r ? 1 : 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	uv_loop_init(&loop);
+	d.loop = &loop;
+	r = run(&d, sock_opt);
+	gw_api_free(d.api);
+	gw_api_free(d.metrics);
+	uv_walk(&loop, close_cb, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	gw_dp_close(d.dp);
+	gw_balancer_free(d.lb);
+	gw_config_free(d.cfg);
+	return r ? 1 : 0;
+}

@@ -1,0 +1,27 @@
+/* Puts a config and the run-time load-balancing state into the data plane's
+ * maps: site parameters, peers, identities, policies, services, backends and
+ * Maglev tables. Every step is idempotent, so a restart re-applies it all. */
+#ifndef GW_APPLY_H
+#define GW_APPLY_H
+
+#include "gw/config-t.h"
+#include "gw/dataplane.h"
+#include "gw/lb.h"
+
+/* The identity of a site's sources that match no configured CIDR. */
+#define GW_SITE_IDENTITY(site_id) ((uint32_t)(site_id) << 16)
+
+/* Writes everything of cfg and lb; stale services are removed. On error
+ * *ret_what names the step that failed. 0 or -errno. */
+int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb,
+		 const char **ret_what);
+
+/* Rebuilds and swaps both Maglev tables of one service (after a drain, a
+ * weight change, a health or peer change). 0 or -errno. */
+int gw_apply_service_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_service *svc);
+
+/* The identity a config identity gets: its id, or one derived from its
+ * site and its position among that site's identities. */
+uint32_t gw_apply_identity_id(const struct gw_config *cfg, size_t idx);
+
+#endif

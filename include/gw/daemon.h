@@ -1,0 +1,46 @@
+/* gatewayd's one context struct (STYLE.md rule 7) and the pieces of the
+ * daemon that live outside main.c: the control API handlers and reload. */
+#ifndef GW_DAEMON_H
+#define GW_DAEMON_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "gw/api.h"
+#include "gw/config-t.h"
+#include "gw/config.h"
+#include "gw/dataplane.h"
+#include "gw/lb.h"
+
+#define GW_PIN_ROOT "/sys/fs/bpf/gw"
+#define GW_RUN_DIR "/run/isthmus"
+
+struct gw_daemon {
+	uv_loop_t *loop;
+	const char *conf_path;
+	char pin_dir[512];
+	char sock_path[256];
+	struct gw_config *cfg;
+	struct gw_balancer *lb;
+	struct gw_dp *dp;
+	struct gw_api *api;
+	struct gw_api *metrics;
+	uint64_t started_ms;
+	uint64_t reloads;
+	uint64_t reload_failures;
+};
+
+const struct gw_api_route *gw_daemon_routes(size_t *ret_n);
+const struct gw_api_route *gw_daemon_metrics_routes(size_t *ret_n);
+
+/* Loads conf_path again and applies it; the old config stays whole when the
+ * new one is invalid or cannot be applied. Errors go to errs. 0 or -errno. */
+int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs);
+
+/* Logging at the daemon's boundaries. */
+enum { GW_LOG_ERR, GW_LOG_WARN, GW_LOG_INFO, GW_LOG_DEBUG };
+extern int gw_log_level;
+void gw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

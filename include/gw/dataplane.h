@@ -1,0 +1,76 @@
+/* The XDP data plane as gatewayd sees it: load (or take over from pins),
+ * attach, and write the maps that drive the shared pipeline. */
+#ifndef GW_DATAPLANE_H
+#define GW_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw/abi/maps.h"
+
+enum gw_dp_mode {
+	GW_DP_NATIVE,
+	GW_DP_GENERIC,
+	GW_DP_AUTO, /* native, else generic */
+};
+
+struct gw_dp_opts {
+	const char *pin_dir;  /* /sys/fs/bpf/gw/<gateway> */
+	const char *int_ifname;
+	const char *ext_ifname;
+	enum gw_dp_mode mode;
+	uint32_t max_services;
+	uint32_t max_backends;
+	uint32_t max_peers;
+	uint32_t max_identities;
+	uint32_t max_conntrack;
+};
+
+struct gw_dp_attach_info {
+	uint32_t ifindex;
+	bool generic;   /* attached in generic (skb) mode */
+	bool taken_over; /* replaced the program of a running data plane */
+};
+
+struct gw_dp;
+
+/* Opens the pinned maps under opts->pin_dir if they exist and are of this ABI
+ * (a running data plane: its flows are kept), else creates them; loads the
+ * programs and attaches them to both interfaces, atomically replacing the
+ * programs of a running data plane. NULL with errno set on failure; *ret_why
+ * then says what failed (static string). */
+struct gw_dp *gw_dp_open(const struct gw_dp_opts *opts, const char **ret_why);
+
+/* Leaves the data plane running (pinned) and frees the handle. NULL ok. */
+void gw_dp_close(struct gw_dp *dp);
+
+/* Detaches both programs and removes every pin under pin_dir. */
+int gw_dp_destroy(const char *pin_dir);
+
+const struct gw_dp_attach_info *gw_dp_attach_info(const struct gw_dp *dp, bool external);
+
+int gw_dp_set_cfg(struct gw_dp *dp, const struct gw_cfg *cfg);
+int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc);
+int gw_dp_svc_del(struct gw_dp *dp, const struct gw_svc_key *key);
+/* Deletes every service key for which keep(key, ud) is false. */
+int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const struct gw_svc_key *key, void *ud),
+		    void *ud);
+int gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be);
+int gw_dp_peer_set(struct gw_dp *dp, uint32_t id, const struct gw_peer *peer);
+int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be);
+int gw_dp_identity_set(struct gw_dp *dp, uint32_t id, const struct gw_identity *info);
+int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr,
+			    uint8_t prefixlen, uint32_t id);
+int gw_dp_policy_set(struct gw_dp *dp, uint32_t identity, uint32_t svc_id, bool allow);
+
+/* Installs a Maglev table for service slot (svc_id * GW_MAGLEV_TABLES + t)
+ * in one atomic swap; m == 0 removes it (no backend: new flows dropped). */
+int gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, uint32_t m);
+
+/* Sums the per-CPU counters into out[GW_R__COUNT]. */
+int gw_dp_counters(struct gw_dp *dp, struct gw_counter *out);
+/* Number of conntrack entries (walks the map: for status, not hot paths). */
+long gw_dp_ct_count(struct gw_dp *dp);
+
+#endif

@@ -1,0 +1,255 @@
+/* Geneve (RFC 8926) framing over IPv4/UDP with no inner Ethernet: encap,
+ * option walk and decap, plus the TCP MSS clamp for packets that cross the
+ * tunnel. Needs the driver context (gw_ctx_*) for head adjustment. */
+#ifndef GW_PIPELINE_GENEVE_H
+#define GW_PIPELINE_GENEVE_H
+
+#include "gw/pipeline/csum.h"
+#include "gw/pipeline/parse.h"
+
+#define GW_GENEVE_MAX_OPTS 4
+#define GW_TCP_MAX_OPTS 10
+#define GW_TCPOPT_MSS 2
+#define GW_TCPOPT_EOL 0
+#define GW_TCPOPT_NOP 1
+
+/* Outer UDP source port from the flow hash, in the dynamic range, for ECMP
+ * and RSS entropy (RFC 8926 §3.3). */
+static __always_inline __be16 gw_geneve_sport(__u32 hash)
+{
+	return gw_htons(49152 | (hash & 0x3fff));
+}
+
+/* Prepend outer Ethernet/IPv4/UDP/Geneve/identity option in front of the
+ * IP packet that follows the Ethernet header. The Ethernet header keeps the
+ * addresses it had (the caller's FIB step rewrites them). */
+static __always_inline int gw_geneve_encap(struct gw_ctx *c, const struct gw_cfg *cfg,
+					   const struct gw_peer *peer, __u32 identity, __u32 hash,
+					   const struct gw_pkt *p)
+{
+	struct gw_geneve_opt_identity *opt;
+	struct gw_geneve_hdr *gnv;
+	struct ethhdr eth_copy;
+	struct udphdr *uh;
+	struct iphdr *iph;
+	struct ethhdr *eth;
+	void *data, *data_end;
+	__u16 inner_len = p->l3_len;
+
+	if (inner_len + GW_TUNNEL_OVERHEAD > cfg->tunnel_mtu)
+		return -GW_R_DROP_TOO_BIG;
+	data = gw_ctx_data(c);
+	data_end = gw_ctx_data_end(c);
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -GW_R_DROP_TRUNCATED;
+	gw_memcpy(&eth_copy, eth, sizeof(eth_copy));
+	if (gw_ctx_adjust_head(c, -(int)GW_TUNNEL_OVERHEAD))
+		return -GW_R_DROP_NO_HEADROOM;
+	data = gw_ctx_data(c);
+	data_end = gw_ctx_data_end(c);
+	eth = data;
+	iph = (void *)(eth + 1);
+	uh = (void *)(iph + 1);
+	gnv = (void *)(uh + 1);
+	opt = (void *)(gnv + 1);
+	if ((void *)(opt + 1) > data_end)
+		return -GW_R_DROP_NO_HEADROOM;
+
+	gw_memcpy(eth, &eth_copy, sizeof(*eth));
+	eth->h_proto = GW_BE16(ETH_P_IP);
+
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->tos = 0;
+	iph->tot_len = gw_htons(inner_len + GW_TUNNEL_OVERHEAD);
+	iph->id = 0;
+	iph->frag_off = GW_BE16(0x4000); /* DF: we clamp and signal instead */
+	iph->ttl = 64;
+	iph->protocol = IPPROTO_UDP;
+	iph->check = 0;
+	iph->saddr = cfg->ext_addr4;
+	iph->daddr = peer->addr;
+	iph->check = gw_csum_ipv4_hdr(iph);
+
+	uh->source = gw_geneve_sport(hash);
+	uh->dest = cfg->geneve_port;
+	uh->len = gw_htons(inner_len + GW_TUNNEL_OVERHEAD - 20);
+	uh->check = 0; /* allowed for IPv4 (RFC 8926 §3.3) */
+
+	gnv->opt_len_ver = sizeof(*opt) / 4;
+	gnv->flags = 0;
+	gnv->proto = p->family == GW_AF_INET ? GW_BE16(ETH_P_IP) : GW_BE16(ETH_P_IPV6);
+	gnv->vni[0] = 0;
+	gnv->vni[1] = cfg->site_id >> 8;
+	gnv->vni[2] = cfg->site_id & 0xff;
+	gnv->_rsvd = 0;
+
+	opt->opt_class = GW_BE16(GW_GENEVE_OPT_CLASS);
+	opt->type = GW_GENEVE_OPT_TYPE_IDENTITY;
+	opt->len = GW_GENEVE_OPT_LEN_WORDS;
+	opt->identity = gw_htonl(identity);
+	opt->site_id = gw_htons(cfg->site_id);
+	opt->flags = 0;
+	return 0;
+}
+
+struct gw_geneve_info {
+	__u16 inner_off; /* offset of the inner IP header */
+	__u16 inner_proto; /* ETH_P_IP / ETH_P_IPV6, host order */
+	__u32 identity;
+	__u8 have_identity;
+	__u8 _pad[3];
+};
+
+/* Validate the Geneve header at off (just past the outer UDP header) and
+ * find the identity option. Returns 0 or -reason. */
+static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off,
+					   struct gw_geneve_info *gi)
+{
+	struct gw_geneve_hdr *gnv;
+	__u16 opt_off, opt_end;
+	int i;
+
+	gw_memset(gi, 0, sizeof(*gi));
+	if (off > GW_MAX_L4_OFF)
+		return -GW_R_DROP_BAD_GENEVE;
+	gnv = data + off;
+	if ((void *)(gnv + 1) > data_end)
+		return -GW_R_DROP_TRUNCATED;
+	if (gnv->opt_len_ver >> 6) /* version must be 0 */
+		return -GW_R_DROP_BAD_GENEVE;
+	if (gnv->flags & 0x80) /* O: control packet, not for us */
+		return -GW_R_DROP_BAD_GENEVE;
+	if (gnv->proto == GW_BE16(ETH_P_IP))
+		gi->inner_proto = ETH_P_IP;
+	else if (gnv->proto == GW_BE16(ETH_P_IPV6))
+		gi->inner_proto = ETH_P_IPV6;
+	else
+		return -GW_R_DROP_BAD_GENEVE;
+
+	opt_off = off + sizeof(*gnv);
+	opt_end = opt_off + (gnv->opt_len_ver & 0x3f) * 4;
+	gi->inner_off = opt_end;
+
+#pragma unroll
+	for (i = 0; i < GW_GENEVE_MAX_OPTS; i++) {
+		struct gw_geneve_opt_identity *o;
+		__u16 olen;
+
+		if (opt_off >= opt_end)
+			break;
+		if (opt_off > GW_MAX_L4_OFF)
+			return -GW_R_DROP_BAD_GENEVE;
+		o = data + opt_off;
+		if ((void *)o + 4 > data_end)
+			return -GW_R_DROP_TRUNCATED;
+		olen = 4 + (o->len & 0x1f) * 4;
+		if (opt_off + olen > opt_end)
+			return -GW_R_DROP_BAD_GENEVE;
+		if (o->opt_class == GW_BE16(GW_GENEVE_OPT_CLASS) &&
+		    o->type == GW_GENEVE_OPT_TYPE_IDENTITY) {
+			if ((o->len & 0x1f) != GW_GENEVE_OPT_LEN_WORDS)
+				return -GW_R_DROP_BAD_GENEVE;
+			if ((void *)(o + 1) > data_end)
+				return -GW_R_DROP_TRUNCATED;
+			gi->identity = gw_ntohl(o->identity);
+			gi->have_identity = 1;
+		} else if (o->type & 0x80) {
+			return -GW_R_DROP_BAD_GENEVE; /* critical option we don't know */
+		}
+		opt_off += olen;
+	}
+	if (opt_off < opt_end)
+		return -GW_R_DROP_BAD_GENEVE; /* more options than we walk */
+	if (!gi->have_identity)
+		return -GW_R_DROP_NO_IDENTITY;
+	return 0;
+}
+
+/* Strip everything between the Ethernet header and the inner IP header;
+ * the Ethernet addresses are kept, the type becomes the inner one. */
+static __always_inline int gw_geneve_decap(struct gw_ctx *c, const struct gw_geneve_info *gi)
+{
+	struct ethhdr eth_copy, *eth;
+	void *data = gw_ctx_data(c), *data_end = gw_ctx_data_end(c);
+	int delta = gi->inner_off - (int)sizeof(struct ethhdr);
+
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -GW_R_DROP_TRUNCATED;
+	gw_memcpy(&eth_copy, eth, sizeof(eth_copy));
+	if (delta < 0 || delta > GW_MAX_L4_OFF)
+		return -GW_R_DROP_BAD_GENEVE;
+	if (gw_ctx_adjust_head(c, delta))
+		return -GW_R_DROP_NO_HEADROOM;
+	data = gw_ctx_data(c);
+	data_end = gw_ctx_data_end(c);
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -GW_R_DROP_TRUNCATED;
+	gw_memcpy(eth, &eth_copy, sizeof(*eth));
+	eth->h_proto = gw_htons(gi->inner_proto);
+	return 0;
+}
+
+/* Lower the MSS option of a TCP SYN to max_mss so the segments of the flow
+ * fit the tunnel. */
+static __always_inline void gw_tcp_clamp_mss(void *data, void *data_end, const struct gw_pkt *p,
+					     __u16 max_mss)
+{
+	struct tcphdr *th;
+	__u16 off, end, *sum;
+	int i;
+
+	if (p->proto != IPPROTO_TCP || !(p->tcp_flags & GW_TCP_SYN))
+		return;
+	if (p->l4_off > GW_MAX_L4_OFF)
+		return;
+	th = data + p->l4_off;
+	if ((void *)(th + 1) > data_end)
+		return;
+	sum = &th->check;
+	off = p->l4_off + sizeof(*th);
+	end = p->l4_off + th->doff * 4;
+
+#pragma unroll
+	for (i = 0; i < GW_TCP_MAX_OPTS; i++) {
+		__u8 *o;
+
+		if (off >= end || off > GW_MAX_L4_OFF + 60)
+			return;
+		o = data + off;
+		if ((void *)(o + 1) > data_end)
+			return;
+		if (o[0] == GW_TCPOPT_EOL)
+			return;
+		if (o[0] == GW_TCPOPT_NOP) {
+			off++;
+			continue;
+		}
+		if ((void *)(o + 2) > data_end || o[1] < 2)
+			return;
+		if (o[0] == GW_TCPOPT_MSS && o[1] == 4) {
+			__be16 *mss = (void *)(o + 2);
+
+			if ((void *)(mss + 1) > data_end)
+				return;
+			if (gw_ntohs(*mss) > max_mss) {
+				__be16 new_mss = gw_htons(max_mss);
+
+				/* a field at an odd offset sums byte-swapped */
+				if ((off - p->l4_off) & 1)
+					gw_csum_replace2(sum, __builtin_bswap16(*mss),
+							 __builtin_bswap16(new_mss));
+				else
+					gw_csum_replace2(sum, *mss, new_mss);
+				*mss = new_mss;
+			}
+			return;
+		}
+		off += o[1];
+	}
+}
+
+#endif

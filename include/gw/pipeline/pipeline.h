@@ -1,0 +1,483 @@
+/* The per-packet logic of a gateway, written once for XDP, DPDK/AF_XDP and
+ * native tests (DESIGN.md §6). Include the driver's context header first: it
+ * defines struct gw_ctx and the gw_ctx_* functions listed below. */
+#ifndef GW_PIPELINE_H
+#define GW_PIPELINE_H
+
+/*
+ * Driver contract (all static __always_inline):
+ *   void *gw_ctx_data(struct gw_ctx *c);          void *gw_ctx_data_end(c);
+ *   int gw_ctx_adjust_head(c, int delta);         0, or non-zero on failure
+ *   const struct gw_cfg *gw_ctx_cfg(c);           NULL if unconfigured
+ *   const struct gw_svc *gw_ctx_svc(c, const struct gw_svc_key *k);
+ *   int gw_ctx_maglev(c, __u32 slot, __u32 hash, __u32 *ret_backend);   0 or -1
+ *   const struct gw_backend *gw_ctx_backend(c, __u32 id);
+ *   const struct gw_peer *gw_ctx_peer(c, __u32 id);
+ *   const __u32 *gw_ctx_peer_by_addr(c, __be32 addr);
+ *   __u32 gw_ctx_identity_of(c, const struct gw_pkt *p);   source → identity
+ *   const struct gw_identity *gw_ctx_identity(c, __u32 id);
+ *   int gw_ctx_policy_allows(c, __u32 identity, __u32 svc_id);
+ *   struct gw_ct *gw_ctx_ct_lookup(c, const struct gw_ct_key *k);
+ *   int gw_ctx_ct_insert(c, const struct gw_ct_key *k, const struct gw_ct *v, int excl);
+ *   __u64 gw_ctx_now(c);
+ *   int gw_ctx_fib(c, struct gw_fib *f);   GW_FIB_OK, GW_FIB_PASS or -reason
+ *   struct gw_scratch *gw_ctx_scratch(c);  per-CPU room for the large
+ *                                          temporaries (BPF stack is 512 B)
+ */
+
+#include "gw/abi/maps.h"
+#include "gw/pipeline/compiler.h"
+#include "gw/pipeline/csum.h"
+#include "gw/pipeline/geneve.h"
+#include "gw/pipeline/hash.h"
+#include "gw/pipeline/nat.h"
+#include "gw/pipeline/parse.h"
+
+#define GW_ACT_PASS 0
+#define GW_ACT_DROP 1
+#define GW_ACT_TX 2
+#define GW_ACT_REDIRECT 3
+
+#define GW_SNAT_TRIES 8
+
+struct gw_result {
+	__u32 action;
+	__u32 reason; /* enum gw_reason */
+	__u32 ifindex;
+	__u32 _pad;
+};
+
+#define GW_FIB_OK 0
+#define GW_FIB_PASS 1 /* no neighbour entry yet: let the kernel route it */
+
+struct gw_fib {
+	__u8 family;
+	__u8 _pad[3];
+	__u32 ifindex;  /* out: egress interface */
+	__be32 src[4];
+	__be32 dst[4];
+	__u16 l3_len;
+	__u8 smac[6];   /* out */
+	__u8 dmac[6];   /* out */
+};
+
+/* Temporaries too large for the BPF stack when all is inlined. */
+struct gw_scratch {
+	struct gw_ct_key rk;
+	struct gw_ct fwd;
+	struct gw_ct rev;
+	struct gw_fib fib;
+};
+
+static __always_inline void gw_ct_key_from_pkt(struct gw_ct_key *k, const struct gw_pkt *p,
+					       __u16 zone)
+{
+	gw_memset(k, 0, sizeof(*k));
+	gw_memcpy(k->src, p->src, 16);
+	gw_memcpy(k->dst, p->dst, 16);
+	k->sport = p->sport;
+	k->dport = p->dport;
+	k->proto = p->proto;
+	k->family = p->family;
+	k->zone = zone;
+}
+
+/* Route the packet now in the buffer (its addresses given) and set the
+ * result: redirect with fresh MAC addresses, or pass to the kernel. */
+static __always_inline int gw_emit(struct gw_ctx *c, struct gw_result *res, __u8 family,
+				   const __be32 *src, const __be32 *dst, __u16 l3_len, __u32 reason)
+{
+	struct gw_scratch *s = gw_ctx_scratch(c);
+	struct gw_fib *f;
+	struct ethhdr *eth;
+	void *data_end;
+	int r;
+
+	if (!s)
+		return -GW_R_DROP_FIB;
+	f = &s->fib;
+	gw_memset(f, 0, sizeof(*f));
+	f->family = family;
+	gw_memcpy(f->src, src, 16);
+	gw_memcpy(f->dst, dst, 16);
+	f->l3_len = l3_len;
+	r = gw_ctx_fib(c, f);
+	if (r < 0)
+		return r;
+	res->reason = reason;
+	if (r == GW_FIB_PASS) {
+		res->action = GW_ACT_PASS;
+		return 0;
+	}
+	eth = gw_ctx_data(c);
+	data_end = gw_ctx_data_end(c);
+	if ((void *)(eth + 1) > data_end)
+		return -GW_R_DROP_TRUNCATED;
+	gw_memcpy(eth->h_dest, f->dmac, 6);
+	gw_memcpy(eth->h_source, f->smac, 6);
+	res->action = GW_ACT_REDIRECT;
+	res->ifindex = f->ifindex;
+	return 0;
+}
+
+/* Apply a conntrack entry to the parsed packet: NAT, then either deliver
+ * inside this site or encapsulate to the entry's peer. */
+static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, struct gw_pkt *p,
+				    const struct gw_ct *e, __u32 hash, struct gw_result *res)
+{
+	void *data = gw_ctx_data(c), *data_end = gw_ctx_data_end(c);
+	int reply = e->flags & GW_CT_F_REPLY;
+	int r;
+
+	if (e->flags & GW_CT_F_NAT_DST) {
+		r = gw_nat_rewrite(data, data_end, p, GW_NAT_DST, e->nat_dst, e->nat_dport);
+		if (r)
+			return r;
+	}
+	if (e->flags & GW_CT_F_NAT_SRC) {
+		r = gw_nat_rewrite(data, data_end, p, GW_NAT_SRC, e->nat_src, e->nat_sport);
+		if (r)
+			return r;
+	}
+	if (e->flags & GW_CT_F_ENCAP) {
+		const struct gw_peer *peer = gw_ctx_peer(c, e->out_peer);
+		__u16 hdrs = p->family == GW_AF_INET ? 40 : 60;
+
+		if (!peer || !(peer->flags & GW_PEER_F_UP))
+			return -GW_R_DROP_NO_PEER;
+		if (cfg->tunnel_mtu > GW_TUNNEL_OVERHEAD + hdrs)
+			gw_tcp_clamp_mss(data, data_end, p, cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD - hdrs);
+		r = gw_geneve_encap(c, cfg, peer, e->identity, hash, p);
+		if (r)
+			return r;
+		/* From here on p describes the outer packet. */
+		gw_memset(p->src, 0, 16);
+		gw_memset(p->dst, 0, 16);
+		p->src[0] = cfg->ext_addr4;
+		p->dst[0] = peer->addr;
+		p->family = GW_AF_INET;
+		p->l3_len += GW_TUNNEL_OVERHEAD;
+	}
+	return gw_emit(c, res, p->family, p->src, p->dst, p->l3_len,
+		       (e->flags & GW_CT_F_ENCAP) ? (reply ? GW_R_REPLY_REMOTE : GW_R_FWD_REMOTE)
+						  : (reply ? GW_R_REPLY_LOCAL : GW_R_FWD_LOCAL));
+}
+
+/* Balance a new flow to a service and create its two conntrack entries.
+ * zone is 0 for this site's clients, else the sending site's id (in_peer
+ * the gateway it came from); fk is the flow's key. Returns 0 with the
+ * forward entry in scratch->fwd, GW_PARSE_NOT_IP when the packet is for no
+ * service, or -reason. */
+static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cfg,
+				       struct gw_scratch *s, const struct gw_pkt *p,
+				       const struct gw_ct_key *fk, __u16 zone, __u32 in_peer,
+				       __u32 identity, __u32 hash)
+{
+	struct gw_ct *fwd = &s->fwd, *rev = &s->rev;
+	struct gw_ct_key *rk = &s->rk;
+	const struct gw_backend *be;
+	const struct gw_svc *svc;
+	struct gw_svc_key sk;
+	__u32 be_id = 0;
+	int i;
+
+	gw_memset(&sk, 0, sizeof(sk));
+	gw_memcpy(sk.vip, p->dst, 16);
+	sk.port = p->dport;
+	sk.proto = p->proto;
+	sk.family = p->family;
+	svc = gw_ctx_svc(c, &sk);
+	if (!svc || (svc->flags & GW_SVC_F_VIP))
+		return GW_PARSE_NOT_IP;
+	if (svc->flags & GW_SVC_F_L7)
+		return GW_PARSE_NOT_IP; /* the stack hands it to gw-proxy */
+	if ((svc->flags & GW_SVC_F_POLICY) && !gw_ctx_policy_allows(c, identity, svc->id))
+		return -GW_R_DROP_POLICY;
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return -GW_R_DROP_UNSUPPORTED;
+	if (gw_ctx_maglev(c, svc->id * GW_MAGLEV_TABLES + (zone ? GW_MAGLEV_PEER : GW_MAGLEV_CLIENT),
+			  hash, &be_id))
+		return -GW_R_DROP_NO_BACKEND;
+	be = gw_ctx_backend(c, be_id);
+	if (!be || be->family != p->family)
+		return -GW_R_DROP_NO_BACKEND;
+
+	gw_memset(fwd, 0, sizeof(*fwd));
+	gw_memset(rev, 0, sizeof(*rev));
+	fwd->backend_id = rev->backend_id = be_id;
+	fwd->svc_id = rev->svc_id = svc->id;
+	fwd->identity = identity;
+	/* replies sent back to a peer carry this site's identity */
+	rev->identity = zone ? cfg->default_identity : identity;
+	fwd->last_seen_ns = rev->last_seen_ns = gw_ctx_now(c);
+
+	if (be->flags & GW_BE_F_REMOTE) {
+		const struct gw_peer *peer;
+
+		if (zone)
+			return -GW_R_DROP_NO_BACKEND; /* never relay between two peers */
+		peer = gw_ctx_peer(c, be->peer_id);
+		if (!peer || !(peer->flags & GW_PEER_F_UP))
+			return -GW_R_DROP_NO_PEER;
+		/* Replies come back decapsulated with the original tuple. */
+		gw_memset(rk, 0, sizeof(*rk));
+		gw_memcpy(rk->src, p->dst, 16);
+		gw_memcpy(rk->dst, p->src, 16);
+		rk->sport = p->dport;
+		rk->dport = p->sport;
+		rk->proto = p->proto;
+		rk->family = p->family;
+		rk->zone = peer->site_id;
+		rev->flags = GW_CT_F_REPLY;
+		if (gw_ctx_ct_insert(c, rk, rev, 0))
+			return -GW_R_DROP_CT_FULL;
+		fwd->flags = GW_CT_F_ENCAP;
+		fwd->out_peer = be->peer_id;
+	} else {
+		__u32 range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
+		/* port 0: the backend listens on the port the client asked for */
+		__be16 be_port = be->port ? be->port : p->dport;
+		__be32 snat[4] = { cfg->int_addr4, 0, 0, 0 };
+		__be16 port = 0;
+
+		if (p->family == GW_AF_INET6) {
+			if (!(cfg->flags & GW_CFG_F_HAVE_V6))
+				return -GW_R_DROP_UNSUPPORTED;
+			gw_memcpy(snat, cfg->int_addr6, 16);
+		}
+		if (cfg->snat_port_max < cfg->snat_port_min)
+			return -GW_R_DROP_SNAT_EXHAUSTED;
+
+		gw_memset(rk, 0, sizeof(*rk));
+		gw_memcpy(rk->src, be->addr, 16);
+		gw_memcpy(rk->dst, snat, 16);
+		rk->sport = be_port;
+		rk->proto = p->proto;
+		rk->family = p->family;
+		rev->flags = GW_CT_F_REPLY | GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST;
+		gw_memcpy(rev->nat_src, p->dst, 16);
+		rev->nat_sport = p->dport;
+		gw_memcpy(rev->nat_dst, p->src, 16);
+		rev->nat_dport = p->sport;
+		if (zone) {
+			rev->flags |= GW_CT_F_ENCAP;
+			rev->out_peer = in_peer;
+		}
+#pragma unroll
+		for (i = 0; i < GW_SNAT_TRIES; i++) {
+			rk->dport = gw_htons(cfg->snat_port_min + gw_hash_mix(hash, i) % range);
+			if (!gw_ctx_ct_insert(c, rk, rev, 1)) {
+				port = rk->dport;
+				break;
+			}
+		}
+		if (!port)
+			return -GW_R_DROP_SNAT_EXHAUSTED;
+		fwd->flags = GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST;
+		gw_memcpy(fwd->nat_src, snat, 16);
+		fwd->nat_sport = port;
+		gw_memcpy(fwd->nat_dst, be->addr, 16);
+		fwd->nat_dport = be_port;
+	}
+	if (gw_ctx_ct_insert(c, fk, fwd, 0))
+		return -GW_R_DROP_CT_FULL;
+	return 0;
+}
+
+/* A tracked flow, or a new one; shared by both sides after parsing. */
+static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, struct gw_pkt *p,
+				   __u16 zone, __u32 in_peer, __u32 identity, struct gw_result *res)
+{
+	__u32 hash = gw_flow_hash(p->src, p->dst, p->sport, p->dport, p->proto);
+	struct gw_scratch *s = gw_ctx_scratch(c);
+	struct gw_ct_key k;
+	struct gw_ct *e;
+	int r;
+
+	if (!s)
+		return -GW_R_DROP_CT_FULL;
+	gw_ct_key_from_pkt(&k, p, zone);
+	e = gw_ctx_ct_lookup(c, &k);
+	if (e) {
+		e->last_seen_ns = gw_ctx_now(c);
+		e->packets++;
+	} else {
+		r = gw_new_flow(c, cfg, s, p, &k, zone, in_peer, identity, hash);
+		if (r)
+			return r;
+		e = &s->fwd;
+	}
+	return gw_apply(c, cfg, p, e, hash, res);
+}
+
+/* Is the destination one of our VIPs (for packets without ports)? */
+static __always_inline int gw_is_vip(struct gw_ctx *c, const struct gw_pkt *p)
+{
+	struct gw_svc_key sk;
+
+	gw_memset(&sk, 0, sizeof(sk));
+	gw_memcpy(sk.vip, p->dst, 16);
+	sk.family = p->family;
+	return gw_ctx_svc(c, &sk) != 0;
+}
+
+static __always_inline void gw_set_drop(struct gw_result *res, int r)
+{
+	res->action = GW_ACT_DROP;
+	res->reason = (__u32)-r;
+}
+
+static __always_inline void gw_set_pass(struct gw_result *res)
+{
+	res->action = GW_ACT_PASS;
+	res->reason = GW_R_PASS;
+}
+
+/* Packets arriving on the internal side: this site's clients and the
+ * replies of its backends. */
+static __always_inline void gw_pipeline_int(struct gw_ctx *c, struct gw_result *res)
+{
+	const struct gw_cfg *cfg = gw_ctx_cfg(c);
+	struct gw_pkt p;
+	int r;
+
+	gw_set_pass(res);
+	if (!cfg)
+		return;
+	r = gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p);
+	if (r == GW_PARSE_NOT_IP)
+		return;
+	if (r < 0) {
+		gw_set_drop(res, r);
+		return;
+	}
+	if (!(p.flags & GW_PKT_F_L4) || (p.flags & GW_PKT_F_FRAGMENT)) {
+		if (gw_is_vip(c, &p))
+			gw_set_drop(res, (p.flags & GW_PKT_F_FRAGMENT) ? -GW_R_DROP_FRAGMENT
+								       : -GW_R_DROP_UNSUPPORTED);
+		return;
+	}
+	r = gw_flow(c, cfg, &p, 0, 0, gw_ctx_identity_of(c, &p), res);
+	if (r < 0)
+		gw_set_drop(res, r);
+	else if (r == GW_PARSE_NOT_IP)
+		gw_set_pass(res);
+}
+
+/* Answer an inter-gateway probe in place: swap the addresses, mark it a
+ * reply and send it back out of the interface it came in on. */
+static __always_inline int gw_probe_reply(struct gw_ctx *c, const struct gw_pkt *p,
+					  struct gw_result *res)
+{
+	void *data = gw_ctx_data(c), *data_end = gw_ctx_data_end(c);
+	struct ethhdr *eth = data;
+	struct iphdr *iph;
+	struct udphdr *uh;
+	struct gw_probe *pr;
+	__u8 mac[6];
+	__be32 a;
+	__be16 port;
+
+	if (p->l4_off != sizeof(*eth) + sizeof(*iph))
+		return -GW_R_DROP_PROBE;
+	iph = data + sizeof(*eth);
+	uh = (void *)(iph + 1);
+	pr = (void *)(uh + 1);
+	if ((void *)(pr + 1) > data_end)
+		return -GW_R_DROP_PROBE;
+	if (pr->magic != gw_htonl(GW_PROBE_MAGIC) || (pr->flags & GW_BE16(GW_PROBE_F_REPLY)))
+		return -GW_R_DROP_PROBE;
+	gw_memcpy(mac, eth->h_dest, 6);
+	gw_memcpy(eth->h_dest, eth->h_source, 6);
+	gw_memcpy(eth->h_source, mac, 6);
+	a = iph->saddr;
+	iph->saddr = iph->daddr;
+	iph->daddr = a; /* the header checksum is unchanged by a swap */
+	port = uh->source;
+	uh->source = uh->dest;
+	uh->dest = port;
+	uh->check = 0;
+	pr->flags |= GW_BE16(GW_PROBE_F_REPLY);
+	res->action = GW_ACT_TX;
+	res->reason = GW_R_PROBE_REPLY;
+	return 0;
+}
+
+/* Packets arriving on the external side: tunnel packets and probes from
+ * peers; everything else (etcd, TLS, management) goes to the kernel. */
+static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *res)
+{
+	const struct gw_cfg *cfg = gw_ctx_cfg(c);
+	const struct gw_identity *ident;
+	const struct gw_peer *peer;
+	struct gw_geneve_info gi;
+	const __u32 *peer_id;
+	struct gw_pkt p;
+	__u32 pid;
+	int r;
+
+	gw_set_pass(res);
+	if (!cfg)
+		return;
+	r = gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p);
+	if (r == GW_PARSE_NOT_IP)
+		return;
+	if (r < 0)
+		goto drop;
+	if (p.family != GW_AF_INET || p.proto != IPPROTO_UDP || !(p.flags & GW_PKT_F_L4) ||
+	    (p.flags & GW_PKT_F_FRAGMENT) || p.dst[0] != cfg->ext_addr4)
+		return;
+	if (p.dport != cfg->geneve_port && p.dport != cfg->probe_port)
+		return;
+	peer_id = gw_ctx_peer_by_addr(c, p.src[0]);
+	if (!peer_id) {
+		r = -GW_R_DROP_UNKNOWN_PEER;
+		goto drop;
+	}
+	pid = *peer_id;
+	peer = gw_ctx_peer(c, pid);
+	if (!peer) {
+		r = -GW_R_DROP_UNKNOWN_PEER;
+		goto drop;
+	}
+	if (p.dport == cfg->probe_port) {
+		r = gw_probe_reply(c, &p, res);
+		if (r < 0)
+			goto drop;
+		return;
+	}
+
+	r = gw_geneve_parse(gw_ctx_data(c), gw_ctx_data_end(c), p.l4_off + sizeof(struct udphdr),
+			    &gi);
+	if (r < 0)
+		goto drop;
+	ident = gw_ctx_identity(c, gi.identity);
+	if (!ident || ident->site_id != peer->site_id) {
+		r = -GW_R_DROP_IDENTITY_SITE;
+		goto drop;
+	}
+	r = gw_geneve_decap(c, &gi);
+	if (r < 0)
+		goto drop;
+	r = gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p);
+	if (r == GW_PARSE_NOT_IP) {
+		r = -GW_R_DROP_BAD_GENEVE;
+		goto drop;
+	}
+	if (r < 0)
+		goto drop;
+	if (!(p.flags & GW_PKT_F_L4) || (p.flags & GW_PKT_F_FRAGMENT)) {
+		r = (p.flags & GW_PKT_F_FRAGMENT) ? -GW_R_DROP_FRAGMENT : -GW_R_DROP_UNSUPPORTED;
+		goto drop;
+	}
+	r = gw_flow(c, cfg, &p, peer->site_id, pid, gi.identity, res);
+	if (r == GW_PARSE_NOT_IP)
+		r = -GW_R_DROP_NO_SERVICE;
+	if (r < 0)
+		goto drop;
+	return;
+drop:
+	gw_set_drop(res, r);
+}
+
+#endif

@@ -1,0 +1,93 @@
+/* Micro benchmark: milliseconds per Maglev table build for the table sizes
+ * gatewayd uses (16381, 65537) and 10, 100, 1000 backends. Prints, asserts nothing. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gw/maglev.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Repeat until ~200 ms have passed (at least 3 builds); returns ms per build. */
+static int bench_one(const struct gw_maglev_backend *be, size_t n, uint32_t m, uint32_t *table,
+		     double *ret_ms, unsigned int *ret_iters)
+{
+	unsigned int iters = 0;
+	double start = now_ms(), elapsed;
+	int err;
+
+	do {
+		err = gw_maglev_build(be, n, m, table);
+		if (err)
+			return err;
+		iters++;
+		elapsed = now_ms() - start;
+	} while (iters < 3 || elapsed < 200);
+	*ret_ms = elapsed / iters;
+	*ret_iters = iters;
+	return 0;
+}
+
+int main(void)
+{
+	static const uint32_t ms[] = {16381, 65537};
+	static const size_t ns[] = {10, 100, 1000};
+	struct gw_maglev_backend *be;
+	uint32_t *table;
+	size_t i, a, b;
+	int ret = 1;
+
+	be = calloc(1000, sizeof(*be));
+	table = malloc(65537 * sizeof(*table));
+	if (!be || !table)
+		goto out;
+	for (i = 0; i < 1000; i++) {
+		char name[64];
+		int len = snprintf(name, sizeof(name), "site-b|10.2.%zu.%zu|443", i / 250,
+				   i % 250 + 1);
+
+		be[i].id = (uint32_t)i;
+		be[i].key = gw_maglev_key(name, (size_t)len);
+	}
+
+	printf("%-8s %-6s %-10s %12s %8s\n", "M", "N", "weights", "ms/build", "builds");
+	for (a = 0; a < sizeof(ms) / sizeof(ms[0]); a++) {
+		for (b = 0; b < sizeof(ns) / sizeof(ns[0]); b++) {
+			/* "1x1000": one backend of weight 1000, the rest 1 (skewed). */
+			static const char *const kinds[] = {"equal", "1..10", "1x1000"};
+			size_t k;
+
+			for (k = 0; k < 3; k++) {
+				double per;
+				unsigned int iters;
+				int err;
+
+				for (i = 0; i < ns[b]; i++)
+					be[i].weight = k == 1 ? (uint32_t)(i % 10 + 1) : 1;
+				if (k == 2)
+					be[0].weight = 1000;
+				err = bench_one(be, ns[b], ms[a], table, &per, &iters);
+				if (err) {
+					fprintf(stderr, "maglev_build: M=%u N=%zu: %s\n", ms[a],
+						ns[b], strerror(-err));
+					goto out;
+				}
+				printf("%-8u %-6zu %-10s %12.3f %8u\n", ms[a], ns[b], kinds[k], per,
+				       iters);
+			}
+		}
+	}
+	ret = 0;
+out:
+	free(table);
+	free(be);
+	return ret;
+}
