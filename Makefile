@@ -11,7 +11,7 @@ ARCH_INC    := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || echo x86_6
 
 WARN        := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS      ?= -O2 -g
-CFLAGS      += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD)
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD)
 LDLIBS_GW   := -lbpf -lelf -lz -lconfig -ljansson -luv -lm -lhttp_parser
 LDLIBS_TEST := $(LDLIBS_GW) -lcmocka
 BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -I$(ARCH_INC) -Iinclude
@@ -92,7 +92,7 @@ $(BUILD)/gatewayd: $(BUILD)/gateway/main.o $(BUILD)/libgw.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_GW)
 
 $(BUILD)/gwctl: $(BUILD)/gateway/gwctl/main.o $(BUILD)/libgwctl.a
-	$(CC) $(CFLAGS) -o $@ $^ -ljansson
+	$(CC) $(CFLAGS) -o $@ $^ -ljansson -lhttp_parser
 
 $(BUILD)/cluster-syncd: $(BUILD)/cluster-sync/main.o $(BUILD)/libcs.a $(BUILD)/libgw.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_GW) -lcurl

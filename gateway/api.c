@@ -1,0 +1,1149 @@
+/* Control API server: HTTP/1.1 (http-parser) + JSON (jansson) on a unix
+ * socket or TCP, driven by libuv; keep-alive, one request at a time per connection. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "gw/api.h"
+
+#define API_READ_BUF	    16384
+#define API_BACKLOG	    128
+#define API_LINGER_MS	    1000	  /* after a closing answer, drain input this long */
+#define API_LINGER_MAX	    (1024 * 1024) /* ... or this many bytes, then close */
+#define API_MAX_CONNS_LIMIT 65536
+#define API_MAX_REQ_LIMIT   (64 * 1024 * 1024)
+#define API_MAX_IDLE_LIMIT  (3600 * 1000)
+#define API_JSON	    "application/json"
+
+enum conn_state {
+	CONN_READING, /* parsing a request */
+	CONN_WRITING, /* one answer in flight; reading stopped, rest of input kept */
+	CONN_LINGER,  /* answered with "Connection: close": drop input until EOF */
+	CONN_CLOSING,
+};
+
+union api_stream {
+	uv_handle_t handle;
+	uv_stream_t stream;
+	uv_tcp_t tcp;
+	uv_pipe_t pipe;
+};
+
+struct api_conn {
+	struct gw_api *api;
+	struct api_conn *prev, *next;
+	union api_stream h;
+	uv_timer_t timer;
+	int open_handles;
+	enum conn_state state;
+	int reading;
+	http_parser parser;
+
+	/* The current request. */
+	const char *exec_start; /* first byte of the current http_parser_execute() */
+	size_t req_bytes;	/* bytes of this request consumed by earlier executes */
+	char *url;
+	size_t url_len, url_cap;
+	char *body;
+	size_t body_len, body_cap;
+	int reject; /* status to answer when a callback stopped the parser */
+	int complete;
+	int keep_alive;
+	int close_after;
+	/* Just enough header tracking to honour "Expect: 100-continue". */
+	int in_value;
+	char hdr_name[8];
+	size_t hdr_name_len;
+	char hdr_value[16];
+	size_t hdr_value_len;
+	int expect_continue;
+
+	size_t linger_bytes;
+	uv_write_t wreq;
+	uv_write_t creq; /* "100 Continue" */
+	char *wbuf;
+	uv_shutdown_t sreq;
+	size_t rpos, rlen; /* unparsed input in rbuf */
+	char rbuf[API_READ_BUF];
+};
+
+/* A connection refused over max_conns: accepted only to be closed. */
+struct api_refused {
+	struct gw_api *api;
+	union api_stream h;
+};
+
+struct gw_api {
+	uv_loop_t *loop;
+	union api_stream listener;
+	int is_unix;
+	char path[GW_API_UNIX_PATH_MAX + 1];
+	dev_t dev; /* identity of our socket file: unlink only that */
+	ino_t ino;
+	const struct gw_api_route *routes;
+	size_t n_routes;
+	struct gw_api_limits limits;
+	void *ud;
+	struct api_conn *conns;
+	unsigned int n_conns;
+	unsigned int refs; /* listener + connections + refused: freed at 0 when closing */
+	int closing;
+	struct gw_api_stats stats;
+};
+
+static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+static void conn_parse(struct api_conn *c);
+static const http_parser_settings api_parser_settings;
+
+/* --- replies ------------------------------------------------------------ */
+
+static void resp_set(struct gw_api_response *resp, int status, const char *ctype, char *body,
+		     size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	snprintf(resp->content_type, sizeof(resp->content_type), "%s", ctype);
+	resp->body = body;
+	resp->body_len = body ? len : 0;
+}
+
+/* Last resort when even building an error fails: status and a fixed body. */
+static void resp_set_fixed(struct gw_api_response *resp, int status, const char *json)
+{
+	char *s = strdup(json);
+
+	resp_set(resp, status, API_JSON, s, s ? strlen(s) : 0);
+}
+
+void gw_api_reply_json(struct gw_api_response *resp, int status, json_t *body)
+{
+	char *s, *t;
+	size_t len;
+
+	if (!body) {
+		resp_set_fixed(resp, 500, "{\"error\":\"out of memory\"}\n");
+		return;
+	}
+	s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(body);
+	if (!s) {
+		resp_set_fixed(resp, 500, "{\"error\":\"cannot encode the answer as JSON\"}\n");
+		return;
+	}
+	len = strlen(s);
+	t = realloc(s, len + 2);
+	if (!t) {
+		free(s);
+		resp_set_fixed(resp, 500, "{\"error\":\"out of memory\"}\n");
+		return;
+	}
+	t[len] = '\n'; /* for people reading it with curl */
+	t[len + 1] = '\0';
+	resp_set(resp, status, API_JSON, t, len + 1);
+}
+
+void gw_api_reply_error(struct gw_api_response *resp, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	json_t *s;
+	size_t i;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s = json_string(msg);
+	if (!s) {
+		/* Not UTF-8 (a client's bytes echoed back): keep the ASCII. */
+		for (i = 0; msg[i]; i++)
+			if ((unsigned char)msg[i] >= 0x80)
+				msg[i] = '?';
+		s = json_string(msg);
+	}
+	gw_api_reply_json(resp, status, s ? json_pack("{s:o}", "error", s) : NULL);
+}
+
+void gw_api_reply_text(struct gw_api_response *resp, int status, const char *content_type,
+		       const char *text, size_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (!s) {
+		resp_set_fixed(resp, 500, "{\"error\":\"out of memory\"}\n");
+		return;
+	}
+	memcpy(s, text, len);
+	s[len] = '\0';
+	/* A header value must not carry CR/LF (response splitting). */
+	if (!content_type || strpbrk(content_type, "\r\n") ||
+	    strlen(content_type) >= sizeof(resp->content_type))
+		content_type = "application/octet-stream";
+	resp_set(resp, status, content_type, s, len);
+}
+
+json_t *gw_api_body_json(const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (!req->body_len) {
+		gw_api_reply_error(resp, 400, "a JSON object is expected in the request body");
+		return NULL;
+	}
+	j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		gw_api_reply_error(resp, 400,
+				   "invalid JSON in the request body: %s (line %d, column %d)",
+				   jerr.text, jerr.line, jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		gw_api_reply_error(resp, 400, "the request body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+/* --- percent-decoding ---------------------------------------------------- */
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decode @len bytes of @s into @out (room for @size bytes with the NUL). */
+static int pct_decode(const char *s, size_t len, int plus_is_space, char *out, size_t size)
+{
+	size_t i, o = 0;
+	int hi, lo;
+	char ch;
+
+	for (i = 0; i < len; i++) {
+		ch = s[i];
+		if (ch == '%') {
+			if (i + 2 >= len)
+				return -EINVAL;
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -EINVAL;
+			ch = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (ch == '+' && plus_is_space) {
+			ch = ' ';
+		} else if (ch == '\0') {
+			return -EINVAL;
+		}
+		if (o + 1 >= size)
+			return -ENOSPC;
+		out[o++] = ch;
+	}
+	if (o >= size)
+		return -ENOSPC;
+	out[o] = '\0';
+	return 0;
+}
+
+int gw_api_query_get(const struct gw_api_request *req, const char *key, char *buf, size_t size)
+{
+	const char *p = req->query, *end, *eq;
+	char name[256];
+	size_t klen;
+	int r;
+
+	if (!p || !key || !buf || !size)
+		return -EINVAL;
+	while (*p) {
+		end = strchr(p, '&');
+		if (!end)
+			end = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(end - p));
+		klen = (size_t)((eq ? eq : end) - p);
+		r = pct_decode(p, klen, 1, name, sizeof(name));
+		if (r == 0 && !strcmp(name, key)) {
+			if (!eq)
+				return pct_decode("", 0, 1, buf, size);
+			return pct_decode(eq + 1, (size_t)(end - eq - 1), 1, buf, size);
+		}
+		p = *end ? end + 1 : end;
+	}
+	return -ENOENT;
+}
+
+/* --- connections -------------------------------------------------------- */
+
+static void api_unref(struct gw_api *api)
+{
+	if (--api->refs == 0 && api->closing)
+		free(api);
+}
+
+static void conn_closed(uv_handle_t *h)
+{
+	struct api_conn *c = h->data;
+
+	if (--c->open_handles)
+		return;
+	free(c->url);
+	free(c->body);
+	free(c->wbuf);
+	api_unref(c->api);
+	free(c);
+}
+
+static void conn_close(struct api_conn *c)
+{
+	struct gw_api *api = c->api;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	c->state = CONN_CLOSING;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		api->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	api->n_conns--;
+	api->stats.conns_active--;
+	uv_close(&c->h.handle, conn_closed);
+	uv_close((uv_handle_t *)&c->timer, conn_closed);
+}
+
+static void conn_timeout(uv_timer_t *t)
+{
+	struct api_conn *c = t->data;
+
+	if (c->state != CONN_LINGER)
+		c->api->stats.timeouts++;
+	conn_close(c);
+}
+
+static void conn_timer_start(struct api_conn *c, uint64_t ms)
+{
+	uv_timer_start(&c->timer, conn_timeout, ms, 0);
+}
+
+static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct api_conn *c = h->data;
+
+	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+}
+
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct api_conn *c = s->data;
+
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		/* EOF or error: a partial request is dropped with the connection. */
+		conn_close(c);
+		return;
+	}
+	if (c->state == CONN_LINGER) {
+		c->linger_bytes += (size_t)nread;
+		if (c->linger_bytes > API_LINGER_MAX)
+			conn_close(c);
+		return;
+	}
+	if (c->state != CONN_READING)
+		return;
+	c->rpos = 0;
+	c->rlen = (size_t)nread;
+	conn_parse(c);
+}
+
+static void conn_read_start(struct api_conn *c)
+{
+	if (c->reading)
+		return;
+	if (uv_read_start(&c->h.stream, conn_alloc, conn_read) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->reading = 1;
+}
+
+static void conn_read_stop(struct api_conn *c)
+{
+	if (!c->reading)
+		return;
+	uv_read_stop(&c->h.stream);
+	c->reading = 0;
+}
+
+static void request_reset(struct api_conn *c)
+{
+	c->req_bytes = 0;
+	c->url_len = 0;
+	c->body_len = 0;
+	c->reject = 0;
+	c->complete = 0;
+	c->in_value = 0;
+	c->hdr_name_len = 0;
+	c->hdr_value_len = 0;
+	c->expect_continue = 0;
+}
+
+static void conn_shutdown_done(uv_shutdown_t *req, int status)
+{
+	struct api_conn *c = req->data;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	/* Reading on until the peer's EOF avoids a reset that could destroy
+	 * our answer before the client read it. */
+	conn_read_start(c);
+}
+
+static void conn_linger(struct api_conn *c)
+{
+	unsigned int ms = c->api->limits.idle_timeout_ms;
+
+	c->state = CONN_LINGER;
+	conn_timer_start(c, ms < API_LINGER_MS ? ms : API_LINGER_MS);
+	if (uv_shutdown(&c->sreq, &c->h.stream, conn_shutdown_done) < 0)
+		conn_close(c);
+}
+
+static void conn_write_done(uv_write_t *req, int status)
+{
+	struct api_conn *c = req->data;
+
+	free(c->wbuf);
+	c->wbuf = NULL;
+	if (c->state == CONN_CLOSING)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->close_after) {
+		conn_linger(c);
+		return;
+	}
+	request_reset(c);
+	c->state = CONN_READING;
+	http_parser_pause(&c->parser, 0);
+	conn_timer_start(c, c->api->limits.idle_timeout_ms);
+	if (c->rpos < c->rlen)
+		conn_parse(c); /* a pipelined request is already here */
+	if (c->state == CONN_READING)
+		conn_read_start(c);
+}
+
+static void continue_done(uv_write_t *req, int status)
+{
+	/* Nothing to free; a failed write shows up on the answer's write. */
+}
+
+static const char *status_reason(int status)
+{
+	const char *s = http_status_str((enum http_status)status);
+
+	return s[0] == '<' ? "Unknown" : s;
+}
+
+/* Queue the answer and stop reading until it is written. */
+static void conn_send(struct api_conn *c, struct gw_api_response *resp, const char *allow)
+{
+	const char *ctype = resp->content_type[0] ? resp->content_type : API_JSON;
+	const char *conn_hdr = "";
+	char head[512];
+	uv_buf_t buf;
+	int status = resp->status, n;
+
+	if (status < 100 || status > 599) {
+		status = 500;
+		resp_set_fixed(resp, 500, "{\"error\":\"handler gave an invalid status\"}\n");
+	}
+	if (c->close_after)
+		conn_hdr = "Connection: close\r\n";
+	else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
+		conn_hdr = "Connection: keep-alive\r\n";
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
+		     status, status_reason(status), ctype, resp->body_len,
+		     allow && allow[0] ? "Allow: " : "", allow ? allow : "",
+		     allow && allow[0] ? "\r\n" : "", conn_hdr);
+	c->api->stats.requests++;
+	if (status >= 400)
+		c->api->stats.errors++;
+	conn_read_stop(c);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		c->wbuf = NULL;
+	else
+		c->wbuf = malloc((size_t)n + resp->body_len);
+	if (!c->wbuf) {
+		conn_close(c);
+		return;
+	}
+	memcpy(c->wbuf, head, (size_t)n);
+	if (resp->body_len)
+		memcpy(c->wbuf + n, resp->body, resp->body_len);
+	buf = uv_buf_init(c->wbuf, (unsigned int)((size_t)n + resp->body_len));
+	c->state = CONN_WRITING;
+	/* The client gets a whole idle period to read the answer. */
+	conn_timer_start(c, c->api->limits.idle_timeout_ms);
+	if (uv_write(&c->wreq, &c->h.stream, &buf, 1, conn_write_done) < 0)
+		conn_close(c);
+}
+
+/* Answer a request that cannot be parsed (or is too large) and close. */
+static void conn_fail(struct api_conn *c, int status, const char *what)
+{
+	struct gw_api_response resp = {0};
+
+	if (status == 413)
+		gw_api_reply_error(&resp, 413, "request too large: the limit is %zu bytes",
+				   c->api->limits.max_request);
+	else
+		gw_api_reply_error(&resp, status, "malformed HTTP request: %s", what);
+	c->close_after = 1;
+	conn_send(c, &resp, NULL);
+	free(resp.body);
+}
+
+/* First route matching path and method; else fill @allow with the methods
+ * that would match the path. */
+static const struct gw_api_route *route_find(const struct gw_api *api, const char *method,
+					     const char *path, const char **ret_tail, char *allow,
+					     size_t allow_size)
+{
+	const struct gw_api_route *r;
+	size_t i, plen, used = 0;
+	const char *tail;
+
+	for (i = 0; i < api->n_routes; i++) {
+		r = &api->routes[i];
+		plen = strlen(r->path);
+		if (r->prefix) {
+			if (strncmp(path, r->path, plen) || !path[plen])
+				continue;
+			tail = path + plen;
+		} else {
+			if (strcmp(path, r->path))
+				continue;
+			tail = "";
+		}
+		if (!strcmp(method, r->method)) {
+			*ret_tail = tail;
+			return r;
+		}
+		/* List each method once, in route order. */
+		if (!strstr(allow, r->method) && used + strlen(r->method) + 3 < allow_size) {
+			used += (size_t)snprintf(allow + used, allow_size - used, "%s%s",
+						 used ? ", " : "", r->method);
+		}
+	}
+	return NULL;
+}
+
+static void conn_dispatch(struct api_conn *c)
+{
+	struct gw_api *api = c->api;
+	struct gw_api_response resp = {0};
+	struct gw_api_request req;
+	const struct gw_api_route *route;
+	struct http_parser_url u;
+	const char *method = http_method_str((enum http_method)c->parser.method), *tail = "";
+	char *path = NULL, *query = NULL, allow[128] = "";
+	size_t plen;
+
+	if (!c->keep_alive || c->parser.upgrade)
+		c->close_after = 1; /* after an upgrade the input is not HTTP any more */
+	if (c->parser.http_major != 1) {
+		c->close_after = 1;
+		gw_api_reply_error(&resp, 505, "HTTP/%u.%u is not supported: use HTTP/1.1",
+				   c->parser.http_major, c->parser.http_minor);
+		goto send;
+	}
+	http_parser_url_init(&u);
+	if (!c->url_len ||
+	    http_parser_parse_url(c->url, c->url_len, c->parser.method == HTTP_CONNECT, &u) ||
+	    !(u.field_set & (1 << UF_PATH))) {
+		gw_api_reply_error(&resp, 400, "bad request target");
+		goto send;
+	}
+	plen = u.field_data[UF_PATH].len;
+	path = malloc(plen + 1);
+	if (!path) {
+		resp_set_fixed(&resp, 500, "{\"error\":\"out of memory\"}\n");
+		goto send;
+	}
+	if (pct_decode(c->url + u.field_data[UF_PATH].off, plen, 0, path, plen + 1)) {
+		gw_api_reply_error(&resp, 400, "bad percent-encoding in the path");
+		goto send;
+	}
+	if (u.field_set & (1 << UF_QUERY))
+		query = strndup(c->url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+	else
+		query = strdup("");
+	if (!query) {
+		resp_set_fixed(&resp, 500, "{\"error\":\"out of memory\"}\n");
+		goto send;
+	}
+	route = route_find(api, method, path, &tail, allow, sizeof(allow));
+	if (!route) {
+		if (allow[0])
+			gw_api_reply_error(&resp, 405,
+					   "method %s is not allowed on %s (allowed: %s)", method,
+					   path, allow);
+		else
+			gw_api_reply_error(&resp, 404, "no API path \"%s\"", path);
+		goto send;
+	}
+	allow[0] = '\0';
+	req.method = method;
+	req.path = path;
+	req.tail = tail;
+	req.query = query;
+	req.body = c->body_len ? c->body : "";
+	req.body_len = c->body_len;
+	route->fn(api->ud, &req, &resp);
+	if (!resp.status)
+		resp_set_fixed(&resp, 500, "{\"error\":\"the handler gave no answer\"}\n");
+send:
+	conn_send(c, &resp, allow);
+	free(resp.body);
+	free(path);
+	free(query);
+}
+
+static void conn_parse(struct api_conn *c)
+{
+	const char *data = c->rbuf + c->rpos;
+	size_t len = c->rlen - c->rpos, n;
+	enum http_errno err;
+
+	c->exec_start = data;
+	n = http_parser_execute(&c->parser, &api_parser_settings, data, len);
+	c->rpos += n;
+	c->req_bytes += n;
+	err = HTTP_PARSER_ERRNO(&c->parser);
+	if (c->reject)
+		conn_fail(c, c->reject, "");
+	else if (err == HPE_HEADER_OVERFLOW || c->req_bytes > c->api->limits.max_request)
+		conn_fail(c, 413, "");
+	else if (c->complete)
+		conn_dispatch(c);
+	else if (err != HPE_OK)
+		conn_fail(c, 400, http_errno_description(err));
+	else if (n != len)
+		conn_fail(c, 400, "unexpected data");
+}
+
+/* --- http-parser callbacks ---------------------------------------------- */
+
+static struct api_conn *parser_conn(http_parser *p)
+{
+	return p->data;
+}
+
+/* Request size so far, counting up to @end in the current input. */
+static int over_limit(struct api_conn *c, const char *end)
+{
+	return c->req_bytes + (size_t)(end - c->exec_start) > c->api->limits.max_request;
+}
+
+static int buf_append(char **buf, size_t *len, size_t *cap, const char *at, size_t n)
+{
+	size_t want = *len + n + 1;
+	char *nb;
+
+	if (want > *cap) {
+		if (want < 2 * *cap)
+			want = 2 * *cap;
+		nb = realloc(*buf, want);
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = want;
+	}
+	memcpy(*buf + *len, at, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+	struct api_conn *c = parser_conn(p);
+
+	if (over_limit(c, at + n)) {
+		c->reject = 413;
+		return -1;
+	}
+	return buf_append(&c->url, &c->url_len, &c->url_cap, at, n) ? -1 : 0;
+}
+
+/* A header name and value are complete: note "Expect: 100-continue". */
+static void header_done(struct api_conn *c)
+{
+	if (c->hdr_name_len == 6 && !strncasecmp(c->hdr_name, "expect", 6) &&
+	    c->hdr_value_len == 12 && !strncasecmp(c->hdr_value, "100-continue", 12))
+		c->expect_continue = 1;
+	c->hdr_name_len = 0;
+	c->hdr_value_len = 0;
+}
+
+static void hdr_copy(char *dst, size_t size, size_t *len, const char *at, size_t n)
+{
+	/* Longer than any header we look for: remember only that it is long. */
+	if (*len + n > size) {
+		*len = size + 1;
+		return;
+	}
+	memcpy(dst + *len, at, n);
+	*len += n;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+	struct api_conn *c = parser_conn(p);
+
+	if (over_limit(c, at + n)) {
+		c->reject = 413;
+		return -1;
+	}
+	if (c->in_value) {
+		header_done(c);
+		c->in_value = 0;
+	}
+	hdr_copy(c->hdr_name, sizeof(c->hdr_name), &c->hdr_name_len, at, n);
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+	struct api_conn *c = parser_conn(p);
+
+	if (over_limit(c, at + n)) {
+		c->reject = 413;
+		return -1;
+	}
+	c->in_value = 1;
+	hdr_copy(c->hdr_value, sizeof(c->hdr_value), &c->hdr_value_len, at, n);
+	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct api_conn *c = parser_conn(p);
+	uv_buf_t buf;
+
+	if (c->in_value)
+		header_done(c);
+	c->in_value = 0;
+	/* Refuse a too large body before the client sends it. */
+	if (p->content_length != ULLONG_MAX && p->content_length > c->api->limits.max_request) {
+		c->reject = 413;
+		return -1;
+	}
+	if (c->expect_continue && p->http_major == 1 && p->http_minor >= 1 &&
+	    p->content_length != 0) {
+		buf = uv_buf_init((char *)continue_100, sizeof(continue_100) - 1);
+		if (uv_write(&c->creq, &c->h.stream, &buf, 1, continue_done) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+	struct api_conn *c = parser_conn(p);
+
+	if (over_limit(c, at + n)) {
+		c->reject = 413;
+		return -1;
+	}
+	return buf_append(&c->body, &c->body_len, &c->body_cap, at, n) ? -1 : 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct api_conn *c = parser_conn(p);
+
+	c->complete = 1;
+	c->keep_alive = http_should_keep_alive(p);
+	/* One request at a time: the rest of the input waits in rbuf. */
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings api_parser_settings = {
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* --- listener ----------------------------------------------------------- */
+
+static int stream_init(struct gw_api *api, union api_stream *h)
+{
+	if (api->is_unix)
+		return uv_pipe_init(api->loop, &h->pipe, 0);
+	return uv_tcp_init(api->loop, &h->tcp);
+}
+
+static void refused_closed(uv_handle_t *h)
+{
+	struct api_refused *r = h->data;
+
+	api_unref(r->api);
+	free(r);
+}
+
+static void api_refuse(struct gw_api *api, uv_stream_t *server)
+{
+	struct api_refused *r = calloc(1, sizeof(*r));
+
+	/* Without memory the connection stays in the backlog until one closes. */
+	if (!r)
+		return;
+	r->api = api;
+	r->h.handle.data = r;
+	stream_init(api, &r->h);
+	api->refs++;
+	api->stats.refused++;
+	uv_accept(server, &r->h.stream);
+	uv_close(&r->h.handle, refused_closed);
+}
+
+static void api_connection(uv_stream_t *server, int status)
+{
+	struct gw_api *api = server->data;
+	struct api_conn *c;
+
+	if (status < 0 || api->closing)
+		return;
+	if (api->n_conns >= api->limits.max_conns) {
+		api_refuse(api, server);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		api_refuse(api, server);
+		return;
+	}
+	c->api = api;
+	c->h.handle.data = c;
+	c->timer.data = c;
+	c->wreq.data = c;
+	c->creq.data = c;
+	c->sreq.data = c;
+	c->parser.data = c;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	stream_init(api, &c->h);
+	uv_timer_init(api->loop, &c->timer);
+	c->open_handles = 2;
+	api->refs++;
+	c->next = api->conns;
+	if (api->conns)
+		api->conns->prev = c;
+	api->conns = c;
+	api->n_conns++;
+	api->stats.conns_active++;
+	if (uv_accept(server, &c->h.stream) < 0) {
+		conn_close(c);
+		return;
+	}
+	api->stats.accepted++;
+	if (!api->is_unix)
+		uv_tcp_nodelay(&c->h.tcp, 1);
+	request_reset(c);
+	conn_timer_start(c, api->limits.idle_timeout_ms);
+	conn_read_start(c);
+}
+
+/* Create the socket's directory (one level) if it is missing. */
+static int unix_parent_prepare(const char *path)
+{
+	char dir[GW_API_UNIX_PATH_MAX + 1];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == 0)
+		return chmod(dir, 0755) < 0 ? -errno : 0; /* exact mode, whatever the umask */
+	return errno == EEXIST ? 0 : -errno;
+}
+
+/* A socket file nobody answers on is a crashed daemon's: remove it. */
+static int unix_stale_remove(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, r, err;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	err = errno;
+	close(fd);
+	/* EAGAIN: the backlog is full, so somebody listens. */
+	if (r == 0 || err == EAGAIN || err == EINPROGRESS)
+		return -EADDRINUSE;
+	if (err != ECONNREFUSED)
+		return -err;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int listen_unix(struct gw_api *api, const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd = -1, r;
+
+	if (!path[0])
+		return -EINVAL;
+	if (strlen(path) > GW_API_UNIX_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, strlen(path));
+	r = unix_parent_prepare(path);
+	if (r)
+		return r;
+	r = unix_stale_remove(path, &sun);
+	if (r)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	/* Mode before listen(): nobody can connect in between. */
+	if (chmod(path, 0660) < 0 || stat(path, &st) < 0 || listen(fd, API_BACKLOG) < 0) {
+		r = -errno;
+		goto err_unlink;
+	}
+	snprintf(api->path, sizeof(api->path), "%s", path);
+	api->dev = st.st_dev;
+	api->ino = st.st_ino;
+	return fd;
+
+err_unlink:
+	unlink(path);
+err_close:
+	close(fd);
+	return r;
+}
+
+/* "host:port" or "[v6]:port", numeric host only. */
+static int listen_tcp(const char *address)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *hs = address;
+	size_t hlen;
+	char *end;
+	unsigned long port;
+	int fd, one = 1, r;
+	socklen_t slen;
+
+	colon = strrchr(address, ':');
+	if (!colon || !colon[1])
+		return -EINVAL;
+	hlen = (size_t)(colon - address);
+	if (hlen >= 2 && address[0] == '[' && address[hlen - 1] == ']') {
+		hs++;
+		hlen -= 2;
+	}
+	if (!hlen || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, hs, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || port > 65535 || colon[1] == '-' || colon[1] == '+')
+		return -EINVAL;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		slen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		slen = sizeof(*sin6);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, API_BACKLOG) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int limits_apply(struct gw_api_limits *l, const struct gw_api_limits *in)
+{
+	if (in)
+		*l = *in;
+	if (!l->max_conns)
+		l->max_conns = GW_API_DEFAULT_MAX_CONNS;
+	if (!l->max_request)
+		l->max_request = GW_API_DEFAULT_MAX_REQUEST;
+	if (!l->idle_timeout_ms)
+		l->idle_timeout_ms = GW_API_DEFAULT_IDLE_TIMEOUT_MS;
+	if (l->max_conns > API_MAX_CONNS_LIMIT || l->max_request > API_MAX_REQ_LIMIT ||
+	    l->idle_timeout_ms > API_MAX_IDLE_LIMIT)
+		return -EINVAL;
+	return 0;
+}
+
+static int routes_check(const struct gw_api_route *routes, size_t n)
+{
+	size_t i;
+
+	if (n && !routes)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!routes[i].method || !routes[i].path || routes[i].path[0] != '/' ||
+		    !routes[i].fn)
+			return -EINVAL;
+	return 0;
+}
+
+static void listener_closed(uv_handle_t *h)
+{
+	api_unref(h->data);
+}
+
+struct gw_api *gw_api_new(uv_loop_t *loop, const char *address, const struct gw_api_route *routes,
+			  size_t n_routes, const struct gw_api_limits *limits, void *ud)
+{
+	struct gw_api *api;
+	int fd, r;
+
+	if (!loop || !address)
+		return errno = EINVAL, NULL;
+	api = calloc(1, sizeof(*api));
+	if (!api)
+		return NULL;
+	r = limits_apply(&api->limits, limits);
+	if (!r)
+		r = routes_check(routes, n_routes);
+	if (r)
+		goto err_free;
+	api->loop = loop;
+	api->routes = routes;
+	api->n_routes = n_routes;
+	api->ud = ud;
+	if (!strncmp(address, "unix:", 5) || address[0] == '/') {
+		api->is_unix = 1;
+		fd = listen_unix(api, address[0] == '/' ? address : address + 5);
+	} else {
+		fd = listen_tcp(address);
+	}
+	if (fd < 0) {
+		r = fd;
+		goto err_free;
+	}
+	/* From here the handle exists and only the loop can release it. */
+	api->refs = 1;
+	stream_init(api, &api->listener);
+	api->listener.handle.data = api;
+	r = api->is_unix ? uv_pipe_open(&api->listener.pipe, fd)
+			 : uv_tcp_open(&api->listener.tcp, fd);
+	if (r < 0) {
+		close(fd);
+		goto err_close;
+	}
+	r = uv_listen(&api->listener.stream, API_BACKLOG, api_connection);
+	if (r < 0)
+		goto err_close;
+	return api;
+
+err_close:
+	gw_api_free(api);
+	errno = -r;
+	return NULL;
+err_free:
+	free(api);
+	errno = -r;
+	return NULL;
+}
+
+void gw_api_free(struct gw_api *api)
+{
+	struct stat st;
+
+	if (!api || api->closing)
+		return;
+	api->closing = 1;
+	/* Unlink only our socket file: a newer daemon may own the path now. */
+	if (api->is_unix && api->path[0] && stat(api->path, &st) == 0 && st.st_dev == api->dev &&
+	    st.st_ino == api->ino)
+		unlink(api->path);
+	while (api->conns)
+		conn_close(api->conns);
+	uv_close(&api->listener.handle, listener_closed);
+}
+
+void gw_api_stats(const struct gw_api *api, struct gw_api_stats *ret_stats)
+{
+	*ret_stats = api->stats;
+}
+
+int gw_api_local_port(const struct gw_api *api)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss), r;
+
+	if (api->is_unix)
+		return -EAFNOSUPPORT;
+	r = uv_tcp_getsockname(&api->listener.tcp, (struct sockaddr *)&ss, &len);
+	if (r < 0)
+		return r;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
