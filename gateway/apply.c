@@ -260,36 +260,37 @@ int gw_apply_service_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_
 {
 	uint32_t m = lb->cfg->limits.maglev_table_size;
 	struct gw_maglev_backend *set = NULL;
-	uint32_t *table = NULL;
+	uint32_t *table_buf = NULL;
 	size_t n;
 	int t, r = 0;
 
 	set = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(*set));
-	table = calloc(m, sizeof(*table));
-	if (!set || !table) {
+	table_buf = calloc(m, sizeof(*table_buf));
+	if (!set || !table_buf) {
 		r = -ENOMEM;
 		goto out;
 	}
+	svc->n_client = svc->n_peer = 0;
 	for (t = 0; t < GW_MAGLEV_TABLES; t++) {
-		uint32_t slot = svc->id * GW_MAGLEV_TABLES + t;
+		int table = t / 2, v6 = t % 2;
+		uint32_t slot = GW_MAGLEV_SLOT(svc->id, table, v6);
 
-		n = gw_lb_select(lb, svc, t, set);
-		if (t == GW_MAGLEV_CLIENT)
-			svc->n_client = n;
+		n = gw_lb_select(lb, svc, table, v6 ? AF_INET6 : AF_INET, set);
+		if (table == GW_MAGLEV_CLIENT)
+			svc->n_client += n;
 		else
-			svc->n_peer = n;
-		r = gw_maglev_build(set, n, m, table);
-		if (r == -ENOENT) {
+			svc->n_peer += n;
+		r = gw_maglev_build(set, n, m, table_buf);
+		if (r == -ENOENT)
 			r = gw_dp_maglev_swap(dp, slot, NULL, 0);
-		} else if (r == 0) {
-			r = gw_dp_maglev_swap(dp, slot, table, m);
-		}
+		else if (r == 0)
+			r = gw_dp_maglev_swap(dp, slot, table_buf, m);
 		if (r)
 			goto out;
 	}
 out:
 	free(set);
-	free(table);
+	free(table_buf);
 	return r;
 }
 

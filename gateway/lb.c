@@ -144,14 +144,15 @@ const char *gw_lb_state_name(enum gw_lb_state s)
 }
 
 static size_t add_backends(const struct gw_balancer *lb, const struct gw_lb_service *svc, bool local,
-			   struct gw_maglev_backend *out, size_t n)
+			   int family, struct gw_maglev_backend *out, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < svc->n_backends; i++) {
 		const struct gw_lb_backend *b = &svc->backends[i];
 
-		if (b->conf->local != local || gw_lb_backend_state(lb, b) != GW_LB_ACTIVE)
+		if (b->conf->local != local || b->conf->address.family != family ||
+		    gw_lb_backend_state(lb, b) != GW_LB_ACTIVE)
 			continue;
 		out[n].id = b->id;
 		out[n].weight = b->weight;
@@ -162,12 +163,12 @@ static size_t add_backends(const struct gw_balancer *lb, const struct gw_lb_serv
 }
 
 size_t gw_lb_select(const struct gw_balancer *lb, const struct gw_lb_service *svc, int table,
-		    struct gw_maglev_backend *out)
+		    int family, struct gw_maglev_backend *out)
 {
 	const struct gw_service_conf *sc = svc->conf;
 	size_t n_local;
 
-	n_local = add_backends(lb, svc, true, out, 0);
+	n_local = add_backends(lb, svc, true, family, out, 0);
 	/* Flows from other sites were balanced to this site already. */
 	if (table == GW_MAGLEV_PEER)
 		return n_local;
@@ -175,12 +176,12 @@ size_t gw_lb_select(const struct gw_balancer *lb, const struct gw_lb_service *sv
 	case GW_AFFINITY_LOCAL:
 		return n_local;
 	case GW_AFFINITY_REMOTE:
-		return add_backends(lb, svc, false, out, 0);
+		return add_backends(lb, svc, false, family, out, 0);
 	default:
 		/* Graded spillover: other sites join only while too few local
 		 * backends are healthy. */
 		if (sc->min_local_healthy && n_local >= sc->min_local_healthy)
 			return n_local;
-		return add_backends(lb, svc, false, out, n_local);
+		return add_backends(lb, svc, false, family, out, n_local);
 	}
 }

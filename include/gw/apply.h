@@ -8,9 +8,6 @@
 #include "gw/dataplane.h"
 #include "gw/lb.h"
 
-/* The identity of a site's sources that match no configured CIDR. */
-#define GW_SITE_IDENTITY(site_id) ((uint32_t)(site_id) << 16)
-
 /* Writes everything of cfg and lb; stale services are removed. On error
  * *ret_what names the step that failed. 0 or -errno. */
 int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb,

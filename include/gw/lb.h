@@ -32,8 +32,8 @@ struct gw_lb_service {
 	uint32_t id; /* data-plane service id */
 	struct gw_lb_backend *backends;
 	size_t n_backends;
-	uint32_t n_client; /* backends in the client table last chosen */
-	uint32_t n_peer;   /* backends in the peer table last chosen */
+	uint32_t n_client; /* backends in the client tables last chosen */
+	uint32_t n_peer;   /* backends in the peer tables last chosen */
 };
 
 struct gw_balancer {
@@ -57,11 +57,12 @@ struct gw_lb_backend *gw_lb_backend_find(struct gw_lb_service *svc, const char *
 enum gw_lb_state gw_lb_backend_state(const struct gw_balancer *lb, const struct gw_lb_backend *be);
 const char *gw_lb_state_name(enum gw_lb_state s);
 
-/* Which backends table t (GW_MAGLEV_CLIENT / GW_MAGLEV_PEER) of svc gets,
- * with their weights, following the service's affinity and spillover:
- * out must have room for svc->n_backends entries. Returns the count. */
+/* Which backends of address family (AF_INET / AF_INET6) table t
+ * (GW_MAGLEV_CLIENT / GW_MAGLEV_PEER) of svc gets, with their weights,
+ * following the service's affinity and spillover: out must have room for
+ * svc->n_backends entries. Returns the count. */
 size_t gw_lb_select(const struct gw_balancer *lb, const struct gw_lb_service *svc, int table,
-		    struct gw_maglev_backend *out);
+		    int family, struct gw_maglev_backend *out);
 
 /* "ADDR:PORT" text of a backend into buf. */
 void gw_lb_backend_name(const struct gw_lb_backend *be, char *buf, size_t n);

@@ -56,14 +56,17 @@ struct gw_svc {
 };
 _Static_assert(sizeof(struct gw_svc) == 8, "gw_svc ABI");
 
-/* --- Maglev: array-of-maps, index id * 2 + table ------------------------ *
+/* --- Maglev: array-of-maps, index GW_MAGLEV_SLOT(svc id, table, v6) ------ *
  * Table GW_MAGLEV_CLIENT balances flows from this site's clients over every
  * backend the service's affinity allows (local and remote); table
  * GW_MAGLEV_PEER balances flows that arrive from another site over local
- * backends only. Inner maps are u32 arrays of backend ids, replaced whole. */
+ * backends only. Each exists per address family, so a dual-stack service
+ * sends IPv4 flows to IPv4 backends and IPv6 flows to IPv6 ones. Inner maps
+ * are u32 arrays: [0] = table size m, [1..m] = backend ids; replaced whole. */
 #define GW_MAGLEV_CLIENT 0
 #define GW_MAGLEV_PEER 1
-#define GW_MAGLEV_TABLES 2
+#define GW_MAGLEV_TABLES 4
+#define GW_MAGLEV_SLOT(svc_id, table, v6) ((svc_id) * GW_MAGLEV_TABLES + (table) * 2 + (v6))
 
 /* --- backends: array by backend id -------------------------------------- */
 #define GW_BE_F_REMOTE (1u << 0) /* lives in another site: encapsulate */
@@ -105,7 +108,11 @@ struct gw_lpm6_key {
 };
 _Static_assert(sizeof(struct gw_lpm6_key) == 20, "gw_lpm6_key ABI");
 
-/* identity_site: hash __u32 identity -> gw_identity */
+/* Identities are site-scoped: a site's own range is site_id << 16 | n, and
+ * n = 0 is the site's default identity (sources that match no CIDR). */
+#define GW_SITE_IDENTITY(site_id) ((__u32)(site_id) << 16)
+
+/* gw_identities: hash __u32 identity -> gw_identity (overrides the range) */
 struct gw_identity {
 	__u16 site_id; /* the only site whose gateways may assert it */
 	__u16 flags;

@@ -130,6 +130,8 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 
 	opt_off = off + sizeof(*gnv);
 	opt_end = opt_off + (gnv->opt_len_ver & 0x3f) * 4;
+	if (data + opt_end > data_end)
+		return -GW_R_DROP_TRUNCATED;
 	gi->inner_off = opt_end;
 
 #pragma unroll

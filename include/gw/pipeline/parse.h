@@ -162,9 +162,10 @@ static __always_inline int gw_parse_ipv6(void *data, void *data_end, struct gw_p
 		return -GW_R_DROP_TRUNCATED;
 	if (ip6->version != 6)
 		return -GW_R_DROP_BAD_IP;
-	p->l3_len = gw_ntohs(ip6->payload_len) + sizeof(*ip6);
-	if ((void *)ip6 + p->l3_len > data_end)
+	/* bound the payload before adding the header: the 16-bit sum wraps */
+	if ((void *)(ip6 + 1) + gw_ntohs(ip6->payload_len) > data_end)
 		return -GW_R_DROP_TRUNCATED;
+	p->l3_len = gw_ntohs(ip6->payload_len) + sizeof(*ip6);
 	p->family = GW_AF_INET6;
 	p->ttl = ip6->hop_limit;
 	gw_memcpy(p->src, &ip6->saddr, 16);

@@ -191,11 +191,17 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 		return GW_PARSE_NOT_IP;
 	if (svc->flags & GW_SVC_F_L7)
 		return GW_PARSE_NOT_IP; /* the stack hands it to gw-proxy */
-	if ((svc->flags & GW_SVC_F_POLICY) && !gw_ctx_policy_allows(c, identity, svc->id))
+	/* Policy is decided where the client's labels are known: at the gateway
+	 * of its own site. A peer's flow was checked there; the identity check
+	 * on decap makes sure the peer may speak for it. */
+	if (!zone && (svc->flags & GW_SVC_F_POLICY) &&
+	    !gw_ctx_policy_allows(c, identity, svc->id))
 		return -GW_R_DROP_POLICY;
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return -GW_R_DROP_UNSUPPORTED;
-	if (gw_ctx_maglev(c, svc->id * GW_MAGLEV_TABLES + (zone ? GW_MAGLEV_PEER : GW_MAGLEV_CLIENT),
+	if (gw_ctx_maglev(c,
+			  GW_MAGLEV_SLOT(svc->id, zone ? GW_MAGLEV_PEER : GW_MAGLEV_CLIENT,
+					 p->family == GW_AF_INET6),
 			  hash, &be_id))
 		return -GW_R_DROP_NO_BACKEND;
 	be = gw_ctx_backend(c, be_id);
@@ -451,8 +457,10 @@ static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *
 			    &gi);
 	if (r < 0)
 		goto drop;
+	/* An identity known here names its site; any other one must lie in the
+	 * sending site's range (site id in the upper 16 bits). */
 	ident = gw_ctx_identity(c, gi.identity);
-	if (!ident || ident->site_id != peer->site_id) {
+	if ((ident ? ident->site_id : gi.identity >> 16) != peer->site_id) {
 		r = -GW_R_DROP_IDENTITY_SITE;
 		goto drop;
 	}
