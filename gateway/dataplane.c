@@ -257,7 +257,7 @@ int gw_dp_destroy(const char *pin_dir)
 	}
 	d = opendir(pin_dir);
 	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+		return -errno;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;

@@ -263,12 +263,15 @@ int main(int argc, char **argv)
 
 	if (detach) {
 		r = gw_dp_destroy(d.pin_dir);
-		if (r)
+		if (r == -ENOENT)
+			gw_log(GW_LOG_INFO, "no data plane is pinned at %s: nothing to detach",
+			       d.pin_dir);
+		else if (r)
 			gw_log(GW_LOG_ERR, "detach %s: %s", d.pin_dir, strerror(-r));
 		else
 			gw_log(GW_LOG_INFO, "data plane detached, %s removed", d.pin_dir);
 		gw_config_free(d.cfg);
-		return r ? 1 : 0;
+		return r && r != -ENOENT ? 1 : 0;
 	}
 
 	signal(SIGPIPE, SIG_IGN);

@@ -45,7 +45,8 @@ struct gw_dp *gw_dp_open(const struct gw_dp_opts *opts, const char **ret_why);
 /* Leaves the data plane running (pinned) and frees the handle. NULL ok. */
 void gw_dp_close(struct gw_dp *dp);
 
-/* Detaches both programs and removes every pin under pin_dir. */
+/* Detaches both programs and removes every pin under pin_dir; -ENOENT when
+ * nothing is pinned there. */
 int gw_dp_destroy(const char *pin_dir);
 
 const struct gw_dp_attach_info *gw_dp_attach_info(const struct gw_dp *dp, bool external);

@@ -1,0 +1,1750 @@
+/* Site configuration loader: libconfig syntax, a keyword schema walked
+ * generically (types, ranges, unknown keys), then gw_config_check(). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf, qsort_r */
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <libconfig.h>
+
+#include "gw/config.h"
+
+#define CHUNK_SIZE (64 * 1024)
+
+struct chunk {
+	struct chunk *next;
+	size_t size;
+	size_t used;
+	max_align_t data[];
+};
+
+struct src_line {
+	const char *key;
+	const char *file;
+	unsigned int line;
+};
+
+/* A backend of the top-level backends list, before it joins its service. */
+struct tl_backend {
+	const char *service;
+	struct gw_backend_conf b;
+};
+
+struct gw_config_priv {
+	struct chunk *chunks;
+	struct src_line *lines;
+	size_t n_lines;
+	size_t cap_lines;
+	struct tl_backend *tl;
+	size_t n_tl;
+};
+
+/* One allocation; the schema's root offsets are relative to it. */
+struct config_block {
+	struct gw_config cfg;
+	struct gw_config_priv priv;
+};
+
+/* An integer literal libconfig 1.5 silently truncates to 32 bits. */
+struct big_int {
+	unsigned int line;
+	int32_t truncated;
+	bool used;
+	char text[32];
+};
+
+struct ctx {
+	const char *name;   /* file name for messages */
+	const char *incdir; /* directory of name, for @include; NULL: current */
+	struct gw_config *cfg;
+	struct gw_config_errors *errs;
+	size_t n_err;
+	bool oom;
+	const char *lc_file; /* last file name seen from libconfig ... */
+	const char *file;    /* ... and our copy of it */
+	struct big_int *bigs;
+	size_t n_bigs;
+};
+
+enum kind {
+	K_STR,
+	K_INT,
+	K_BOOL,
+	K_ENUM,
+	K_IP,
+	K_CIDR,
+	K_PORTS,
+	K_LISTEN,
+	K_GROUP,
+	K_LIST,
+	K_ARRAY,
+};
+
+#define KF_REQUIRED 0x1
+#define KF_NODUMP   0x2 /* not in gw_config_dump_json() (merged elsewhere) */
+
+/* One schema keyword (HAProxy-style keyword table). */
+struct key {
+	const char *name;
+	enum kind kind;
+	unsigned int flags;
+	size_t off;		  /* field offset in the enclosing object */
+	size_t off_n;		  /* LIST, ARRAY: offset of the size_t count */
+	size_t size;		  /* INT: field width; LIST, ARRAY: element size */
+	int64_t min, max;	  /* INT: values; STR: length; LIST, ARRAY: element count */
+	int64_t def;		  /* INT, BOOL, ENUM default */
+	const char *def_str;	  /* STR, LISTEN default */
+	const char *const *names; /* ENUM values, NULL-terminated */
+	const struct key *sub;	  /* GROUP, LIST: members; ARRAY: the element */
+	enum gw_syntax syntax;	  /* STR */
+	const char *expect;	  /* STR: what a valid value looks like */
+	int family;		  /* IP: AF_INET, AF_INET6 or 0 for either */
+};
+
+/* ---- memory ---------------------------------------------------------- */
+
+static void *arena_alloc(struct ctx *ctx, size_t size)
+{
+	struct gw_config_priv *p = ctx->cfg->priv;
+	struct chunk *c = p->chunks;
+	size_t align = _Alignof(max_align_t);
+	void *r;
+
+	if (size > SIZE_MAX / 4) {
+		ctx->oom = true;
+		return NULL;
+	}
+	size = (size + align - 1) & ~(align - 1);
+	if (!c || c->size - c->used < size) {
+		size_t cs = size > CHUNK_SIZE ? size : CHUNK_SIZE;
+
+		c = malloc(sizeof(*c) + cs);
+		if (!c) {
+			ctx->oom = true;
+			return NULL;
+		}
+		c->size = cs;
+		c->used = 0;
+		c->next = p->chunks;
+		p->chunks = c;
+	}
+	r = (char *)c->data + c->used;
+	c->used += size;
+	memset(r, 0, size);
+	return r;
+}
+
+static char *arena_strdup(struct ctx *ctx, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *r = arena_alloc(ctx, n);
+
+	if (r)
+		memcpy(r, s, n);
+	return r;
+}
+
+/* ---- messages -------------------------------------------------------- */
+
+void gw_config_errors_add(struct gw_config_errors *errs, bool warning, const char *fmt, ...)
+{
+	size_t *n;
+	char ***v;
+	char **nv;
+	char *msg;
+	va_list ap;
+	int r;
+
+	if (!errs)
+		return;
+	n = warning ? &errs->n_warn : &errs->n;
+	v = warning ? &errs->warn : &errs->msg;
+	if (*n >= GW_CONFIG_MAX_ERRORS) {
+		errs->n_dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		errs->n_dropped++;
+		return;
+	}
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv) {
+		free(msg);
+		errs->n_dropped++;
+		return;
+	}
+	nv[(*n)++] = msg;
+	*v = nv;
+}
+
+void gw_config_errors_done(struct gw_config_errors *errs)
+{
+	size_t i;
+
+	if (!errs)
+		return;
+	for (i = 0; i < errs->n; i++)
+		free(errs->msg[i]);
+	for (i = 0; i < errs->n_warn; i++)
+		free(errs->warn[i]);
+	free(errs->msg);
+	free(errs->warn);
+	memset(errs, 0, sizeof(*errs));
+}
+
+/* libconfig names included files as written; show them from our directory. */
+static const char *src_file(struct ctx *ctx, const config_setting_t *s)
+{
+	const char *f = s ? config_setting_source_file(s) : NULL;
+	char *copy;
+
+	if (!f)
+		return ctx->name;
+	if (f == ctx->lc_file)
+		return ctx->file;
+	if (f[0] != '/' && ctx->incdir) {
+		size_t n = strlen(ctx->incdir) + strlen(f) + 2;
+
+		copy = arena_alloc(ctx, n);
+		if (copy)
+			snprintf(copy, n, "%s/%s", ctx->incdir, f);
+	} else {
+		copy = arena_strdup(ctx, f);
+	}
+	if (!copy)
+		return ctx->name;
+	ctx->lc_file = f;
+	ctx->file = copy;
+	return copy;
+}
+
+/* "FILE:LINE: KEY: text"; no LINE for the root, no KEY when key is NULL. */
+static void __attribute__((format(printf, 4, 5)))
+fail(struct ctx *ctx, const config_setting_t *s, const char *key, const char *fmt, ...)
+{
+	unsigned int line = s ? config_setting_source_line(s) : 0;
+	const char *file = src_file(ctx, s);
+	char msg[1024];
+	char where[64] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line)
+		snprintf(where, sizeof(where), ":%u", line);
+	ctx->n_err++;
+	if (key)
+		gw_config_errors_add(ctx->errs, false, "%s%s: %s: %s", file, where, key, msg);
+	else
+		gw_config_errors_add(ctx->errs, false, "%s%s: %s", file, where, msg);
+}
+
+/* A string as it appears in a message: quoted, bounded, printable. */
+static void quote(const char *s, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	buf[o++] = '"';
+	for (i = 0; s[i] && o + 6 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= 64) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c == '"' || c == '\\')
+			buf[o++] = '\\';
+		buf[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+}
+
+static struct big_int *big_at(struct ctx *ctx, const config_setting_t *s)
+{
+	unsigned int line = config_setting_source_line(s);
+	int32_t v = (int32_t)config_setting_get_int(s);
+	struct big_int *any = NULL;
+	size_t i;
+
+	if (config_setting_source_file(s) || config_setting_type(s) != CONFIG_TYPE_INT)
+		return NULL; /* only the main file is scanned */
+	for (i = 0; i < ctx->n_bigs; i++) {
+		struct big_int *b = &ctx->bigs[i];
+
+		if (b->line != line || b->used)
+			continue;
+		if (b->truncated == v)
+			return b;
+		if (!any)
+			any = b;
+	}
+	return any;
+}
+
+/* The value of a scalar, for "found ...". */
+static const char *describe_value(struct ctx *ctx, const config_setting_t *s, char *buf, size_t len)
+{
+	struct big_int *b;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		b = big_at(ctx, s);
+		if (b)
+			snprintf(buf, len, "%s", b->text);
+		else
+			snprintf(buf, len, "%lld", config_setting_get_int64(s));
+		break;
+	case CONFIG_TYPE_FLOAT:
+		snprintf(buf, len, "%g", config_setting_get_float(s));
+		break;
+	case CONFIG_TYPE_BOOL:
+		snprintf(buf, len, "%s", config_setting_get_bool(s) ? "true" : "false");
+		break;
+	case CONFIG_TYPE_STRING:
+		quote(config_setting_get_string(s), buf, len);
+		break;
+	case CONFIG_TYPE_GROUP:
+		snprintf(buf, len, "a group");
+		break;
+	case CONFIG_TYPE_ARRAY:
+		snprintf(buf, len, "an array");
+		break;
+	case CONFIG_TYPE_LIST:
+		snprintf(buf, len, "a list");
+		break;
+	default:
+		snprintf(buf, len, "nothing");
+		break;
+	}
+	return buf;
+}
+
+/* The type and value of a setting, for "found ..." after a type mismatch. */
+static const char *describe_type(struct ctx *ctx, const config_setting_t *s, char *buf, size_t len)
+{
+	char v[128];
+	const char *t;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		t = "an integer";
+		break;
+	case CONFIG_TYPE_FLOAT:
+		t = "a float";
+		break;
+	case CONFIG_TYPE_BOOL:
+		t = "a boolean";
+		break;
+	case CONFIG_TYPE_STRING:
+		t = "a string";
+		break;
+	default:
+		return describe_value(ctx, s, buf, len);
+	}
+	snprintf(buf, len, "%s (%s)", t, describe_value(ctx, s, v, sizeof(v)));
+	return buf;
+}
+
+static const char *expect(const struct key *k, char *buf, size_t len)
+{
+	size_t o, i;
+
+	switch (k->kind) {
+	case K_STR:
+		if (k->expect)
+			return k->expect;
+		snprintf(buf, len, "a string of %" PRId64 "..%" PRId64 " characters", k->min,
+			 k->max);
+		return buf;
+	case K_INT:
+		snprintf(buf, len, "an integer in %" PRId64 "..%" PRId64, k->min, k->max);
+		return buf;
+	case K_BOOL:
+		return "true or false";
+	case K_ENUM:
+		o = (size_t)snprintf(buf, len, "one of ");
+		for (i = 0; k->names[i] && o < len; i++)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", k->names[i]);
+		return buf;
+	case K_IP:
+		if (k->family == AF_INET)
+			return "a unicast IPv4 address";
+		if (k->family == AF_INET6)
+			return "a unicast IPv6 address";
+		return "a unicast IPv4 or IPv6 address";
+	case K_CIDR:
+		return "a network such as \"10.1.0.0/24\" or \"fd00:1::/64\"";
+	case K_PORTS:
+		return "a port or port range with protocol, such as \"80/tcp\" or "
+		       "\"8000-8099/udp\" (ports 1..65535; tcp, udp or sctp)";
+	case K_LISTEN:
+		return "an address and port such as \"127.0.0.1:9400\" or \"[::1]:9400\"";
+	case K_GROUP:
+		return "a group { ... }";
+	case K_LIST:
+		return "a list ( { ... }, ... )";
+	case K_ARRAY: {
+		char el[200];
+
+		snprintf(buf, len, "an array [ ... ] of %" PRId64 "..%" PRId64 " values, each %s",
+			 k->min, k->max, expect(k->sub, el, sizeof(el)));
+		return buf;
+	}
+	}
+	return "?";
+}
+
+/* ---- the schema ------------------------------------------------------ */
+
+static const char *const datapath_names[] = {"xdp", "dpdk", NULL};
+static const char *const xdp_mode_names[] = {"native", "generic", "auto", NULL};
+static const char *const affinity_names[] = {"none", "local", "remote", NULL};
+static const char *const lb_names[] = {"maglev", "random", "round_robin", NULL};
+static const char *const l7_names[] = {"none", "http", "http2", "grpc", "websocket", NULL};
+static const char *const health_names[] = {"tcp", "http", "none", NULL};
+
+#define EXPECT_NAME  "a name of 1..63 characters a-z, 0-9 and '-', not starting or ending with '-'"
+#define EXPECT_PATH  "an absolute file name"
+#define EXPECT_LABEL "a label \"key=value\" (key: A-Z a-z 0-9 . _ / -, value: A-Z a-z 0-9 . _ -)"
+
+#define FSIZE(T, f)  sizeof(((T *)0)->f)
+
+#define KSTR(n, T, f, fl, lo, hi, syn, ex, d)                                                      \
+	{                                                                                          \
+		.name = n, .kind = K_STR, .flags = fl, .off = offsetof(T, f), .min = lo,           \
+		.max = hi, .syntax = syn, .expect = ex, .def_str = d                               \
+	}
+#define KNAME(n, T, f, fl)                                                                         \
+	KSTR(n, T, f, fl, 1, GW_CONFIG_NAME_MAX, GW_SYNTAX_NAME, EXPECT_NAME, NULL)
+#define KPATH(n, T, f, fl)                                                                         \
+	KSTR(n, T, f, fl, 1, GW_CONFIG_PATH_MAX, GW_SYNTAX_ABS_PATH, EXPECT_PATH, NULL)
+#define KINT(n, T, f, fl, lo, hi, d)                                                               \
+	{                                                                                          \
+		.name = n, .kind = K_INT, .flags = fl, .off = offsetof(T, f), .size = FSIZE(T, f), \
+		.min = lo, .max = hi, .def = d                                                     \
+	}
+#define KBOOL(n, T, f, d)                                                                          \
+	{                                                                                          \
+		.name = n, .kind = K_BOOL, .off = offsetof(T, f), .size = FSIZE(T, f), .def = d    \
+	}
+#define KENUM(n, T, f, nm, d)                                                                      \
+	{                                                                                          \
+		.name = n, .kind = K_ENUM, .off = offsetof(T, f), .size = FSIZE(T, f),             \
+		.names = nm, .def = d                                                              \
+	}
+#define KIP(n, T, f, fl, fam)                                                                      \
+	{                                                                                          \
+		.name = n, .kind = K_IP, .flags = fl, .off = offsetof(T, f), .family = fam         \
+	}
+#define KGROUP(n, T, f, fl, s)                                                                     \
+	{                                                                                          \
+		.name = n, .kind = K_GROUP, .flags = fl, .off = offsetof(T, f), .sub = s           \
+	}
+#define KLIST(n, T, f, cnt, ET, s, fl)                                                             \
+	{                                                                                          \
+		.name = n, .kind = K_LIST, .flags = fl, .off = offsetof(T, f),                     \
+		.off_n = offsetof(T, cnt), .size = sizeof(ET), .min = 0,                           \
+		.max = GW_CONFIG_MAX_LIST, .sub = s                                                \
+	}
+#define KARRAY(n, T, f, cnt, ET, el, fl, lo, hi)                                                   \
+	{                                                                                          \
+		.name = n, .kind = K_ARRAY, .flags = fl, .off = offsetof(T, f),                    \
+		.off_n = offsetof(T, cnt), .size = sizeof(ET), .min = lo, .max = hi, .sub = &el    \
+	}
+#define KEND                                                                                       \
+	{                                                                                          \
+		.name = NULL                                                                       \
+	}
+
+/* Array elements: only kind and syntax matter. */
+static const struct key el_vip = {.name = "", .kind = K_IP};
+static const struct key el_ports = {.name = "", .kind = K_PORTS};
+static const struct key el_cidr = {.name = "", .kind = K_CIDR};
+static const struct key el_label = {.name = "",
+				    .kind = K_STR,
+				    .min = 2,
+				    .max = GW_CONFIG_STR_MAX,
+				    .syntax = GW_SYNTAX_LABEL,
+				    .expect = EXPECT_LABEL};
+static const struct key el_url = {.name = "",
+				  .kind = K_STR,
+				  .min = 1,
+				  .max = GW_CONFIG_STR_MAX,
+				  .syntax = GW_SYNTAX_URL,
+				  .expect = "a URL http://HOST[:PORT] or https://HOST[:PORT]"};
+
+static const struct key k_site[] = {
+	KNAME("name", struct gw_site_conf, name, KF_REQUIRED),
+	KINT("id", struct gw_site_conf, id, KF_REQUIRED, 1, 65535, 0),
+	KSTR("trust_domain", struct gw_site_conf, trust_domain, 0, 1, GW_CONFIG_STR_MAX,
+	     GW_SYNTAX_TRUST_DOMAIN,
+	     "a trust domain of 1..255 characters a-z, 0-9, '.', '-' and '_'", "isthmus.local"),
+	KEND,
+};
+
+#define IFACE_KEYS(fam)                                                                            \
+	KSTR("interface", struct gw_iface_conf, interface, KF_REQUIRED, 1, GW_CONFIG_IFNAME_MAX,   \
+	     GW_SYNTAX_IFNAME, "an interface name of 1..15 characters without '/', ':' or spaces", \
+	     NULL),                                                                                \
+		KIP("address", struct gw_iface_conf, address, KF_REQUIRED, fam)
+
+static const struct key k_internal[] = {
+	IFACE_KEYS(AF_INET),
+	KIP("address6", struct gw_iface_conf, address6, 0, AF_INET6),
+	KEND,
+};
+
+static const struct key k_external[] = {
+	IFACE_KEYS(0),
+	KEND,
+};
+
+static const struct key k_gateway[] = {
+	KNAME("name", struct gw_gateway_conf, name, KF_REQUIRED),
+	KGROUP("internal", struct gw_gateway_conf, internal, KF_REQUIRED, k_internal),
+	KGROUP("external", struct gw_gateway_conf, external, KF_REQUIRED, k_external),
+	KENUM("datapath", struct gw_gateway_conf, datapath, datapath_names, GW_DATAPATH_XDP),
+	KENUM("xdp_mode", struct gw_gateway_conf, xdp_mode, xdp_mode_names, GW_XDP_MODE_NATIVE),
+	KEND,
+};
+
+static const struct key k_etcd_tls[] = {
+	KPATH("ca", struct gw_tls_files, ca, 0),
+	KPATH("cert", struct gw_tls_files, cert, 0),
+	KPATH("key", struct gw_tls_files, key, 0),
+	KEND,
+};
+
+static const struct key k_etcd[] = {
+	KARRAY("endpoints", struct gw_etcd_conf, endpoints, n_endpoints, char *, el_url, 0, 1,
+	       GW_CONFIG_MAX_ENDPOINTS),
+	KSTR("prefix", struct gw_etcd_conf, prefix, 0, 2, GW_CONFIG_STR_MAX, GW_SYNTAX_ETCD_PREFIX,
+	     "a key prefix such as \"/isthmus/v1\" (A-Z a-z 0-9 . _ / -, no trailing '/')",
+	     "/isthmus/v1"),
+	KINT("lease_ttl", struct gw_etcd_conf, lease_ttl, 0, 2, 3600, 10),
+	KINT("dial_timeout_ms", struct gw_etcd_conf, dial_timeout_ms, 0, 10, 60000, 1000),
+	KINT("request_timeout_ms", struct gw_etcd_conf, request_timeout_ms, 0, 10, 600000, 2000),
+	KGROUP("tls", struct gw_etcd_conf, tls, 0, k_etcd_tls),
+	KEND,
+};
+
+static const struct key k_tls[] = {
+	KPATH("ca", struct gw_tls_conf, ca, KF_REQUIRED),
+	KPATH("cert", struct gw_tls_conf, cert, KF_REQUIRED),
+	KPATH("key", struct gw_tls_conf, key, KF_REQUIRED),
+	KINT("rekey_interval", struct gw_tls_conf, rekey_interval, 0, 60, 604800, 3600),
+	KEND,
+};
+
+static const struct key k_peer[] = {
+	KNAME("site", struct gw_peer_conf, site, KF_REQUIRED),
+	KINT("site_id", struct gw_peer_conf, site_id, KF_REQUIRED, 1, 65535, 0),
+	KNAME("gateway", struct gw_peer_conf, gateway, KF_REQUIRED),
+	KIP("address", struct gw_peer_conf, address, KF_REQUIRED, 0),
+	KBOOL("encrypt", struct gw_peer_conf, encrypt, false),
+	KEND,
+};
+
+static const struct key k_health[] = {
+	KENUM("type", struct gw_health_conf, type, health_names, GW_HEALTH_TCP),
+	KINT("interval_ms", struct gw_health_conf, interval_ms, 0, 10, 3600000, 1000),
+	KINT("timeout_ms", struct gw_health_conf, timeout_ms, 0, 1, 3600000, 500),
+	KINT("rise", struct gw_health_conf, rise, 0, 1, 100, 2),
+	KINT("fall", struct gw_health_conf, fall, 0, 1, 100, 3),
+	KINT("port", struct gw_health_conf, port, 0, 0, 65535, 0),
+	KSTR("path", struct gw_health_conf, path, 0, 1, GW_CONFIG_STR_MAX, GW_SYNTAX_HTTP_PATH,
+	     "an HTTP path starting with '/', without spaces", "/"),
+	KINT("expect_status", struct gw_health_conf, expect_status, 0, 100, 599, 200),
+	KEND,
+};
+
+/* The same keys inline in a service (m empty) and in the top-level list (m "b."). */
+#define BACKEND_KEYS(T, m)                                                                         \
+	KIP("address", T, m address, KF_REQUIRED, 0), KINT("port", T, m port, 0, 1, 65535, 0),     \
+		KINT("weight", T, m weight, 0, 0, 65535, 100), KNAME("site", T, m site, 0)
+
+static const struct key k_backend[] = {
+	BACKEND_KEYS(struct gw_backend_conf, ),
+	KEND,
+};
+
+static const struct key k_tl_backend[] = {
+	KNAME("service", struct tl_backend, service, KF_REQUIRED),
+	BACKEND_KEYS(struct tl_backend, b.),
+	KEND,
+};
+
+static const struct key k_service[] = {
+	KNAME("name", struct gw_service_conf, name, KF_REQUIRED),
+	KARRAY("vips", struct gw_service_conf, vips, n_vips, struct gw_ip, el_vip, KF_REQUIRED, 1,
+	       GW_CONFIG_MAX_VIPS),
+	KARRAY("ports", struct gw_service_conf, ports, n_ports, struct gw_port_range, el_ports,
+	       KF_REQUIRED, 1, GW_CONFIG_MAX_PORTS),
+	KENUM("affinity", struct gw_service_conf, affinity, affinity_names, GW_AFFINITY_NONE),
+	KENUM("lb", struct gw_service_conf, lb, lb_names, GW_LB_MAGLEV),
+	KENUM("l7", struct gw_service_conf, l7, l7_names, GW_L7_NONE),
+	KINT("min_local_healthy", struct gw_service_conf, min_local_healthy, 0, 0, 65535, 0),
+	KGROUP("health", struct gw_service_conf, health, 0, k_health),
+	KLIST("backends", struct gw_service_conf, backends, n_backends, struct gw_backend_conf,
+	      k_backend, 0),
+	KEND,
+};
+
+static const struct key k_identity[] = {
+	KNAME("name", struct gw_identity_conf, name, KF_REQUIRED),
+	KINT("id", struct gw_identity_conf, id, 0, 1, UINT32_MAX, 0),
+	KARRAY("cidrs", struct gw_identity_conf, cidrs, n_cidrs, struct gw_cidr, el_cidr, 0, 0,
+	       GW_CONFIG_MAX_CIDRS),
+	KARRAY("labels", struct gw_identity_conf, labels, n_labels, char *, el_label, KF_REQUIRED,
+	       1, GW_CONFIG_MAX_LABELS),
+	KNAME("site", struct gw_identity_conf, site, 0),
+	KEND,
+};
+
+static const struct key k_http_rule[] = {
+	KSTR("method", struct gw_http_rule_conf, method, 0, 1, 16, GW_SYNTAX_HTTP_METHOD,
+	     "an HTTP method of 1..16 letters A-Z, such as \"GET\"", NULL),
+	KSTR("path", struct gw_http_rule_conf, path, 0, 1, GW_CONFIG_STR_MAX, GW_SYNTAX_HTTP_PATH,
+	     "an HTTP path starting with '/', without spaces", NULL),
+	KEND,
+};
+
+static const struct key k_policy[] = {
+	KNAME("name", struct gw_policy_conf, name, KF_REQUIRED),
+	KARRAY("from", struct gw_policy_conf, from, n_from, char *, el_label, KF_REQUIRED, 1,
+	       GW_CONFIG_MAX_LABELS),
+	KNAME("to", struct gw_policy_conf, to, KF_REQUIRED),
+	KARRAY("ports", struct gw_policy_conf, ports, n_ports, struct gw_port_range, el_ports, 0, 0,
+	       GW_CONFIG_MAX_PORTS),
+	KLIST("http", struct gw_policy_conf, http, n_http, struct gw_http_rule_conf, k_http_rule,
+	      0),
+	KEND,
+};
+
+static const struct key k_observability[] = {
+	{.name = "metrics_listen",
+	 .kind = K_LISTEN,
+	 .off = offsetof(struct gw_observability_conf, metrics_listen),
+	 .def_str = "127.0.0.1:9400"},
+	KPATH("flow_log", struct gw_observability_conf, flow_log, 0),
+	KINT("capture_max_bytes", struct gw_observability_conf, capture_max_bytes, 0, 4096,
+	     INT64_C(1) << 40, 64 << 20),
+	KINT("capture_max_packets", struct gw_observability_conf, capture_max_packets, 0, 1,
+	     100000000, 100000),
+	KEND,
+};
+
+static const struct key k_limits[] = {
+	KINT("conntrack_entries", struct gw_limits_conf, conntrack_entries, 0, 1024, 1 << 27,
+	     262144),
+	KINT("services", struct gw_limits_conf, services, 0, 1, 65535, 1024),
+	KINT("backends", struct gw_limits_conf, backends, 0, 1, 1 << 20, 16384),
+	KINT("peers", struct gw_limits_conf, peers, 0, 1, 4096, 64),
+	KINT("identities", struct gw_limits_conf, identities, 0, 1, 1 << 20, 4096),
+	KINT("maglev_table_size", struct gw_limits_conf, maglev_table_size, 0, 7, 1 << 24, 16381),
+	KINT("snat_port_min", struct gw_limits_conf, snat_port_min, 0, 1024, 65535, 61000),
+	KINT("snat_port_max", struct gw_limits_conf, snat_port_max, 0, 1024, 65535, 65535),
+	KEND,
+};
+
+#define B struct config_block
+static const struct key k_root[] = {
+	KGROUP("site", B, cfg.site, KF_REQUIRED, k_site),
+	KGROUP("gateway", B, cfg.gateway, KF_REQUIRED, k_gateway),
+	KGROUP("etcd", B, cfg.etcd, 0, k_etcd),
+	KGROUP("tls", B, cfg.tls, 0, k_tls),
+	KLIST("peers", B, cfg.peers, cfg.n_peers, struct gw_peer_conf, k_peer, 0),
+	KLIST("services", B, cfg.services, cfg.n_services, struct gw_service_conf, k_service,
+	      KF_REQUIRED),
+	KLIST("backends", B, priv.tl, priv.n_tl, struct tl_backend, k_tl_backend, KF_NODUMP),
+	KLIST("identities", B, cfg.identities, cfg.n_identities, struct gw_identity_conf,
+	      k_identity, 0),
+	KLIST("policies", B, cfg.policies, cfg.n_policies, struct gw_policy_conf, k_policy, 0),
+	KGROUP("observability", B, cfg.observability, 0, k_observability),
+	KGROUP("limits", B, cfg.limits, 0, k_limits),
+	KEND,
+};
+#undef B
+
+/* ---- the walk -------------------------------------------------------- */
+
+static void record(struct ctx *ctx, const char *key, const config_setting_t *s)
+{
+	struct gw_config_priv *p = ctx->cfg->priv;
+	unsigned int line = config_setting_source_line(s);
+	struct src_line *l;
+
+	if (!line)
+		return;
+	if (p->n_lines == p->cap_lines) {
+		size_t cap = p->cap_lines ? p->cap_lines * 2 : 256;
+
+		l = realloc(p->lines, cap * sizeof(*l));
+		if (!l) {
+			ctx->oom = true;
+			return;
+		}
+		p->lines = l;
+		p->cap_lines = cap;
+	}
+	l = &p->lines[p->n_lines];
+	l->key = arena_strdup(ctx, key);
+	l->file = src_file(ctx, s);
+	l->line = line;
+	if (l->key)
+		p->n_lines++;
+}
+
+static void store_int(void *dst, size_t size, int64_t v)
+{
+	switch (size) {
+	case 1:
+		*(uint8_t *)dst = (uint8_t)v;
+		break;
+	case 2:
+		*(uint16_t *)dst = (uint16_t)v;
+		break;
+	case 4:
+		*(uint32_t *)dst = (uint32_t)v;
+		break;
+	case 8:
+		*(uint64_t *)dst = (uint64_t)v;
+		break;
+	}
+}
+
+static int64_t load_int(const void *src, size_t size)
+{
+	switch (size) {
+	case 1:
+		return *(const uint8_t *)src;
+	case 2:
+		return *(const uint16_t *)src;
+	case 4:
+		return *(const uint32_t *)src;
+	case 8:
+		return (int64_t) * (const uint64_t *)src;
+	}
+	return 0;
+}
+
+/* Parse the text of a string-typed value into dst; 0, or -EINVAL with
+ * maybe a hint. */
+static int parse_text(struct ctx *ctx, const struct key *k, const char *s, void *dst, char *hint,
+		      size_t hint_len)
+{
+	size_t n;
+	int i;
+
+	switch (k->kind) {
+	case K_STR:
+		n = strlen(s);
+		if ((int64_t)n < k->min || (int64_t)n > k->max) {
+			snprintf(hint, hint_len, "%zu characters", n);
+			return -EINVAL;
+		}
+		if (!gw_config_syntax_ok(k->syntax, s))
+			return -EINVAL;
+		*(const char **)dst = arena_strdup(ctx, s);
+		return 0;
+	case K_ENUM:
+		for (i = 0; k->names[i]; i++) {
+			if (!strcmp(s, k->names[i])) {
+				store_int(dst, k->size, i);
+				return 0;
+			}
+		}
+		return -EINVAL;
+	case K_IP: {
+		struct gw_ip ip;
+
+		if (gw_ip_parse(s, &ip) || (k->family && ip.family != k->family))
+			return -EINVAL;
+		if (!gw_ip_is_unicast(&ip)) {
+			snprintf(hint, hint_len, "not a unicast address");
+			return -EINVAL;
+		}
+		*(struct gw_ip *)dst = ip;
+		return 0;
+	}
+	case K_CIDR:
+		return gw_cidr_parse(s, dst, hint, hint_len);
+	case K_PORTS:
+		return gw_port_range_parse(s, dst, hint, hint_len);
+	case K_LISTEN:
+		return gw_endpoint_parse(s, dst);
+	default:
+		return -EINVAL;
+	}
+}
+
+static void set_defaults(struct ctx *ctx, const struct key *keys, void *obj);
+
+static void set_default(struct ctx *ctx, const struct key *k, void *obj)
+{
+	void *dst = (char *)obj + k->off;
+	char hint[64];
+
+	switch (k->kind) {
+	case K_INT:
+	case K_BOOL:
+	case K_ENUM:
+		store_int(dst, k->size, k->def);
+		break;
+	case K_STR:
+		*(const char **)dst = k->def_str;
+		break;
+	case K_LISTEN:
+		if (k->def_str)
+			parse_text(ctx, k, k->def_str, dst, hint, sizeof(hint));
+		break;
+	case K_GROUP:
+		set_defaults(ctx, k->sub, dst);
+		break;
+	default:
+		break;
+	}
+}
+
+static void set_defaults(struct ctx *ctx, const struct key *keys, void *obj)
+{
+	const struct key *k;
+
+	for (k = keys; k->name; k++)
+		set_default(ctx, k, obj);
+}
+
+/* A scalar setting s for key k; dst is the field itself. */
+static void parse_scalar(struct ctx *ctx, const config_setting_t *s, const char *key,
+			 const struct key *k, void *dst)
+{
+	int type = config_setting_type(s);
+	char found[160], exp[256], hint[160] = "";
+	struct big_int *big;
+	int64_t v;
+
+	switch (k->kind) {
+	case K_INT:
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+			goto bad_type;
+		big = big_at(ctx, s);
+		if (big) {
+			big->used = true;
+			fail(ctx, s, key,
+			     "expected %s; found %s (too large for libconfig's 32-bit "
+			     "integers, which would truncate it; write %sL if you meant it)",
+			     expect(k, exp, sizeof(exp)), big->text, big->text);
+			goto bad_value;
+		}
+		v = config_setting_get_int64(s);
+		if (v < k->min || v > k->max) {
+			fail(ctx, s, key, "expected %s; found %" PRId64,
+			     expect(k, exp, sizeof(exp)), v);
+			goto bad_value;
+		}
+		store_int(dst, k->size, v);
+		return;
+	case K_BOOL:
+		if (type != CONFIG_TYPE_BOOL)
+			goto bad_type;
+		store_int(dst, k->size, config_setting_get_bool(s));
+		return;
+	default:
+		if (type != CONFIG_TYPE_STRING)
+			goto bad_type;
+		if (parse_text(ctx, k, config_setting_get_string(s), dst, hint, sizeof(hint))) {
+			fail(ctx, s, key, "expected %s; found %s%s%s%s",
+			     expect(k, exp, sizeof(exp)),
+			     describe_value(ctx, s, found, sizeof(found)), hint[0] ? " (" : "",
+			     hint, hint[0] ? ")" : "");
+			goto bad_value;
+		}
+		return;
+	}
+bad_type:
+	fail(ctx, s, key, "expected %s; found %s", expect(k, exp, sizeof(exp)),
+	     describe_type(ctx, s, found, sizeof(found)));
+bad_value:
+	/* Keep later checks quiet about values that already failed. */
+	if (k->kind == K_INT || k->kind == K_BOOL || k->kind == K_ENUM)
+		store_int(dst, k->size, k->def);
+}
+
+/* Key paths are short (schema names and indexes); truncation cannot happen,
+ * and going through vsnprintf spares us the compiler's doubts. */
+static void __attribute__((format(printf, 3, 4)))
+key_printf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static void key_join(char *buf, size_t len, const char *parent, const char *name)
+{
+	if (parent[0])
+		key_printf(buf, len, "%s.%s", parent, name);
+	else
+		key_printf(buf, len, "%s", name);
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t d[65];
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		d[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = d[0];
+
+		d[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = d[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (d[j - 1] + 1 < best)
+				best = d[j - 1] + 1;
+			d[j] = best;
+			diag = up;
+		}
+	}
+	return d[lb];
+}
+
+static void unknown_key(struct ctx *ctx, const config_setting_t *m, const char *parent,
+			const struct key *keys)
+{
+	const char *name = config_setting_name(m);
+	const struct key *k, *best = NULL;
+	size_t d, best_d = SIZE_MAX, o = 0;
+	char in[300], list[512] = "";
+
+	if (parent[0])
+		snprintf(in, sizeof(in), "in %s", parent);
+	else
+		snprintf(in, sizeof(in), "at top level");
+	for (k = keys; k->name; k++) {
+		d = edit_distance(name, k->name);
+		if (d < best_d) {
+			best_d = d;
+			best = k;
+		}
+		if (o < sizeof(list))
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "",
+					      k->name);
+	}
+	if (best && best_d <= 2 + strlen(best->name) / 4 && best_d < strlen(name))
+		fail(ctx, m, NULL, "unknown key \"%s\" %s; did you mean \"%s\"?", name, in,
+		     best->name);
+	else
+		fail(ctx, m, NULL, "unknown key \"%s\" %s; known keys: %s", name, in, list);
+}
+
+static void parse_group(struct ctx *ctx, const config_setting_t *g, const char *key,
+			const struct key *keys, void *obj);
+
+static void parse_member(struct ctx *ctx, const config_setting_t *s, const char *key,
+			 const struct key *k, void *obj)
+{
+	void *dst = (char *)obj + k->off;
+	char exp[256], found[160], ekey[320];
+	int type = config_setting_type(s);
+	char *arr;
+	int i, n;
+
+	record(ctx, key, s);
+	switch (k->kind) {
+	case K_GROUP:
+		if (type != CONFIG_TYPE_GROUP)
+			break;
+		parse_group(ctx, s, key, k->sub, dst);
+		return;
+	case K_LIST:
+	case K_ARRAY:
+		if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY)
+			break;
+		n = config_setting_length(s);
+		if (n < k->min || n > k->max) {
+			fail(ctx, s, key, "expected %" PRId64 "..%" PRId64 " elements; found %d",
+			     k->min, k->max, n);
+			return;
+		}
+		if (n == 0)
+			return;
+		arr = arena_alloc(ctx, (size_t)n * k->size);
+		if (!arr)
+			return;
+		for (i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+			void *edst = arr + (size_t)i * k->size;
+
+			key_printf(ekey, sizeof(ekey), "%s[%d]", key, i);
+			record(ctx, ekey, e);
+			if (k->kind == K_ARRAY) {
+				parse_scalar(ctx, e, ekey, k->sub, edst);
+			} else if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+				fail(ctx, e, ekey, "expected a group { ... }; found %s",
+				     describe_type(ctx, e, found, sizeof(found)));
+				set_defaults(ctx, k->sub, edst);
+			} else {
+				parse_group(ctx, e, ekey, k->sub, edst);
+			}
+		}
+		*(void **)dst = arr;
+		*(size_t *)((char *)obj + k->off_n) = (size_t)n;
+		return;
+	default:
+		parse_scalar(ctx, s, key, k, dst);
+		return;
+	}
+	fail(ctx, s, key, "expected %s; found %s", expect(k, exp, sizeof(exp)),
+	     describe_type(ctx, s, found, sizeof(found)));
+	set_default(ctx, k, obj);
+}
+
+static void parse_group(struct ctx *ctx, const config_setting_t *g, const char *key,
+			const struct key *keys, void *obj)
+{
+	int i, n = config_setting_length(g);
+	const struct key *k;
+	char ckey[320], exp[256];
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned int)i);
+		const char *name = config_setting_name(m);
+
+		for (k = keys; k->name; k++)
+			if (name && !strcmp(name, k->name))
+				break;
+		if (!k->name)
+			unknown_key(ctx, m, key, keys);
+	}
+	for (k = keys; k->name; k++) {
+		const config_setting_t *m = config_setting_get_member(g, k->name);
+
+		key_join(ckey, sizeof(ckey), key, k->name);
+		if (m) {
+			parse_member(ctx, m, ckey, k, obj);
+			continue;
+		}
+		if (k->flags & KF_REQUIRED)
+			fail(ctx, g, ckey, "required key is missing; expected %s",
+			     expect(k, exp, sizeof(exp)));
+		set_default(ctx, k, obj);
+	}
+}
+
+/* ---- libconfig's integer truncation ------------------------------------ */
+
+static bool is_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '*';
+}
+
+/* libconfig would read "@include /dev/zero" forever: only regular files of
+ * bounded size may be included. Called at the opening quote. */
+static void check_include(struct ctx *ctx, const char *t, size_t len, unsigned int line)
+{
+	const char *end = memchr(t + 1, '"', len - 1);
+	char name[GW_CONFIG_PATH_MAX + 1], path[2 * GW_CONFIG_PATH_MAX + 2];
+	struct stat st;
+	size_t n;
+
+	if (!end)
+		return; /* libconfig reports it */
+	n = (size_t)(end - t - 1);
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, t + 1, n);
+	name[n] = '\0';
+	if (name[0] != '/' && ctx->incdir)
+		snprintf(path, sizeof(path), "%s/%s", ctx->incdir, name);
+	else
+		snprintf(path, sizeof(path), "%s", name);
+	if (stat(path, &st))
+		return; /* libconfig reports "cannot open include file" */
+	if (!S_ISREG(st.st_mode) || st.st_size > GW_CONFIG_MAX_FILE_SIZE) {
+		ctx->n_err++;
+		gw_config_errors_add(
+			ctx->errs, false,
+			"%s:%u: @include \"%s\": expected a regular file of at most %d "
+			"bytes; found %s",
+			ctx->name, line, name, GW_CONFIG_MAX_FILE_SIZE,
+			S_ISREG(st.st_mode) ? "a larger one" : "something else");
+	}
+}
+
+/* A look at the text before libconfig's: libconfig 1.5 keeps an integer
+ * literal without the L suffix in an int and silently drops the high bits,
+ * so find such literals first and refuse a value like 4294967297 instead
+ * of reading it as 1; and check what @include names. */
+static int scan_text(struct ctx *ctx, const char *t, size_t len)
+{
+	unsigned int line = 1;
+	size_t i = 0;
+
+	while (i < len) {
+		char c = t[i];
+
+		if (c == '\n') {
+			line++;
+			i++;
+		} else if (c == '#' || (c == '/' && i + 1 < len && t[i + 1] == '/')) {
+			while (i < len && t[i] != '\n')
+				i++;
+		} else if (c == '/' && i + 1 < len && t[i + 1] == '*') {
+			for (i += 2; i < len && !(t[i] == '*' && i + 1 < len && t[i + 1] == '/');
+			     i++)
+				if (t[i] == '\n')
+					line++;
+			i += 2;
+		} else if (c == '"') {
+			for (i++; i < len && t[i] != '"'; i++) {
+				if (t[i] == '\\')
+					i++;
+				else if (t[i] == '\n')
+					line++;
+			}
+			i++;
+		} else if (c == '@' && len - i > 8 && !strncmp(t + i, "@include", 8)) {
+			for (i += 8; i < len && (t[i] == ' ' || t[i] == '\t'); i++)
+				;
+			if (i < len && t[i] == '"')
+				check_include(ctx, t + i, len - i, line);
+		} else if (is_word(c) && !(c >= '0' && c <= '9') && c != '-') {
+			while (i < len && is_word(t[i]))
+				i++;
+		} else if ((c >= '0' && c <= '9') || ((c == '-' || c == '+') && i + 1 < len &&
+						      t[i + 1] >= '0' && t[i + 1] <= '9')) {
+			size_t s = i++;
+			bool hex = false, big;
+			unsigned long long u;
+			char num[32];
+			struct big_int *b;
+
+			if (t[s] == '0' && i < len && (t[i] == 'x' || t[i] == 'X')) {
+				hex = true;
+				i++;
+			}
+			while (i < len &&
+			       ((is_word(t[i]) && t[i] != '-' && t[i] != '*') || t[i] == '.' ||
+				((t[i] == '-' || t[i] == '+') && !hex &&
+				 (t[i - 1] == 'e' || t[i - 1] == 'E'))))
+				i++;
+			if (i - s >= sizeof(num) - 1 && !memchr(t + s, '.', i - s)) {
+				big = true; /* far too long to be anything sane */
+				snprintf(num, sizeof(num), "%.24s...", t + s);
+				u = 0;
+			} else {
+				memcpy(num, t + s, i - s < sizeof(num) ? i - s : sizeof(num) - 1);
+				num[i - s < sizeof(num) ? i - s : sizeof(num) - 1] = '\0';
+				if (strpbrk(num, "Ll") || (!hex && strpbrk(num, ".eE")))
+					continue; /* int64 or float: read correctly */
+				errno = 0;
+				u = strtoull(num + (num[0] == '-' || num[0] == '+'), NULL,
+					     hex ? 16 : 10);
+				if (num[0] == '-')
+					big = errno == ERANGE ||
+					      u > (unsigned long long)INT32_MAX + 1;
+				else
+					big = errno == ERANGE || u > INT32_MAX;
+			}
+			if (!big)
+				continue;
+			b = realloc(ctx->bigs, (ctx->n_bigs + 1) * sizeof(*b));
+			if (!b)
+				return -ENOMEM;
+			ctx->bigs = b;
+			b = &b[ctx->n_bigs++];
+			b->line = line;
+			b->truncated = (int32_t)(uint32_t)(num[0] == '-' ? 0 - u : u);
+			b->used = false;
+			snprintf(b->text, sizeof(b->text), "%s", num);
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* ---- after the walk -------------------------------------------------- */
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(((const struct src_line *)a)->key, ((const struct src_line *)b)->key);
+}
+
+static int cmp_service_name(const void *a, const void *b, void *arg)
+{
+	const struct gw_service_conf *s = arg;
+
+	return strcmp(s[*(const size_t *)a].name, s[*(const size_t *)b].name);
+}
+
+/* Service indexes sorted by name (unnamed ones left out), for lookups. */
+static size_t *service_index(const struct gw_config *cfg, size_t *ret_n)
+{
+	size_t *idx = malloc((cfg->n_services + 1) * sizeof(*idx));
+	size_t i, n = 0;
+
+	if (!idx)
+		return NULL;
+	for (i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].name)
+			idx[n++] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_service_name, (void *)cfg->services);
+	*ret_n = n;
+	return idx;
+}
+
+/* The index of the service called name, or SIZE_MAX. */
+static size_t service_find(const struct gw_config *cfg, const size_t *idx, size_t n,
+			   const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, cfg->services[idx[mid]].name);
+
+		if (!c)
+			return idx[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return SIZE_MAX;
+}
+
+/* Top-level backends join their service, after its inline ones. */
+static void merge_backends(struct ctx *ctx, const config_setting_t *root)
+{
+	struct gw_config_priv *p = ctx->cfg->priv;
+	struct gw_service_conf *svcs = (struct gw_service_conf *)ctx->cfg->services;
+	const config_setting_t *list = config_setting_get_member(root, "backends");
+	size_t *idx = NULL, *owner = NULL, *extra = NULL, n_idx = 0, i, j;
+	bool names_ok = true;
+	char key[64];
+
+	for (i = 0; i < ctx->cfg->n_services; i++) {
+		struct gw_backend_conf *b = (struct gw_backend_conf *)svcs[i].backends;
+
+		for (j = 0; j < svcs[i].n_backends; j++)
+			b[j].toplevel_index = -1;
+		if (!svcs[i].name)
+			names_ok = false;
+	}
+	if (!p->n_tl)
+		return;
+	idx = service_index(ctx->cfg, &n_idx);
+	owner = calloc(p->n_tl, sizeof(*owner));
+	extra = calloc(ctx->cfg->n_services + 1, sizeof(*extra));
+	if (!idx || !owner || !extra) {
+		ctx->oom = true;
+		goto out;
+	}
+	for (i = 0; i < p->n_tl; i++) {
+		p->tl[i].b.toplevel_index = (int32_t)i;
+		owner[i] = SIZE_MAX;
+		if (!p->tl[i].service)
+			continue; /* already reported */
+		owner[i] = service_find(ctx->cfg, idx, n_idx, p->tl[i].service);
+		if (owner[i] != SIZE_MAX) {
+			extra[owner[i]]++;
+		} else if (names_ok) {
+			const config_setting_t *e = config_setting_get_elem(list, (unsigned int)i);
+			char found[100];
+
+			snprintf(key, sizeof(key), "backends[%zu].service", i);
+			quote(p->tl[i].service, found, sizeof(found));
+			fail(ctx, config_setting_get_member(e, "service"), key,
+			     "expected the name of a service defined in services; found %s "
+			     "(a backend with no service)",
+			     found);
+		}
+	}
+	for (i = 0; i < ctx->cfg->n_services; i++) {
+		struct gw_backend_conf *nb;
+
+		if (!extra[i])
+			continue;
+		nb = arena_alloc(ctx, (svcs[i].n_backends + extra[i]) * sizeof(*nb));
+		if (!nb)
+			goto out;
+		if (svcs[i].n_backends)
+			memcpy(nb, svcs[i].backends, svcs[i].n_backends * sizeof(*nb));
+		svcs[i].backends = nb;
+	}
+	for (i = 0; i < p->n_tl; i++) {
+		struct gw_service_conf *s;
+
+		if (owner[i] == SIZE_MAX)
+			continue;
+		s = &svcs[owner[i]];
+		((struct gw_backend_conf *)s->backends)[s->n_backends++] = p->tl[i].b;
+	}
+out:
+	free(idx);
+	free(owner);
+	free(extra);
+}
+
+static void resolve_site(const struct gw_config *cfg, const char **site, uint16_t *site_id,
+			 bool *local)
+{
+	size_t i;
+
+	if (!*site || !strcmp(*site, cfg->site.name)) {
+		*site = cfg->site.name;
+		*site_id = cfg->site.id;
+		*local = true;
+		return;
+	}
+	*local = false;
+	for (i = 0; i < cfg->n_peers; i++) {
+		if (!strcmp(cfg->peers[i].site, *site)) {
+			*site_id = cfg->peers[i].site_id;
+			return;
+		}
+	}
+}
+
+/* Fill the derived fields; gw_config_check() has vouched for the references. */
+static int resolve(struct gw_config *cfg)
+{
+	size_t i, j, n_idx, *idx = service_index(cfg, &n_idx);
+
+	if (!idx)
+		return -ENOMEM;
+
+	for (i = 0; i < cfg->n_services; i++) {
+		struct gw_backend_conf *b = (struct gw_backend_conf *)cfg->services[i].backends;
+
+		for (j = 0; j < cfg->services[i].n_backends; j++)
+			resolve_site(cfg, &b[j].site, &b[j].site_id, &b[j].local);
+	}
+	for (i = 0; i < cfg->n_identities; i++) {
+		struct gw_identity_conf *id = (struct gw_identity_conf *)&cfg->identities[i];
+
+		resolve_site(cfg, &id->site, &id->site_id, &id->local);
+	}
+	for (i = 0; i < cfg->n_policies; i++) {
+		struct gw_policy_conf *p = (struct gw_policy_conf *)&cfg->policies[i];
+
+		p->to_service = service_find(cfg, idx, n_idx, p->to);
+	}
+	free(idx);
+	return 0;
+}
+
+static const char *const default_endpoints[] = {"http://127.0.0.1:2379"};
+
+static int load_text(const char *name, const char *incdir, const char *text, size_t len,
+		     struct gw_config **ret_cfg, struct gw_config_errors *errs)
+{
+	struct ctx ctx = {.name = name, .incdir = incdir, .errs = errs};
+	struct config_block *blk;
+	const config_setting_t *root;
+	const char *nul;
+	config_t lc;
+	size_t i;
+	int r;
+
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		return -ENOMEM;
+	ctx.cfg = &blk->cfg;
+	blk->cfg.priv = &blk->priv;
+	config_init(&lc);
+	blk->cfg.path = arena_strdup(&ctx, name);
+	if (!blk->cfg.path) {
+		r = -ENOMEM;
+		goto out;
+	}
+	ctx.name = blk->cfg.path; /* source lines keep it: it must live as long */
+	nul = memchr(text, '\0', len);
+	if (nul) {
+		unsigned int line = 1;
+
+		for (i = 0; text + i < nul; i++)
+			line += text[i] == '\n';
+		gw_config_errors_add(errs, false, "%s:%u: NUL byte in the file; not a text file?",
+				     name, line);
+		r = -EINVAL;
+		goto out;
+	}
+	r = scan_text(&ctx, text, len);
+	if (!r && ctx.n_err)
+		r = -EINVAL;
+	if (r)
+		goto out;
+	if (incdir)
+		config_set_include_dir(&lc, incdir);
+	if (!config_read_string(&lc, text)) {
+		const char *f = config_error_file(&lc);
+		char *copy = NULL;
+
+		if (f && f[0] != '/' && incdir && asprintf(&copy, "%s/%s", incdir, f) > 0)
+			f = copy;
+		gw_config_errors_add(errs, false, "%s:%d: %s", f ? f : name, config_error_line(&lc),
+				     config_error_text(&lc));
+		free(copy);
+		r = -EINVAL;
+		goto out;
+	}
+	root = config_root_setting(&lc);
+	parse_group(&ctx, root, "", k_root, blk);
+	for (i = 0; i < ctx.n_bigs; i++) {
+		if (ctx.bigs[i].used)
+			continue;
+		ctx.n_err++;
+		gw_config_errors_add(errs, false,
+				     "%s:%u: integer %s is too large for libconfig's 32-bit "
+				     "integers, which would truncate it; write %sL if you meant it",
+				     name, ctx.bigs[i].line, ctx.bigs[i].text, ctx.bigs[i].text);
+	}
+	blk->cfg.tls.enabled = config_setting_get_member(root, "tls") != NULL;
+	if (!blk->cfg.etcd.n_endpoints) {
+		blk->cfg.etcd.endpoints = default_endpoints;
+		blk->cfg.etcd.n_endpoints = 1;
+	}
+	merge_backends(&ctx, root);
+	if (ctx.oom) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (blk->priv.n_lines)
+		qsort(blk->priv.lines, blk->priv.n_lines, sizeof(*blk->priv.lines), cmp_line);
+	r = gw_config_check(&blk->cfg, errs);
+	if (r == -ENOMEM)
+		goto out;
+	if (r || ctx.n_err) {
+		r = -EINVAL;
+		goto out;
+	}
+	r = resolve(&blk->cfg);
+	if (r)
+		goto out;
+	*ret_cfg = &blk->cfg;
+out:
+	config_destroy(&lc);
+	free(ctx.bigs);
+	if (r)
+		gw_config_free(&blk->cfg);
+	return r;
+}
+
+int gw_config_load_string(const char *text, const char *name, struct gw_config **ret_cfg,
+			  struct gw_config_errors *errs)
+{
+	return load_text(name, NULL, text, strlen(text), ret_cfg, errs);
+}
+
+int gw_config_load(const char *path, struct gw_config **ret_cfg, struct gw_config_errors *errs)
+{
+	const char *slash = strrchr(path, '/');
+	char *buf = NULL, *dir = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *f;
+	int r;
+
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		gw_config_errors_add(errs, false, "%s: cannot open: %s", path, strerror(errno));
+		return r;
+	}
+	/* Read up to one byte past the cap, growing the buffer as needed. */
+	errno = 0;
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64 * 1024;
+			char *nb;
+
+			if (ncap > GW_CONFIG_MAX_FILE_SIZE + 1)
+				ncap = GW_CONFIG_MAX_FILE_SIZE + 1;
+			if (ncap == cap)
+				break;
+			nb = realloc(buf, ncap + 1);
+			if (!nb) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		if (!n)
+			break;
+		len += n;
+	}
+	if (ferror(f)) {
+		r = errno ? -errno : -EIO;
+		gw_config_errors_add(errs, false, "%s: cannot read: %s", path, strerror(-r));
+		goto out;
+	}
+	if (len > GW_CONFIG_MAX_FILE_SIZE) {
+		r = -EFBIG;
+		gw_config_errors_add(errs, false, "%s: larger than %d bytes", path,
+				     GW_CONFIG_MAX_FILE_SIZE);
+		goto out;
+	}
+	buf[len] = '\0';
+	if (slash) {
+		dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+		if (!dir) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = load_text(path, dir, buf, len, ret_cfg, errs);
+out:
+	fclose(f);
+	free(buf);
+	free(dir);
+	return r;
+}
+
+void gw_config_free(struct gw_config *cfg)
+{
+	struct chunk *c, *next;
+
+	if (!cfg)
+		return;
+	for (c = cfg->priv->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(cfg->priv->lines);
+	free(cfg); /* the config_block */
+}
+
+int gw_config_source(const struct gw_config *cfg, const char *key, const char **ret_file,
+		     unsigned int *ret_line)
+{
+	const struct gw_config_priv *p = cfg->priv;
+	char buf[320];
+
+	snprintf(buf, sizeof(buf), "%s", key);
+	while (buf[0]) {
+		struct src_line k = {.key = buf};
+		const struct src_line *l =
+			bsearch(&k, p->lines, p->n_lines, sizeof(*p->lines), cmp_line);
+		char *dot, *br;
+
+		if (l) {
+			if (ret_file)
+				*ret_file = l->file;
+			if (ret_line)
+				*ret_line = l->line;
+			return 0;
+		}
+		dot = strrchr(buf, '.');
+		br = strrchr(buf, '[');
+		if (br && (!dot || br > dot))
+			*br = '\0';
+		else if (dot)
+			*dot = '\0';
+		else
+			buf[0] = '\0';
+	}
+	return -ENOENT;
+}
+
+/* ---- names, keys and JSON --------------------------------------------- */
+
+/* n bounds names, which also ends with NULL. */
+static const char *enum_name(const char *const *names, size_t n, unsigned int v)
+{
+	size_t i;
+
+	for (i = 0; i < n && names[i]; i++)
+		if (i == v)
+			return names[i];
+	return "?";
+}
+
+#define ENUM_NAME(fn, type, names)                                                                 \
+	const char *fn(type v)                                                                     \
+	{                                                                                          \
+		return enum_name(names, sizeof(names) / sizeof(names[0]), (unsigned int)v);        \
+	}
+
+ENUM_NAME(gw_datapath_name, enum gw_datapath, datapath_names)
+ENUM_NAME(gw_xdp_mode_name, enum gw_xdp_mode, xdp_mode_names)
+ENUM_NAME(gw_affinity_name, enum gw_affinity, affinity_names)
+ENUM_NAME(gw_lb_name, enum gw_lb, lb_names)
+ENUM_NAME(gw_l7_name, enum gw_l7, l7_names)
+ENUM_NAME(gw_health_type_name, enum gw_health_type, health_names)
+
+const char *gw_proto_name(enum gw_proto v)
+{
+	switch (v) {
+	case GW_PROTO_TCP:
+		return "tcp";
+	case GW_PROTO_UDP:
+		return "udp";
+	case GW_PROTO_SCTP:
+		return "sctp";
+	}
+	return "?";
+}
+
+#define MAX_KEYS     160
+#define KEY_POOL_LEN 8192
+
+static struct {
+	pthread_once_t once;
+	const char *v[MAX_KEYS];
+	size_t n;
+	char pool[KEY_POOL_LEN];
+	size_t used;
+} known = {.once = PTHREAD_ONCE_INIT};
+
+static void known_add(const struct key *keys, const char *parent)
+{
+	const struct key *k;
+
+	for (k = keys; k->name; k++) {
+		char *p = known.pool + known.used;
+		int n = snprintf(p, KEY_POOL_LEN - known.used, "%s%s%s", parent,
+				 parent[0] ? "." : "", k->name);
+
+		if (n < 0 || (size_t)n >= KEY_POOL_LEN - known.used || known.n == MAX_KEYS)
+			return; /* the doc-coverage test notices a short list */
+		known.used += (size_t)n + 1;
+		known.v[known.n++] = p;
+		if (k->kind == K_GROUP || k->kind == K_LIST)
+			known_add(k->sub, p);
+	}
+}
+
+static void known_init(void)
+{
+	known_add(k_root, "");
+}
+
+const char *const *gw_config_known_keys(size_t *ret_n)
+{
+	pthread_once(&known.once, known_init);
+	*ret_n = known.n;
+	return known.v;
+}
+
+static json_t *dump_value(const struct key *k, const void *p)
+{
+	char buf[GW_CONFIG_STR_MAX + 64];
+
+	switch (k->kind) {
+	case K_STR:
+		return *(const char *const *)p ? json_string(*(const char *const *)p) : json_null();
+	case K_INT:
+		/* 0 below the minimum means "not given" (backend port, identity id). */
+		if (!load_int(p, k->size) && k->min > 0)
+			return json_null();
+		return json_integer(load_int(p, k->size));
+	case K_BOOL:
+		return json_boolean(*(const bool *)p);
+	case K_ENUM:
+		return json_string(
+			enum_name(k->names, SIZE_MAX, (unsigned int)load_int(p, k->size)));
+	case K_IP:
+		if (!((const struct gw_ip *)p)->family)
+			return json_null();
+		return json_string(gw_ip_format(p, buf, sizeof(buf)));
+	case K_CIDR:
+		return json_string(gw_cidr_format(p, buf, sizeof(buf)));
+	case K_PORTS:
+		return json_string(gw_port_range_format(p, buf, sizeof(buf)));
+	case K_LISTEN:
+		return json_string(gw_endpoint_format(p, buf, sizeof(buf)));
+	default:
+		return NULL;
+	}
+}
+
+static json_t *dump_group(const struct key *keys, const void *obj)
+{
+	json_t *o = json_object();
+	const struct key *k;
+
+	if (!o)
+		return NULL;
+	for (k = keys; k->name; k++) {
+		const char *f = (const char *)obj + k->off;
+		json_t *v;
+		size_t i, n;
+
+		if (k->flags & KF_NODUMP)
+			continue;
+		switch (k->kind) {
+		case K_GROUP:
+			v = dump_group(k->sub, f);
+			break;
+		case K_LIST:
+		case K_ARRAY:
+			v = json_array();
+			n = *(const size_t *)((const char *)obj + k->off_n);
+			for (i = 0; v && i < n; i++) {
+				const char *e = *(const char *const *)f + i * k->size;
+				json_t *ev = k->kind == K_LIST ? dump_group(k->sub, e)
+							       : dump_value(k->sub, e);
+
+				if (json_array_append_new(v, ev)) {
+					json_decref(v);
+					v = NULL;
+				}
+			}
+			break;
+		default:
+			v = dump_value(k, f);
+			break;
+		}
+		if (json_object_set_new(o, k->name, v)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+json_t *gw_config_dump_json(const struct gw_config *cfg)
+{
+	/* Configs only come from load_text(), so cfg starts a config_block. */
+	json_t *o = dump_group(k_root, (const struct config_block *)cfg);
+
+	if (o && !cfg->tls.enabled && json_object_set_new(o, "tls", json_null())) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Data-plane acceptance in the 3-site lab with real traffic: VIPs answered by
+# local and remote backends, affinity, drain, graded spillover, overlapping
+# client CIDRs, IPv6, Geneve on the WAN (tshark), a TCP stream that survives
+# kill -9 of both gateways, and 1500-byte MTU transfers across the tunnel.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+require_root
+
+if [[ ! -x $REPO/build/gatewayd ]]; then
+	echo "build/gatewayd is missing: run make first"
+	exit 1
+fi
+
+P=$(new_prefix)
+RUN=/run/isthmus-lab/$P
+t0=$(now_ms)
+lab_up "$P" --sites 3
+note "3-site lab $P with gateways up in $(elapsed_s "$t0") s"
+
+gwctl() { "$LAB" exec --prefix "$P" "$1" gw -- gwctl "${@:2}"; }
+get() { "$LAB" exec --prefix "$P" "$1" client -- curl -sS --max-time 3 -g "$2"; }
+
+# who SITE URL N: the distinct answers ("site=… host=…") of N requests, one
+# per line, sorted; a failed request prints FAIL. Each curl is a new TCP
+# connection with a new source port, so Maglev sees N different flows.
+who() {
+	local i
+	for ((i = 0; i < $3; i++)); do
+		get "$1" "$2" || echo FAIL
+	done | sort -u
+}
+
+# only_sites SITE URL N SITES...: every answer comes from one of SITES and
+# every one of SITES answers at least once.
+only_sites() {
+	local s=$1 url=$2 n=$3 out want
+	shift 3
+	out=$(who "$s" "$url" "$n")
+	echo "$out"
+	grep -q FAIL <<<"$out" && return 1
+	for want in "$@"; do
+		grep -q "site=$want " <<<"$out" || return 1
+	done
+	! grep -v -E "site=($(
+		IFS='|'
+		echo "$*"
+	)) " <<<"$out" | grep -q .
+}
+
+counter() { # SITE NAME: a data-plane counter of SITE's gateway
+	gwctl "$1" -o json stats | jq -r ".counters[] | select(.name == \"$2\") | .packets"
+}
+
+# ------------------------------------------------------------- control API
+check "gwctl status: every gateway attached on int0 and ext0" bash -c "
+	for s in a b c; do
+		'$LAB' exec --prefix $P \$s gw -- gwctl -o json status |
+			jq -e '[.interfaces[].ifindex > 0] == [true, true] and .abi_version == 1' >/dev/null || exit 1
+	done"
+check "gwctl services list names the example services" \
+	bash -c "gwctl_out=\$('$LAB' exec --prefix $P a gw -- gwctl services list) &&
+		for s in web web-local web-spill web-b stream; do grep -qw \$s <<<\"\$gwctl_out\" || exit 1; done"
+check "gwctl: unknown service is an error with exit code 1" \
+	bash -c "'$LAB' exec --prefix $P a gw -- gwctl services show nosuch; [[ \$? == 1 ]]"
+
+# ------------------------------------------------------------- balancing
+check "web (affinity none) from site-a: answered by site-a, site-b and site-c" \
+	only_sites a http://10.100.0.10/ 40 site-a site-b site-c
+check "web-local (affinity local) from site-a: only site-a answers" \
+	only_sites a http://10.100.0.11/ 20 site-a
+check "web-local from site-b: only site-b answers" \
+	only_sites b http://10.100.0.11/ 20 site-b
+check "web-b (backends only in site-b) from site-a: site-b answers" \
+	only_sites a http://10.100.0.13/ 10 site-b
+check "web over IPv6 (fd00:100::10) from site-a: IPv6 backends of all sites answer" \
+	only_sites a "http://[fd00:100::10]/" 40 site-a site-b site-c
+
+# Overlapping CIDRs: site-a's and site-c's clients are both 10.1.0.10. Run
+# both at once so their flows share site-b's gateway at the same moment.
+overlap() {
+	local i ok=0
+	for ((i = 0; i < 10; i++)); do
+		get a http://10.100.0.13/ >"$RUN/ovl-a" &
+		get c http://10.100.0.13/ >"$RUN/ovl-c" &
+		wait
+		grep -q "site=site-b" "$RUN/ovl-a" && grep -q "site=site-b" "$RUN/ovl-c" && ok=$((ok + 1))
+	done
+	((ok == 10))
+}
+check "overlap: site-a and site-c clients (both 10.1.0.10) reach web-b at the same time, 10/10" overlap
+
+# ------------------------------------------------------------- drain, spillover
+drain() { gwctl a backends "$1" "$2" "$3"; }
+check "web-spill with 2 healthy local backends (min_local_healthy 2): only site-a" \
+	only_sites a http://10.100.0.12/ 20 site-a
+check "drain one of site-a's backends of web-spill" drain drain web-spill 10.1.0.11:80
+check "... gwctl shows it draining" \
+	bash -c "'$LAB' exec --prefix $P a gw -- gwctl -o json backends list --service web-spill |
+		jq -e '.backends[] | select(.address == \"10.1.0.11\" and .site == \"site-a\") | .state == \"draining\"' >/dev/null"
+check "... 1 local backend < 2: web-spill spills to site-b and site-c too" \
+	only_sites a http://10.100.0.12/ 40 site-a site-b site-c
+check "undrain it: only site-a again" \
+	bash -c "'$LAB' exec --prefix $P a gw -- gwctl backends undrain web-spill 10.1.0.11:80"
+check "... web-spill answered by site-a only" only_sites a http://10.100.0.12/ 20 site-a
+
+check "drain both of site-a's backends of web" \
+	bash -c "'$LAB' exec --prefix $P a gw -- gwctl backends drain web 10.1.0.11:80 &&
+		'$LAB' exec --prefix $P a gw -- gwctl backends drain web 10.1.0.12:80"
+check "... web from site-a answered only by site-b and site-c" \
+	only_sites a http://10.100.0.10/ 30 site-b site-c
+# (Other sites learn of a drain through cluster-syncd; until it runs, their
+# flows to site-a would find no backend there, so undrain before going on.)
+check "undrain them" bash -c "'$LAB' exec --prefix $P a gw -- gwctl backends undrain web 10.1.0.11:80 &&
+		'$LAB' exec --prefix $P a gw -- gwctl backends undrain web 10.1.0.12:80"
+
+# A flow opened before a drain stays on its backend: one keep-alive
+# connection asks, its backend is drained, and it asks again.
+drain_keeps_flow() {
+	rm -f "$RUN/go" "$RUN/k1" "$RUN/k2"
+	"$LAB" exec --prefix "$P" a client -- bash -c "
+		exec 3<>/dev/tcp/10.100.0.11/80
+		printf 'GET / HTTP/1.1\r\nHost: vip\r\n\r\n' >&3
+		timeout 5 grep -m1 '^site=' <&3 >$RUN/k1
+		for ((i = 0; i < 100; i++)); do [[ -e $RUN/go ]] && break; sleep 0.05; done
+		printf 'GET / HTTP/1.1\r\nHost: vip\r\n\r\n' >&3
+		timeout 5 grep -m1 '^site=' <&3 >$RUN/k2" &
+	local cli=$! host ip
+	wait_until 5 test -s "$RUN/k1" || return 1
+	host=$(sed 's/.*host=//' "$RUN/k1")
+	ip=10.1.0.$([[ $host == backend1 ]] && echo 11 || echo 12)
+	gwctl a backends drain web-local "$ip:80" || return 1
+	touch "$RUN/go"
+	wait "$cli" || true
+	gwctl a backends undrain web-local "$ip:80"
+	echo "before drain: $(cat "$RUN/k1"); after: $(cat "$RUN/k2")"
+	[[ -s $RUN/k2 && $(cat "$RUN/k1") == "$(cat "$RUN/k2")" ]]
+}
+check "a connection opened before its backend is drained stays on it" drain_keeps_flow
+
+# ------------------------------------------------------------- the WAN sees Geneve only
+capture() {
+	local pcap=$RUN/wan.pcap
+	"$LAB" exec --prefix "$P" wan -- tcpdump -i br0 -U -s 256 -w "$pcap" \
+		'not (tcp port 2379 or tcp port 2380) and not arp' >/dev/null 2>"$RUN/tcpdump.err" &
+	local cap=$!
+	wait_until 10 grep -q "listening on" "$RUN/tcpdump.err" || return 1
+	who a http://10.100.0.13/ 5 >/dev/null
+	who c http://10.100.0.10/ 10 >/dev/null
+	get a "http://[fd00:100::10]/" >/dev/null || true
+	# tcpdump -U writes each packet as it comes: wait until they are on disk.
+	wait_until 10 bash -c "(( \$(tshark -r $pcap -Y geneve 2>/dev/null | wc -l) > 10 ))" || true
+	pkill -INT -f "tcpdump -i br0 -U -s 256 -w $pcap" || true
+	wait "$cap" 2>/dev/null || true
+}
+check "tcpdump captures on the WAN bridge" capture
+check "WAN capture has Geneve packets" bash -c "(( \$(tshark -r $RUN/wan.pcap -Y geneve 2>/dev/null | wc -l) > 10 ))"
+check "every Geneve packet carries the identity option (class 0xfff1)" bash -c "
+	all=\$(tshark -r $RUN/wan.pcap -Y geneve 2>/dev/null | wc -l)
+	opt=\$(tshark -r $RUN/wan.pcap -Y 'geneve.option.class == 0xfff1' 2>/dev/null | wc -l)
+	echo \"geneve \$all with option \$opt\"; (( all > 0 && all == opt ))"
+check "nothing crosses the WAN unencapsulated (no bare TCP/UDP to a VIP or backend)" bash -c "
+	n=\$(tshark -r $RUN/wan.pcap -Y '!geneve && (tcp || (udp && !(udp.port == 6082)))' 2>/dev/null | wc -l)
+	echo \"bare packets: \$n\"; (( n == 0 ))"
+
+# ------------------------------------------------------------- a stream survives kill -9
+stream() {
+	local total=$((200 * 65536)) rc=0
+	rm -f "$RUN/recv"
+	"$LAB" exec --prefix "$P" b backend1 -- timeout 120 socat -u TCP-LISTEN:5001,reuseaddr \
+		OPEN:"$RUN/recv",creat,trunc &
+	local srv=$!
+	wait_until 5 "$LAB" exec --prefix "$P" b backend1 -- sh -c 'ss -ltn | grep -q ":5001 "' || return 1
+	# The generator paces itself (200 x 64 KiB over ~4 s) so that the kills
+	# below land in the middle of the transfer.
+	(for ((i = 0; i < 200; i++)); do
+		head -c 65536 /dev/zero
+		sleep 0.02
+	done | "$LAB" exec --prefix "$P" a client -- socat -u - TCP:10.100.0.14:5001) &
+	local cli=$!
+	wait_until 10 test -s "$RUN/recv" || return 1
+	"$LAB" kill --prefix "$P" a gw
+	"$LAB" kill --prefix "$P" b gw
+	"$LAB" start --prefix "$P" a gw
+	"$LAB" start --prefix "$P" b gw
+	wait "$cli" || rc=$?
+	wait "$srv" || true
+	local got
+	got=$(stat -c %s "$RUN/recv")
+	echo "client exit $rc, received $got of $total bytes"
+	((rc == 0 && got == total))
+}
+check "TCP stream site-a → site-b survives kill -9 + restart of both gateways: 0 bytes lost, no reset" stream
+check "... the restarted gateways took the data plane over" bash -c "
+	for s in a b; do
+		'$LAB' exec --prefix $P \$s gw -- gwctl -o json status |
+			jq -e '[.interfaces[].taken_over] == [true, true]' >/dev/null || exit 1
+	done"
+
+# 1500-byte MTU on every link: full-size segments only fit the tunnel after
+# the MSS clamp; a 4 MB transfer across it must succeed both ways.
+mtu_transfer() {
+	"$LAB" exec --prefix "$P" b backend1 -- sh -c 'ip link show eth0 | grep -q "mtu 1500"' || return 1
+	head -c 4000000 /dev/urandom >"$RUN/blob"
+	"$LAB" exec --prefix "$P" b backend1 -- timeout 30 socat -u OPEN:"$RUN/blob" \
+		TCP-LISTEN:5001,reuseaddr &
+	local srv=$!
+	wait_until 5 "$LAB" exec --prefix "$P" b backend1 -- sh -c 'ss -ltn | grep -q ":5001 "' || return 1
+	"$LAB" exec --prefix "$P" a client -- socat -u TCP:10.100.0.14:5001 OPEN:"$RUN/blob.got",creat,trunc
+	wait "$srv" || true
+	echo "received $(stat -c %s "$RUN/blob.got") bytes"
+	cmp "$RUN/blob" "$RUN/blob.got"
+}
+check "4 MB from site-b's backend to site-a's client with 1500-byte MTU everywhere, byte for byte" mtu_transfer
+check "... no packet was too big for the tunnel" bash -c "
+	[[ \$('$LAB' exec --prefix $P a gw -- gwctl -o json stats | jq '.counters[] | select(.name==\"drop_too_big\") | .packets') == 0 &&
+	   \$('$LAB' exec --prefix $P b gw -- gwctl -o json stats | jq '.counters[] | select(.name==\"drop_too_big\") | .packets') == 0 ]]"
+
+# ------------------------------------------------------------- detach
+# (from the root mount namespace, where the pins are: see docs/lab.md)
+check "gatewayd --detach removes the data plane of site-c" bash -c "
+	'$LAB' kill --prefix $P c gw &&
+	'$REPO/build/gatewayd' --detach -c $REPO/conf/site-c.conf --pin-dir /sys/fs/bpf/gw/$P-c-gw1 &&
+	[[ ! -e /sys/fs/bpf/gw/$P-c-gw1 ]] &&
+	! '$LAB' exec --prefix $P c gw -- ip link show int0 | grep -q xdp"
+
+lab_down "$P"
+check "nothing of $P left" lab_leftovers "$P"
+finish
