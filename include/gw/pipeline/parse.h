@@ -103,8 +103,9 @@ static __always_inline int gw_parse_l4(void *data, void *data_end, struct gw_pkt
 		     (ih->type == ICMPV6_ECHO_REQUEST || ih->type == ICMPV6_ECHO_REPLY))) {
 			p->sport = ih->un.echo.id;
 			p->dport = ih->un.echo.id;
+			break;
 		}
-		break;
+		return 0; /* errors and the rest carry no flow identifiers */
 	}
 	default:
 		return 0; /* no ports: the caller decides */
