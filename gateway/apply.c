@@ -57,30 +57,40 @@ static int apply_cfg(struct gw_dp *dp, const struct gw_config *cfg)
 	return gw_dp_set_cfg(dp, &c);
 }
 
-static int apply_peers(struct gw_dp *dp, const struct gw_config *cfg, const struct gw_balancer *lb)
+static int apply_peers(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb)
 {
 	struct gw_identity info;
 	size_t i;
 	int r;
 
-	for (i = 0; i < cfg->n_peers; i++) {
-		const struct gw_peer_conf *pc = &cfg->peers[i];
+	for (i = 0; i < lb->n_peers; i++) {
+		const struct gw_lb_peer *lp = &lb->peers[i];
+		bool live = lp->configured || lp->learned;
 		struct gw_peer p;
+		__be32 addr;
 
+		memcpy(&addr, lp->addr.addr, 4);
+		if (!live) {
+			r = gw_dp_peer_del(dp, i + 1, addr);
+			if (r)
+				return r;
+			continue;
+		}
 		memset(&p, 0, sizeof(p));
-		memcpy(&p.addr, pc->address.addr, 4);
-		p.site_id = pc->site_id;
-		p.flags = (lb->peer_up[i + 1] ? GW_PEER_F_UP : 0) | (pc->encrypt ? GW_PEER_F_ENCRYPT : 0);
+		p.addr = addr;
+		p.site_id = lp->site_id;
+		p.flags = (lp->up ? GW_PEER_F_UP : 0) | (lp->encrypt ? GW_PEER_F_ENCRYPT : 0);
 		r = gw_dp_peer_set(dp, i + 1, &p);
 		if (r)
 			return r;
 		/* a peer's gateways may assert their own site's identity */
-		info.site_id = pc->site_id;
+		info.site_id = lp->site_id;
 		info.flags = 0;
-		r = gw_dp_identity_set(dp, GW_SITE_IDENTITY(pc->site_id), &info);
+		r = gw_dp_identity_set(dp, GW_SITE_IDENTITY(lp->site_id), &info);
 		if (r)
 			return r;
 	}
+	lb->peers_dirty = false;
 	return 0;
 }
 
@@ -161,7 +171,7 @@ static int apply_policies(struct gw_dp *dp, const struct gw_config *cfg)
 
 /* Calls fn for every data-plane service key of service i (each VIP, each
  * port of each range) and the VIP marker keys. */
-static int for_each_svc_key(const struct gw_service_conf *sc,
+static int for_each_svc_key(const struct gw_lb_service *sc,
 			    int (*fn)(const struct gw_svc_key *k, bool marker, void *ud), void *ud)
 {
 	struct gw_svc_key k;
@@ -222,18 +232,20 @@ static int svc_match(const struct gw_svc_key *k, bool marker, void *ud)
 	return 0;
 }
 
+/* Keeps a data-plane service key if some service still produces it. */
 static bool svc_keep(const struct gw_svc_key *key, void *ud)
 {
-	const struct gw_config *cfg = ud;
+	const struct gw_balancer *lb = ud;
 	struct svc_match m = { .want = key };
 	size_t i;
 
-	for (i = 0; i < cfg->n_services && !m.found; i++)
-		for_each_svc_key(&cfg->services[i], svc_match, &m);
+	for (i = 0; i < lb->n_services && !m.found; i++)
+		for_each_svc_key(lb->services[i], svc_match, &m);
 	return m.found;
 }
 
-static int apply_backends(struct gw_dp *dp, const struct gw_lb_service *svc)
+static int apply_backends(struct gw_dp *dp, const struct gw_balancer *lb,
+			  const struct gw_lb_service *svc)
 {
 	size_t i;
 	int r;
@@ -243,12 +255,12 @@ static int apply_backends(struct gw_dp *dp, const struct gw_lb_service *svc)
 		struct gw_backend be;
 
 		memset(&be, 0, sizeof(be));
-		addr_to_abi(&b->conf->address, be.addr);
-		be.family = family_to_abi(b->conf->address.family);
-		be.port = htons(b->conf->port);
-		be.site_id = b->conf->site_id;
-		be.peer_id = b->peer;
-		be.flags = b->conf->local ? 0 : GW_BE_F_REMOTE;
+		addr_to_abi(&b->addr, be.addr);
+		be.family = family_to_abi(b->addr.family);
+		be.port = htons(b->port);
+		be.site_id = b->site_id;
+		be.peer_id = b->local ? 0 : gw_lb_site_peer(lb, b->site_id);
+		be.flags = b->local ? 0 : GW_BE_F_REMOTE;
 		r = gw_dp_backend_set(dp, b->id, &be);
 		if (r)
 			return r;
@@ -256,9 +268,9 @@ static int apply_backends(struct gw_dp *dp, const struct gw_lb_service *svc)
 	return 0;
 }
 
-int gw_apply_service_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_service *svc)
+static int apply_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_service *svc,
+			uint32_t m)
 {
-	uint32_t m = lb->cfg->limits.maglev_table_size;
 	struct gw_maglev_backend *set = NULL;
 	uint32_t *table_buf = NULL;
 	size_t n;
@@ -294,6 +306,104 @@ out:
 	return r;
 }
 
+int gw_apply_service_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_service *svc)
+{
+	uint32_t m = lb->cfg->limits.maglev_table_size;
+	int r0 = apply_backends(dp, lb, svc);
+
+	if (r0)
+		return r0;
+	return apply_tables(dp, lb, svc, m);
+}
+
+static int apply_service(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_service *svc,
+			 const char **ret_what)
+{
+	const struct gw_config *cfg = lb->cfg;
+	struct svc_put sp = { .dp = dp };
+	size_t i;
+	int r;
+
+	/* Backends and tables before service entries: a VIP never exists
+	 * without them. */
+	*ret_what = "backends and Maglev tables";
+	r = gw_apply_service_tables(dp, lb, svc);
+	if (r)
+		return r;
+	if (!svc->keys_dirty)
+		return 0;
+	*ret_what = "services (is limits.services large enough?)";
+	sp.svc.id = svc->id;
+	sp.svc.flags = svc->l7 != GW_L7_NONE ? GW_SVC_F_L7 : 0;
+	for (i = 0; svc->conf && i < cfg->n_services; i++)
+		if (&cfg->services[i] == svc->conf && service_has_policy(cfg, i))
+			sp.svc.flags |= GW_SVC_F_POLICY;
+	r = for_each_svc_key(svc, svc_put, &sp);
+	if (r)
+		return r;
+	svc->keys_dirty = false;
+	return 0;
+}
+
+static int remove_service(struct gw_dp *dp, const struct gw_lb_service *svc)
+{
+	int t, r;
+
+	for (t = 0; t < GW_MAGLEV_TABLES; t++) {
+		r = gw_dp_maglev_swap(dp, svc->id * GW_MAGLEV_TABLES + t, NULL, 0);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_what)
+{
+	struct gw_lb_service **removed = NULL;
+	bool prune = false;
+	size_t i, n;
+	int r = 0;
+
+	if (lb->peers_dirty) {
+		*ret_what = "peers";
+		r = apply_peers(dp, lb->cfg, lb);
+		if (r)
+			return r;
+		/* a site's traffic may now go to another of its gateways */
+		for (i = 0; i < lb->n_services; i++)
+			lb->services[i]->dirty = true;
+	}
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *svc = lb->services[i];
+
+		if (!svc->dirty && !svc->keys_dirty)
+			continue;
+		prune |= svc->keys_dirty;
+		r = apply_service(dp, lb, svc, ret_what);
+		if (r)
+			return r;
+		svc->dirty = false;
+	}
+	removed = calloc(lb->n_services ? lb->n_services : 1, sizeof(*removed));
+	if (!removed)
+		return -ENOMEM;
+	n = gw_lb_gc_services(lb, removed);
+	for (i = 0; i < n; i++) {
+		if (!r)
+			r = remove_service(dp, removed[i]);
+		gw_lb_service_free(lb, removed[i]);
+		prune = true;
+	}
+	free(removed);
+	if (r)
+		return r;
+	if (prune) {
+		*ret_what = "removing stale services";
+		r = gw_dp_svc_prune(dp, svc_keep, lb);
+	}
+	return r;
+}
+
 int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb,
 		 const char **ret_what)
 {
@@ -304,10 +414,6 @@ int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balanc
 	r = apply_cfg(dp, cfg);
 	if (r)
 		return r;
-	*ret_what = "peers";
-	r = apply_peers(dp, cfg, lb);
-	if (r)
-		return r;
 	*ret_what = "identities";
 	r = apply_identities(dp, cfg);
 	if (r)
@@ -316,27 +422,12 @@ int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balanc
 	r = apply_policies(dp, cfg);
 	if (r)
 		return r;
-	for (i = 0; i < lb->n_services; i++) {
-		struct gw_lb_service *svc = &lb->services[i];
-		struct svc_put sp = { .dp = dp };
-
-		*ret_what = "backends";
-		r = apply_backends(dp, svc);
-		if (r)
-			return r;
-		/* Tables before service entries: a VIP never exists without them. */
-		*ret_what = "Maglev tables";
-		r = gw_apply_service_tables(dp, lb, svc);
-		if (r)
-			return r;
-		*ret_what = "services (is limits.services large enough?)";
-		sp.svc.id = svc->id;
-		sp.svc.flags = (svc->conf->l7 != GW_L7_NONE ? GW_SVC_F_L7 : 0) |
-			       (service_has_policy(cfg, i) ? GW_SVC_F_POLICY : 0);
-		r = for_each_svc_key(svc->conf, svc_put, &sp);
-		if (r)
-			return r;
-	}
+	lb->peers_dirty = true;
+	for (i = 0; i < lb->n_services; i++)
+		lb->services[i]->dirty = lb->services[i]->keys_dirty = true;
+	r = gw_apply_dirty(dp, lb, ret_what);
+	if (r)
+		return r;
 	*ret_what = "removing stale services";
-	return gw_dp_svc_prune(dp, svc_keep, (void *)cfg);
+	return gw_dp_svc_prune(dp, svc_keep, lb);
 }

@@ -32,27 +32,27 @@ static json_t *ip_json(const struct gw_ip *ip)
 
 static json_t *service_json(const struct gw_balancer *lb, const struct gw_lb_service *s)
 {
-	const struct gw_service_conf *sc = s->conf;
 	json_t *o = json_object(), *vips = json_array(), *ports = json_array();
 	uint32_t active = 0;
 	char buf[64];
 	size_t i;
 
-	for (i = 0; i < sc->n_vips; i++)
-		json_array_append_new(vips, ip_json(&sc->vips[i]));
-	for (i = 0; i < sc->n_ports; i++)
-		json_array_append_new(ports, json_string(gw_port_range_format(&sc->ports[i], buf,
+	for (i = 0; i < s->n_vips; i++)
+		json_array_append_new(vips, ip_json(&s->vips[i]));
+	for (i = 0; i < s->n_ports; i++)
+		json_array_append_new(ports, json_string(gw_port_range_format(&s->ports[i], buf,
 									       sizeof(buf))));
 	for (i = 0; i < s->n_backends; i++)
 		active += gw_lb_backend_state(lb, &s->backends[i]) == GW_LB_ACTIVE;
-	json_object_set_new(o, "name", json_string(sc->name));
+	json_object_set_new(o, "name", json_string(s->name));
 	json_object_set_new(o, "id", json_integer(s->id));
 	json_object_set_new(o, "vips", vips);
 	json_object_set_new(o, "ports", ports);
-	json_object_set_new(o, "affinity", json_string(gw_affinity_name(sc->affinity)));
-	json_object_set_new(o, "lb", json_string(gw_lb_name(sc->lb)));
-	json_object_set_new(o, "l7", json_string(gw_l7_name(sc->l7)));
-	json_object_set_new(o, "min_local_healthy", json_integer(sc->min_local_healthy));
+	json_object_set_new(o, "affinity", json_string(gw_affinity_name(s->affinity)));
+	json_object_set_new(o, "lb", json_string(gw_lb_name(s->conf ? s->conf->lb : GW_LB_MAGLEV)));
+	json_object_set_new(o, "l7", json_string(gw_l7_name(s->l7)));
+	json_object_set_new(o, "min_local_healthy", json_integer(s->min_local_healthy));
+	json_object_set_new(o, "source", json_string(s->conf ? "config" : "learned"));
 	json_object_set_new(o, "backends", json_integer(s->n_backends));
 	json_object_set_new(o, "active", json_integer(active));
 	json_object_set_new(o, "in_table", json_integer(s->n_client));
@@ -64,13 +64,15 @@ static json_t *backend_json(const struct gw_balancer *lb, const struct gw_lb_ser
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "service", json_string(s->conf->name));
-	json_object_set_new(o, "address", ip_json(&b->conf->address));
-	json_object_set_new(o, "port", json_integer(b->conf->port));
-	json_object_set_new(o, "site", json_string(b->conf->site));
-	json_object_set_new(o, "local", json_boolean(b->conf->local));
+	json_object_set_new(o, "service", json_string(s->name));
+	json_object_set_new(o, "address", ip_json(&b->addr));
+	json_object_set_new(o, "port", json_integer(b->port));
+	json_object_set_new(o, "site", json_string(b->site));
+	json_object_set_new(o, "local", json_boolean(b->local));
 	json_object_set_new(o, "weight", json_integer(b->weight));
 	json_object_set_new(o, "state", json_string(gw_lb_state_name(gw_lb_backend_state(lb, b))));
+	json_object_set_new(o, "healthy", json_boolean(b->healthy));
+	json_object_set_new(o, "source", json_string(b->learned ? "learned" : "config"));
 	json_object_set_new(o, "id", json_integer(b->id));
 	return o;
 }
@@ -98,7 +100,7 @@ static void h_status(void *ud, const struct gw_api_request *req, struct gw_api_r
 		json_array_append_new(ifs, x);
 	}
 	for (i = 0; i < d->lb->n_services; i++)
-		nb += d->lb->services[i].n_backends;
+		nb += d->lb->services[i]->n_backends;
 	json_object_set_new(o, "gateway", json_string(cfg->gateway.name));
 	json_object_set_new(o, "site", site);
 	json_object_set_new(o, "abi_version", json_integer(GW_ABI_VERSION));
@@ -109,7 +111,7 @@ static void h_status(void *ud, const struct gw_api_request *req, struct gw_api_r
 	json_object_set_new(o, "pin_dir", json_string(d->pin_dir));
 	json_object_set_new(o, "services", json_integer(d->lb->n_services));
 	json_object_set_new(o, "backends", json_integer(nb));
-	json_object_set_new(o, "peers", json_integer(cfg->n_peers));
+	json_object_set_new(o, "peers", json_integer(d->lb->n_peers));
 	json_object_set_new(o, "conntrack_entries", json_integer(gw_dp_ct_count(d->dp)));
 	json_object_set_new(o, "reloads", json_integer(d->reloads));
 	gw_api_reply_json(resp, 200, o);
@@ -122,7 +124,7 @@ static void h_services(void *ud, const struct gw_api_request *req, struct gw_api
 	size_t i;
 
 	for (i = 0; i < d->lb->n_services; i++)
-		json_array_append_new(arr, service_json(d->lb, &d->lb->services[i]));
+		json_array_append_new(arr, service_json(d->lb, d->lb->services[i]));
 	gw_api_reply_json(resp, 200, json_pack("{s:o}", "services", arr));
 }
 
@@ -161,9 +163,9 @@ static void h_backends(void *ud, const struct gw_api_request *req, struct gw_api
 		return;
 	}
 	for (i = 0; i < d->lb->n_services; i++) {
-		struct gw_lb_service *s = &d->lb->services[i];
+		struct gw_lb_service *s = d->lb->services[i];
 
-		if (filter && strcmp(s->conf->name, want) != 0)
+		if (filter && strcmp(s->name, want) != 0)
 			continue;
 		for (j = 0; j < s->n_backends; j++)
 			json_array_append_new(arr, backend_json(d->lb, s, &s->backends[j]));
@@ -178,6 +180,7 @@ static struct gw_lb_backend *backend_from_body(struct gw_daemon *d, json_t *body
 {
 	const char *svc_name = json_string_value(json_object_get(body, "service"));
 	const char *be_name = json_string_value(json_object_get(body, "backend"));
+	const char *site = json_string_value(json_object_get(body, "site"));
 	struct gw_lb_service *s;
 	struct gw_lb_backend *b;
 
@@ -190,7 +193,7 @@ static struct gw_lb_backend *backend_from_body(struct gw_daemon *d, json_t *body
 		gw_api_reply_error(resp, 404, "no service \"%s\"", svc_name);
 		return NULL;
 	}
-	b = gw_lb_backend_find(s, be_name);
+	b = gw_lb_backend_find(s, be_name, site);
 	if (!b) {
 		gw_api_reply_error(resp, 404, "service \"%s\" has no backend \"%s\" (use ADDR:PORT)",
 				   svc_name, be_name);
@@ -237,7 +240,8 @@ static void backend_change(struct gw_daemon *d, const struct gw_api_request *req
 		gw_api_reply_error(resp, 500, "cannot update the Maglev tables: %s", strerror(-r));
 		goto out;
 	}
-	gw_log(GW_LOG_INFO, "service %s backend %s: %s", s->conf->name,
+	d->lb->version++;
+	gw_log(GW_LOG_INFO, "service %s backend %s: %s", s->name,
 	       json_string_value(json_object_get(body, "backend")),
 	       what == 0 ? "drained" : what == 1 ? "undrained" : "weight changed");
 	gw_api_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
@@ -266,15 +270,23 @@ static void h_peers(void *ud, const struct gw_api_request *req, struct gw_api_re
 	json_t *arr = json_array();
 	size_t i;
 
-	for (i = 0; i < d->cfg->n_peers; i++) {
-		const struct gw_peer_conf *p = &d->cfg->peers[i];
-		json_t *o = json_object();
+	for (i = 0; i < d->lb->n_peers; i++) {
+		const struct gw_lb_peer *p = &d->lb->peers[i];
+		json_t *o;
 
+		if (!p->configured && !p->learned)
+			continue;
+		o = json_object();
 		json_object_set_new(o, "site", json_string(p->site));
 		json_object_set_new(o, "site_id", json_integer(p->site_id));
 		json_object_set_new(o, "gateway", json_string(p->gateway));
-		json_object_set_new(o, "address", ip_json(&p->address));
-		json_object_set_new(o, "state", json_string(d->lb->peer_up[i + 1] ? "up" : "down"));
+		json_object_set_new(o, "address", ip_json(&p->addr));
+		json_object_set_new(o, "state", json_string(p->up ? "up" : "down"));
+		json_object_set_new(o, "rtt_us", p->up && p->last_seen_ms ? json_integer(p->rtt_us)
+								   : json_null());
+		json_object_set_new(o, "misses", json_integer(p->misses));
+		json_object_set_new(o, "source", json_string(p->learned ? (p->configured ? "config+etcd" : "etcd")
+								       : "config"));
 		json_object_set_new(o, "encrypt", json_boolean(p->encrypt));
 		json_array_append_new(arr, o);
 	}
@@ -373,14 +385,14 @@ static void h_metrics(void *ud, const struct gw_api_request *req, struct gw_api_
 	fprintf(f, "# HELP isthmus_backend_active Whether a backend takes new flows.\n"
 		   "# TYPE isthmus_backend_active gauge\n");
 	for (i = 0; i < d->lb->n_services; i++) {
-		const struct gw_lb_service *s = &d->lb->services[i];
+		const struct gw_lb_service *s = d->lb->services[i];
 
 		for (j = 0; j < s->n_backends; j++) {
 			char name[96];
 
 			gw_lb_backend_name(&s->backends[j], name, sizeof(name));
 			fprintf(f, "isthmus_backend_active{service=\"%s\",backend=\"%s\",site=\"%s\"} %d\n",
-				s->conf->name, name, s->backends[j].conf->site,
+				s->name, name, s->backends[j].site,
 				gw_lb_backend_state(d->lb, &s->backends[j]) == GW_LB_ACTIVE);
 		}
 	}
@@ -402,6 +414,10 @@ static const struct gw_api_route routes[] = {
 	{ "POST", "/v1/config/reload", 0, h_reload },
 	{ "GET", "/v1/config", 0, h_config },
 	{ "GET", "/metrics", 0, h_metrics },
+	{ "GET", "/v1/export", 0, gw_h_export },
+	{ "GET", "/v1/remote", 0, gw_h_remote_get },
+	{ "PUT", "/v1/remote/sites/", 1, gw_h_remote_put },
+	{ "DELETE", "/v1/remote/sites/", 1, gw_h_remote_del },
 };
 
 static const struct gw_api_route metrics_routes[] = {
@@ -420,29 +436,44 @@ const struct gw_api_route *gw_daemon_metrics_routes(size_t *ret_n)
 	return metrics_routes;
 }
 
-/* Keeps operator changes (drain, weight) of backends that still exist. */
+/* Keeps operator changes (drain, weight) and what was learned from other
+ * sites across a reload. */
 static void carry_over(const struct gw_balancer *old, struct gw_balancer *new)
 {
 	char name[96];
 	size_t i, j;
 
 	for (i = 0; i < new->n_services; i++) {
-		struct gw_lb_service *ns = &new->services[i];
-		struct gw_lb_service *os = gw_lb_service_find((struct gw_balancer *)old, ns->conf->name);
+		struct gw_lb_service *ns = new->services[i];
+		struct gw_lb_service *os = gw_lb_service_find((struct gw_balancer *)old, ns->name);
 
 		if (!os)
 			continue;
 		for (j = 0; j < ns->n_backends; j++) {
-			struct gw_lb_backend *ob;
+			struct gw_lb_backend *nb = &ns->backends[j], *ob;
 
-			gw_lb_backend_name(&ns->backends[j], name, sizeof(name));
-			ob = gw_lb_backend_find(os, name);
-			if (ob && ob->conf->weight == ns->backends[j].conf->weight) {
-				ns->backends[j].drained = ob->drained;
-				ns->backends[j].weight = ob->weight;
+			gw_lb_backend_name(nb, name, sizeof(name));
+			ob = gw_lb_backend_find(os, name, nb->site);
+			if (ob && !ob->learned) {
+				nb->drained = ob->drained;
+				nb->healthy = ob->healthy;
 			}
 		}
 	}
+}
+
+/* What other sites exported survives a reload of our own config. */
+static void reapply_remote(struct gw_daemon *d)
+{
+	json_t *copy = json_deep_copy(d->remote), *body;
+	const char *site;
+	char err[256];
+
+	json_object_foreach(copy, site, body) {
+		if (gw_daemon_remote_apply(d, site, body, err, sizeof(err)))
+			gw_log(GW_LOG_WARN, "site %s after reload: %s", site, err);
+	}
+	json_decref(copy);
 }
 
 int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
@@ -484,6 +515,7 @@ int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 	d->lb = lb;
 	d->cfg = cfg;
 	d->reloads++;
+	reapply_remote(d);
 	gw_log(GW_LOG_INFO, "config %s reloaded", d->conf_path);
 	return 0;
 fail:

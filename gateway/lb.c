@@ -1,5 +1,6 @@
-/* Run-time load-balancing state and the selection of each Maglev table's
- * backends: affinity, graded spillover, drain, weights, health, peers. */
+/* Run-time load-balancing state: config services and backends, other
+ * sites' exports, peers and liveness, and the selection of each Maglev
+ * table's backends (affinity, graded spillover, drain, weights, health). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -13,71 +14,175 @@
 void gw_lb_backend_name(const struct gw_lb_backend *be, char *buf, size_t n)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
-	const struct gw_ip *ip = &be->conf->address;
 
-	inet_ntop(ip->family, ip->addr, a, sizeof(a));
-	if (ip->family == AF_INET6)
-		snprintf(buf, n, "[%s]:%u", a, be->conf->port);
+	inet_ntop(be->addr.family, be->addr.addr, a, sizeof(a));
+	if (be->addr.family == AF_INET6)
+		snprintf(buf, n, "[%s]:%u", a, be->port);
 	else
-		snprintf(buf, n, "%s:%u", a, be->conf->port);
+		snprintf(buf, n, "%s:%u", a, be->port);
 }
 
-static uint32_t peer_of_site(const struct gw_config *cfg, const char *site)
+static int id_alloc(uint8_t *used, uint32_t n, uint32_t *ret)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!used[i]) {
+			used[i] = 1;
+			*ret = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void backend_key(struct gw_lb_backend *b)
+{
+	char key[160];
+	int n;
+
+	n = snprintf(key, sizeof(key), "%s|", b->site);
+	gw_lb_backend_name(b, key + n, sizeof(key) - n);
+	b->key = gw_maglev_key(key, strlen(key));
+}
+
+static struct gw_lb_backend *backend_add(struct gw_balancer *lb, struct gw_lb_service *s)
+{
+	struct gw_lb_backend *b;
+	uint32_t id;
+
+	if (s->n_backends == s->cap_backends) {
+		size_t cap = s->cap_backends ? s->cap_backends * 2 : 8;
+		void *p = realloc(s->backends, cap * sizeof(*s->backends));
+
+		if (!p)
+			return NULL;
+		s->backends = p;
+		s->cap_backends = cap;
+	}
+	if (id_alloc(lb->backend_ids, lb->cfg->limits.backends, &id))
+		return NULL;
+	b = &s->backends[s->n_backends++];
+	memset(b, 0, sizeof(*b));
+	b->id = id;
+	b->healthy = true;
+	return b;
+}
+
+static void backend_remove_at(struct gw_balancer *lb, struct gw_lb_service *s, size_t i)
+{
+	lb->backend_ids[s->backends[i].id] = 0;
+	memmove(&s->backends[i], &s->backends[i + 1], (s->n_backends - i - 1) * sizeof(*s->backends));
+	s->n_backends--;
+}
+
+static struct gw_lb_service *service_add(struct gw_balancer *lb, const char *name)
+{
+	struct gw_lb_service *s, **arr;
+	uint32_t id;
+
+	arr = realloc(lb->services, (lb->n_services + 1) * sizeof(*arr));
+	if (!arr)
+		return NULL;
+	lb->services = arr;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	if (id_alloc(lb->service_ids, lb->cfg->limits.services, &id)) {
+		free(s);
+		return NULL;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->id = id;
+	s->dirty = s->keys_dirty = true;
+	lb->services[lb->n_services++] = s;
+	return s;
+}
+
+void gw_lb_service_free(struct gw_balancer *lb, struct gw_lb_service *svc)
 {
 	size_t i;
 
-	for (i = 0; i < cfg->n_peers; i++)
-		if (strcmp(cfg->peers[i].site, site) == 0)
-			return i + 1;
+	if (!svc)
+		return;
+	for (i = 0; i < svc->n_backends; i++)
+		lb->backend_ids[svc->backends[i].id] = 0;
+	lb->service_ids[svc->id] = 0;
+	free(svc->backends);
+	free(svc);
+}
+
+static int add_config_service(struct gw_balancer *lb, const struct gw_service_conf *sc)
+{
+	const struct gw_config *cfg = lb->cfg;
+	struct gw_lb_service *s = service_add(lb, sc->name);
+	size_t j;
+
+	if (!s)
+		return -ENOMEM;
+	s->conf = sc;
+	s->n_vips = sc->n_vips < GW_CONFIG_MAX_VIPS ? sc->n_vips : GW_CONFIG_MAX_VIPS;
+	memcpy(s->vips, sc->vips, s->n_vips * sizeof(*s->vips));
+	s->n_ports = sc->n_ports < GW_CONFIG_MAX_PORTS ? sc->n_ports : GW_CONFIG_MAX_PORTS;
+	memcpy(s->ports, sc->ports, s->n_ports * sizeof(*s->ports));
+	s->affinity = sc->affinity;
+	s->l7 = sc->l7;
+	s->min_local_healthy = sc->min_local_healthy;
+	for (j = 0; j < sc->n_backends; j++) {
+		const struct gw_backend_conf *bc = &sc->backends[j];
+		struct gw_lb_backend *b = backend_add(lb, s);
+
+		if (!b)
+			return -ENOSPC;
+		b->addr = bc->address;
+		b->port = bc->port;
+		b->weight = bc->weight;
+		snprintf(b->site, sizeof(b->site), "%s", bc->site);
+		b->site_id = bc->local ? cfg->site.id : bc->site_id;
+		b->local = bc->local;
+		backend_key(b);
+	}
 	return 0;
 }
 
 struct gw_balancer *gw_balancer_new(const struct gw_config *cfg)
 {
 	struct gw_balancer *lb;
-	uint32_t next_id = 0;
-	size_t i, j;
+	size_t i;
+	int r = -ENOMEM;
 
 	lb = calloc(1, sizeof(*lb));
 	if (!lb)
-		return NULL;
-	lb->cfg = cfg;
-	lb->peer_up = calloc(cfg->n_peers + 1, sizeof(*lb->peer_up));
-	lb->services = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*lb->services));
-	if (!lb->peer_up || !lb->services)
 		goto fail;
-	for (i = 1; i <= cfg->n_peers; i++)
-		lb->peer_up[i] = true; /* static peers: up until probes say otherwise */
-	lb->n_services = cfg->n_services;
-	for (i = 0; i < cfg->n_services; i++) {
-		const struct gw_service_conf *sc = &cfg->services[i];
-		struct gw_lb_service *s = &lb->services[i];
+	lb->cfg = cfg;
+	lb->backend_ids = calloc(cfg->limits.backends, 1);
+	lb->service_ids = calloc(cfg->limits.services, 1);
+	lb->peers = calloc(cfg->limits.peers, sizeof(*lb->peers));
+	if (!lb->backend_ids || !lb->service_ids || !lb->peers)
+		goto fail;
+	for (i = 0; i < cfg->n_peers && i < cfg->limits.peers; i++) {
+		const struct gw_peer_conf *pc = &cfg->peers[i];
+		struct gw_lb_peer *p = &lb->peers[lb->n_peers++];
 
-		s->conf = sc;
-		s->id = i;
-		s->n_backends = sc->n_backends;
-		s->backends = calloc(sc->n_backends ? sc->n_backends : 1, sizeof(*s->backends));
-		if (!s->backends)
-			goto fail;
-		for (j = 0; j < sc->n_backends; j++) {
-			struct gw_lb_backend *b = &s->backends[j];
-			char key[128];
-			int n;
-
-			b->conf = &sc->backends[j];
-			b->id = next_id++;
-			b->weight = b->conf->weight;
-			b->healthy = true;
-			b->peer = b->conf->local ? 0 : peer_of_site(cfg, b->conf->site);
-			n = snprintf(key, sizeof(key), "%s|", b->conf->site);
-			gw_lb_backend_name(b, key + n, sizeof(key) - n);
-			b->key = gw_maglev_key(key, strlen(key));
-		}
+		snprintf(p->site, sizeof(p->site), "%s", pc->site);
+		snprintf(p->gateway, sizeof(p->gateway), "%s", pc->gateway);
+		p->site_id = pc->site_id;
+		p->addr = pc->address;
+		p->encrypt = pc->encrypt;
+		p->configured = true;
+		p->up = true; /* until probes say otherwise */
 	}
+	for (i = 0; i < cfg->n_services; i++) {
+		r = add_config_service(lb, &cfg->services[i]);
+		if (r)
+			goto fail;
+	}
+	lb->peers_dirty = true;
+	lb->version = 1;
 	return lb;
 fail:
 	gw_balancer_free(lb);
-	errno = ENOMEM;
+	errno = -r;
 	return NULL;
 }
 
@@ -88,9 +193,11 @@ void gw_balancer_free(struct gw_balancer *lb)
 	if (!lb)
 		return;
 	for (i = 0; i < lb->n_services; i++)
-		free(lb->services[i].backends);
+		gw_lb_service_free(lb, lb->services[i]);
 	free(lb->services);
-	free(lb->peer_up);
+	free(lb->peers);
+	free(lb->backend_ids);
+	free(lb->service_ids);
 	free(lb);
 }
 
@@ -99,32 +206,48 @@ struct gw_lb_service *gw_lb_service_find(struct gw_balancer *lb, const char *nam
 	size_t i;
 
 	for (i = 0; i < lb->n_services; i++)
-		if (strcmp(lb->services[i].conf->name, name) == 0)
-			return &lb->services[i];
+		if (strcmp(lb->services[i]->name, name) == 0)
+			return lb->services[i];
 	return NULL;
 }
 
-struct gw_lb_backend *gw_lb_backend_find(struct gw_lb_service *svc, const char *addr_port)
+struct gw_lb_backend *gw_lb_backend_find(struct gw_lb_service *svc, const char *addr_port,
+					 const char *site)
 {
 	char name[INET6_ADDRSTRLEN + 16];
-	size_t i, n = strlen(addr_port);
+	size_t i;
 
 	for (i = 0; i < svc->n_backends; i++) {
+		if (site && strcmp(site, svc->backends[i].site) != 0)
+			continue;
 		gw_lb_backend_name(&svc->backends[i], name, sizeof(name));
 		if (strcmp(name, addr_port) == 0)
 			return &svc->backends[i];
-		/* "ADDR" alone names the backend when the port is implied */
-		if (strncmp(name, addr_port, n) == 0 && name[n] == ':' && svc->backends[i].conf->port == 0)
-			return &svc->backends[i];
 	}
 	return NULL;
+}
+
+bool gw_lb_site_up(const struct gw_balancer *lb, uint16_t site_id)
+{
+	return gw_lb_site_peer(lb, site_id) != 0;
+}
+
+uint32_t gw_lb_site_peer(const struct gw_balancer *lb, uint16_t site_id)
+{
+	size_t i;
+
+	for (i = 0; i < lb->n_peers; i++)
+		if (lb->peers[i].site_id == site_id && lb->peers[i].up &&
+		    (lb->peers[i].configured || lb->peers[i].learned))
+			return i + 1;
+	return 0;
 }
 
 enum gw_lb_state gw_lb_backend_state(const struct gw_balancer *lb, const struct gw_lb_backend *be)
 {
 	if (!be->healthy)
 		return GW_LB_DOWN;
-	if (!be->conf->local && (!be->peer || !lb->peer_up[be->peer]))
+	if (!be->local && !gw_lb_site_up(lb, be->site_id))
 		return GW_LB_DOWN;
 	if (be->drained || be->weight == 0)
 		return GW_LB_DRAINING;
@@ -143,15 +266,15 @@ const char *gw_lb_state_name(enum gw_lb_state s)
 	}
 }
 
-static size_t add_backends(const struct gw_balancer *lb, const struct gw_lb_service *svc, bool local,
-			   int family, struct gw_maglev_backend *out, size_t n)
+static size_t add_backends(const struct gw_balancer *lb, const struct gw_lb_service *svc,
+			   bool local, int family, struct gw_maglev_backend *out, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < svc->n_backends; i++) {
 		const struct gw_lb_backend *b = &svc->backends[i];
 
-		if (b->conf->local != local || b->conf->address.family != family ||
+		if (b->local != local || b->addr.family != family ||
 		    gw_lb_backend_state(lb, b) != GW_LB_ACTIVE)
 			continue;
 		out[n].id = b->id;
@@ -165,23 +288,241 @@ static size_t add_backends(const struct gw_balancer *lb, const struct gw_lb_serv
 size_t gw_lb_select(const struct gw_balancer *lb, const struct gw_lb_service *svc, int table,
 		    int family, struct gw_maglev_backend *out)
 {
-	const struct gw_service_conf *sc = svc->conf;
 	size_t n_local;
 
 	n_local = add_backends(lb, svc, true, family, out, 0);
 	/* Flows from other sites were balanced to this site already. */
 	if (table == GW_MAGLEV_PEER)
 		return n_local;
-	switch (sc->affinity) {
+	switch (svc->affinity) {
 	case GW_AFFINITY_LOCAL:
 		return n_local;
 	case GW_AFFINITY_REMOTE:
 		return add_backends(lb, svc, false, family, out, 0);
 	default:
 		/* Graded spillover: other sites join only while too few local
-		 * backends are healthy. */
-		if (sc->min_local_healthy && n_local >= sc->min_local_healthy)
+		 * backends are active. */
+		if (svc->min_local_healthy && n_local >= svc->min_local_healthy)
 			return n_local;
 		return add_backends(lb, svc, false, family, out, n_local);
 	}
+}
+
+static void mark_site_services(struct gw_balancer *lb, uint16_t site_id)
+{
+	size_t i, j;
+
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *s = lb->services[i];
+
+		for (j = 0; j < s->n_backends; j++) {
+			if (s->backends[j].site_id == site_id) {
+				s->dirty = true;
+				break;
+			}
+		}
+	}
+}
+
+bool gw_lb_peer_set_up(struct gw_balancer *lb, uint32_t peer_id, bool up)
+{
+	struct gw_lb_peer *p;
+	bool site_was_up;
+
+	if (!peer_id || peer_id > lb->n_peers)
+		return false;
+	p = &lb->peers[peer_id - 1];
+	if (p->up == up)
+		return false;
+	site_was_up = gw_lb_site_up(lb, p->site_id);
+	p->up = up;
+	lb->peers_dirty = true;
+	if (site_was_up != gw_lb_site_up(lb, p->site_id))
+		mark_site_services(lb, p->site_id);
+	return true;
+}
+
+static struct gw_lb_peer *peer_find(struct gw_balancer *lb, uint16_t site_id,
+				    const struct gw_ip *addr)
+{
+	size_t i;
+
+	for (i = 0; i < lb->n_peers; i++)
+		if (lb->peers[i].site_id == site_id &&
+		    memcmp(&lb->peers[i].addr, addr, sizeof(*addr)) == 0)
+			return &lb->peers[i];
+	return NULL;
+}
+
+/* A slot for a new peer: a free one (neither configured nor learned) is
+ * reused, so peer ids stay bounded by limits.peers. */
+static struct gw_lb_peer *peer_slot(struct gw_balancer *lb)
+{
+	size_t i;
+
+	for (i = 0; i < lb->n_peers; i++)
+		if (!lb->peers[i].configured && !lb->peers[i].learned)
+			return &lb->peers[i];
+	if (lb->n_peers < lb->cfg->limits.peers)
+		return &lb->peers[lb->n_peers++];
+	return NULL;
+}
+
+static void forget_site_backends(struct gw_balancer *lb, const char *site, bool learned_only)
+{
+	size_t i, j;
+
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *s = lb->services[i];
+
+		for (j = 0; j < s->n_backends;) {
+			struct gw_lb_backend *b = &s->backends[j];
+
+			if (!b->local && strcmp(b->site, site) == 0 && (b->learned || !learned_only)) {
+				backend_remove_at(lb, s, j);
+				s->dirty = true;
+				continue;
+			}
+			j++;
+		}
+	}
+}
+
+static void remote_gateways_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
+				const struct gw_lb_remote_gateway *gws, size_t n_gws)
+{
+	bool was_up = gw_lb_site_up(lb, site_id);
+	size_t i, j;
+
+	for (i = 0; i < lb->n_peers; i++) {
+		struct gw_lb_peer *p = &lb->peers[i];
+		bool listed = false;
+
+		if (p->site_id != site_id || !p->learned)
+			continue;
+		for (j = 0; j < n_gws && !listed; j++)
+			listed = memcmp(&p->addr, &gws[j].addr, sizeof(p->addr)) == 0;
+		if (!listed) {
+			p->learned = false;
+			lb->peers_dirty = true;
+		}
+	}
+	for (j = 0; j < n_gws; j++) {
+		struct gw_lb_peer *p = peer_find(lb, site_id, &gws[j].addr);
+
+		if (p && p->learned)
+			continue;
+		if (!p) {
+			p = peer_slot(lb);
+			if (!p) {
+				lb->refused++;
+				continue;
+			}
+			memset(p, 0, sizeof(*p));
+			snprintf(p->site, sizeof(p->site), "%s", site);
+			snprintf(p->gateway, sizeof(p->gateway), "%s", gws[j].name);
+			p->site_id = site_id;
+			p->addr = gws[j].addr;
+			p->up = true; /* probes take it down if it does not answer */
+		}
+		p->learned = true;
+		lb->peers_dirty = true;
+	}
+	if (was_up != gw_lb_site_up(lb, site_id))
+		mark_site_services(lb, site_id);
+}
+
+int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
+			  const struct gw_lb_remote_gateway *gws, size_t n_gws,
+			  const struct gw_lb_remote_service *svcs, size_t n_svcs)
+{
+	bool refused = false;
+	size_t i, j;
+
+	if (!site_id || site_id == lb->cfg->site.id || strcmp(site, lb->cfg->site.name) == 0)
+		return -EINVAL;
+	remote_gateways_set(lb, site, site_id, gws, n_gws);
+	/* The site's export replaces whatever was known of it, the config's
+	 * static entries included: the export is the fresher view. */
+	forget_site_backends(lb, site, false);
+	for (i = 0; i < n_svcs; i++) {
+		const struct gw_lb_remote_service *rs = &svcs[i];
+		struct gw_lb_service *s = gw_lb_service_find(lb, rs->name);
+
+		if (!s) {
+			s = service_add(lb, rs->name);
+			if (!s) {
+				lb->refused++;
+				refused = true;
+				continue;
+			}
+			s->affinity = GW_AFFINITY_NONE;
+			s->l7 = GW_L7_NONE;
+		}
+		if (!s->conf) {
+			/* Learned-only services take VIPs and ports from the export. */
+			if (s->n_vips != rs->n_vips || s->n_ports != rs->n_ports ||
+			    memcmp(s->vips, rs->vips, rs->n_vips * sizeof(*rs->vips)) ||
+			    memcmp(s->ports, rs->ports, rs->n_ports * sizeof(*rs->ports)))
+				s->keys_dirty = true;
+			s->n_vips = rs->n_vips;
+			memcpy(s->vips, rs->vips, rs->n_vips * sizeof(*rs->vips));
+			s->n_ports = rs->n_ports;
+			memcpy(s->ports, rs->ports, rs->n_ports * sizeof(*rs->ports));
+		}
+		for (j = 0; j < rs->n_backends; j++) {
+			const struct gw_lb_remote_backend *rb = &rs->backends[j];
+			struct gw_lb_backend *b = backend_add(lb, s);
+
+			if (!b) {
+				lb->refused++;
+				refused = true;
+				break;
+			}
+			b->addr = rb->addr;
+			b->port = rb->port;
+			b->weight = rb->weight;
+			b->healthy = rb->healthy;
+			snprintf(b->site, sizeof(b->site), "%s", site);
+			b->site_id = site_id;
+			b->learned = true;
+			backend_key(b);
+		}
+		s->dirty = true;
+	}
+	return refused ? -ENOSPC : 0;
+}
+
+int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site)
+{
+	uint16_t site_id = 0;
+	size_t i;
+
+	for (i = 0; i < lb->n_peers; i++) {
+		if (strcmp(lb->peers[i].site, site) == 0 && lb->peers[i].learned) {
+			site_id = lb->peers[i].site_id;
+			lb->peers[i].learned = false;
+			lb->peers_dirty = true;
+		}
+	}
+	forget_site_backends(lb, site, true);
+	if (site_id)
+		mark_site_services(lb, site_id);
+	return 0;
+}
+
+size_t gw_lb_gc_services(struct gw_balancer *lb, struct gw_lb_service **removed)
+{
+	size_t i, n = 0, kept = 0;
+
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *s = lb->services[i];
+
+		if (!s->conf && s->n_backends == 0)
+			removed[n++] = s;
+		else
+			lb->services[kept++] = s;
+	}
+	lb->n_services = kept;
+	return n;
 }

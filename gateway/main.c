@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <bpf/libbpf.h>
+#include <jansson.h>
 #include <uv.h>
 
 #include "gw/apply.h"
@@ -253,6 +254,7 @@ int main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.conf_path = conf;
+	d.remote = json_object();
 	if (load_config(conf, &d.cfg))
 		return 1;
 	snprintf(d.pin_dir, sizeof(d.pin_dir), "%s", pin_opt ? pin_opt : "");
@@ -286,5 +288,6 @@ int main(int argc, char **argv)
 	gw_dp_close(d.dp);
 	gw_balancer_free(d.lb);
 	gw_config_free(d.cfg);
+	json_decref(d.remote);
 	return r ? 1 : 0;
 }

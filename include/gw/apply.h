@@ -13,6 +13,10 @@
 int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb,
 		 const char **ret_what);
 
+/* Writes what changed in lb since the last call (peers, dirty services,
+ * removed services). 0 or -errno. */
+int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_what);
+
 /* Rebuilds and swaps both Maglev tables of one service (after a drain, a
  * weight change, a health or peer change). 0 or -errno. */
 int gw_apply_service_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_service *svc);

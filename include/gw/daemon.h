@@ -26,12 +26,22 @@ struct gw_daemon {
 	struct gw_dp *dp;
 	struct gw_api *api;
 	struct gw_api *metrics;
+	json_t *remote; /* site name -> its last export as cluster-syncd sent it */
 	uint64_t started_ms;
 	uint64_t reloads;
 	uint64_t reload_failures;
 };
 
 const struct gw_api_route *gw_daemon_routes(size_t *ret_n);
+
+/* sync-api.c: the endpoints cluster-syncd uses. */
+void gw_h_export(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
+void gw_h_remote_put(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
+void gw_h_remote_del(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
+void gw_h_remote_get(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
+/* Applies a remote site's export; err says what was wrong. 0 or -errno. */
+int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err,
+			   size_t n);
 const struct gw_api_route *gw_daemon_metrics_routes(size_t *ret_n);
 
 /* Loads conf_path again and applies it; the old config stays whole when the

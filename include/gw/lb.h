@@ -1,6 +1,7 @@
 /* Run-time load-balancing state of a gateway: services and backends from the
- * config plus what changes at run time (drain, weight, health, peer
- * liveness), and the choice of which backends each Maglev table gets. */
+ * config, other sites' exports learned through cluster-syncd, peers and
+ * their liveness, and what operators change (drain, weight); and the choice
+ * of which backends each Maglev table gets. */
 #ifndef GW_LB_H
 #define GW_LB_H
 
@@ -11,51 +12,120 @@
 #include "gw/config-t.h"
 #include "gw/maglev.h"
 
+#define GW_LB_NAME_MAX 64
+
 enum gw_lb_state {
 	GW_LB_ACTIVE,
-	GW_LB_DRAINING, /* drained by an operator: existing flows only */
-	GW_LB_DOWN,     /* failed health checks, or its site's gateway is down */
+	GW_LB_DRAINING, /* drained by an operator, or weight 0: existing flows only */
+	GW_LB_DOWN,     /* failed health checks, or its site has no live gateway */
 };
 
 struct gw_lb_backend {
-	const struct gw_backend_conf *conf;
-	uint32_t id;     /* data-plane backend id */
-	uint32_t weight; /* current weight (config, or set at run time) */
+	struct gw_ip addr;
+	uint16_t port; /* 0: the port the client asked for */
+	uint32_t weight;
+	char site[GW_LB_NAME_MAX];
+	uint16_t site_id;
+	bool local;
 	bool drained;
-	bool healthy;
-	uint32_t peer; /* remote: peer id (index in cfg->peers + 1) fronting its site */
+	bool healthy;  /* local: our health checks; remote: as its site publishes */
+	bool learned;  /* from another site's export (cluster-syncd), not the config */
+	uint32_t id;   /* data-plane backend id */
 	uint64_t key;  /* stable Maglev key: site|address|port */
+	uint8_t hc_rise, hc_fall; /* health-check streaks (local backends) */
 };
 
 struct gw_lb_service {
-	const struct gw_service_conf *conf;
+	char name[GW_LB_NAME_MAX];
+	const struct gw_service_conf *conf; /* NULL: only known from other sites */
+	struct gw_ip vips[GW_CONFIG_MAX_VIPS];
+	size_t n_vips;
+	struct gw_port_range ports[GW_CONFIG_MAX_PORTS];
+	size_t n_ports;
+	enum gw_affinity affinity;
+	enum gw_l7 l7;
+	uint32_t min_local_healthy;
 	uint32_t id; /* data-plane service id */
 	struct gw_lb_backend *backends;
 	size_t n_backends;
+	size_t cap_backends;
 	uint32_t n_client; /* backends in the client tables last chosen */
 	uint32_t n_peer;   /* backends in the peer tables last chosen */
+	bool dirty;        /* tables or keys must be written again */
+	bool keys_dirty;   /* VIPs or ports changed */
+};
+
+struct gw_lb_peer {
+	char site[GW_LB_NAME_MAX];
+	uint16_t site_id;
+	char gateway[GW_LB_NAME_MAX];
+	struct gw_ip addr;
+	bool encrypt;
+	bool configured; /* listed in the config's peers */
+	bool learned;    /* published by its site through etcd */
+	bool up;
+	uint32_t misses;  /* probes in a row without an answer */
+	uint32_t rtt_us;  /* last answered probe */
+	uint64_t last_seen_ms;
+	uint32_t probe_seq;
+	uint64_t probe_sent_ns;
+};
+
+/* What one remote site publishes (cluster-syncd → PUT /v1/remote/sites/S). */
+struct gw_lb_remote_backend {
+	struct gw_ip addr;
+	uint16_t port;
+	uint32_t weight;
+	bool healthy;
+};
+
+struct gw_lb_remote_service {
+	char name[GW_LB_NAME_MAX];
+	struct gw_ip vips[GW_CONFIG_MAX_VIPS];
+	size_t n_vips;
+	struct gw_port_range ports[GW_CONFIG_MAX_PORTS];
+	size_t n_ports;
+	struct gw_lb_remote_backend *backends;
+	size_t n_backends;
+};
+
+struct gw_lb_remote_gateway {
+	char name[GW_LB_NAME_MAX];
+	struct gw_ip addr;
 };
 
 struct gw_balancer {
 	const struct gw_config *cfg;
-	struct gw_lb_service *services;
+	struct gw_lb_service **services;
 	size_t n_services;
-	bool *peer_up; /* by peer id; [0] unused */
+	struct gw_lb_peer *peers; /* peer id = index + 1 */
+	size_t n_peers;
+	uint8_t *backend_ids; /* 1 = in use, limits.backends of them */
+	uint8_t *service_ids; /* 1 = in use, limits.services of them */
+	uint64_t version;     /* bumped whenever what this site exports changes */
+	bool peers_dirty;
+	uint64_t refused;     /* remote entries refused by a limit */
 };
 
-/* Builds the state of cfg (which must outlive it); backend ids are given in
- * config order, so the same config gives the same ids. NULL + errno. */
+/* Builds the state of cfg (which must outlive it or be replaced with
+ * gw_balancer_rebind). NULL + errno. */
 struct gw_balancer *gw_balancer_new(const struct gw_config *cfg);
 void gw_balancer_free(struct gw_balancer *lb);
 
 struct gw_lb_service *gw_lb_service_find(struct gw_balancer *lb, const char *name);
 
-/* Finds a backend of svc by "ADDR:PORT" or "[ADDR6]:PORT" (PORT may be
- * omitted for a backend without a port). NULL when there is none. */
-struct gw_lb_backend *gw_lb_backend_find(struct gw_lb_service *svc, const char *addr_port);
+/* Finds a backend of svc by "ADDR:PORT" or "[ADDR6]:PORT", and optionally
+ * site (NULL: any site; the first match wins). */
+struct gw_lb_backend *gw_lb_backend_find(struct gw_lb_service *svc, const char *addr_port,
+					 const char *site);
 
 enum gw_lb_state gw_lb_backend_state(const struct gw_balancer *lb, const struct gw_lb_backend *be);
 const char *gw_lb_state_name(enum gw_lb_state s);
+
+/* Is there a live gateway (peer) for site? */
+bool gw_lb_site_up(const struct gw_balancer *lb, uint16_t site_id);
+/* The peer id to send a site's traffic to (a live one), or 0. */
+uint32_t gw_lb_site_peer(const struct gw_balancer *lb, uint16_t site_id);
 
 /* Which backends of address family (AF_INET / AF_INET6) table t
  * (GW_MAGLEV_CLIENT / GW_MAGLEV_PEER) of svc gets, with their weights,
@@ -64,7 +134,28 @@ const char *gw_lb_state_name(enum gw_lb_state s);
 size_t gw_lb_select(const struct gw_balancer *lb, const struct gw_lb_service *svc, int table,
 		    int family, struct gw_maglev_backend *out);
 
+/* Replaces what is known of remote site `site` (id site_id) from its export:
+ * its gateways become peers, its backends those of the named services
+ * (services only it has are created), everything else of that site learned
+ * before is forgotten. Marks changed services dirty. 0 or -errno (-ENOSPC
+ * when a limit refused part of it: the rest is applied and counted). */
+int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
+			  const struct gw_lb_remote_gateway *gws, size_t n_gws,
+			  const struct gw_lb_remote_service *svcs, size_t n_svcs);
+
+/* Forgets everything learned of a remote site (its keys left etcd). */
+int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site);
+
+/* Marks a peer up or down; services with backends of its site become dirty
+ * when the site's liveness changes. Returns true if anything changed. */
+bool gw_lb_peer_set_up(struct gw_balancer *lb, uint32_t peer_id, bool up);
+
 /* "ADDR:PORT" text of a backend into buf. */
 void gw_lb_backend_name(const struct gw_lb_backend *be, char *buf, size_t n);
+
+/* Removes services that are learned only and have no backend left; their ids
+ * are returned through removed (room for lb->n_services). Returns the count. */
+size_t gw_lb_gc_services(struct gw_balancer *lb, struct gw_lb_service **removed);
+void gw_lb_service_free(struct gw_balancer *lb, struct gw_lb_service *svc);
 
 #endif

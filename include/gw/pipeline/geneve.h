@@ -233,20 +233,21 @@ static __always_inline void gw_tcp_clamp_mss(void *data, void *data_end, const s
 		if ((void *)(o + 2) > data_end || o[1] < 2)
 			return;
 		if (o[0] == GW_TCPOPT_MSS && o[1] == 4) {
-			__be16 *mss = (void *)(o + 2);
+			__be16 mss;
 
-			if ((void *)(mss + 1) > data_end)
+			if ((void *)(o + 4) > data_end)
 				return;
-			if (gw_ntohs(*mss) > max_mss) {
+			gw_memcpy(&mss, o + 2, 2); /* may sit at an odd address */
+			if (gw_ntohs(mss) > max_mss) {
 				__be16 new_mss = gw_htons(max_mss);
 
 				/* a field at an odd offset sums byte-swapped */
 				if ((off - p->l4_off) & 1)
-					gw_csum_replace2(sum, __builtin_bswap16(*mss),
+					gw_csum_replace2(sum, __builtin_bswap16(mss),
 							 __builtin_bswap16(new_mss));
 				else
-					gw_csum_replace2(sum, *mss, new_mss);
-				*mss = new_mss;
+					gw_csum_replace2(sum, mss, new_mss);
+				gw_memcpy(o + 2, &new_mss, 2);
 			}
 			return;
 		}
