@@ -20,6 +20,7 @@ BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -I$(ARCH_INC) -Iinclude
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+LAB_BPF     := $(patsubst tests/lab/%.bpf.c,$(BUILD)/lab/%.bpf.o,$(wildcard tests/lab/*.bpf.c))
 LIB_SRCS    := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
 LIB_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 CTL_SRCS    := $(filter-out gateway/gwctl/main.c,$(wildcard gateway/gwctl/*.c))
@@ -45,7 +46,7 @@ FUZZ_SECONDS ?= 20
 .PHONY: all deps check test test-bpf test-lab demo asan fuzz fuzz-smoke bench format format-check install clean help
 .DEFAULT_GOAL := all
 
-all: $(BPF_OBJS) $(BPF_SKELS) $(PROGRAMS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
+all: $(BPF_OBJS) $(BPF_SKELS) $(LAB_BPF) $(PROGRAMS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
 
 help:
 	@echo "make            build everything (BPF, daemons, gwctl, tests)"
@@ -63,6 +64,10 @@ deps:
 
 # --- BPF ------------------------------------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/gw/abi/*.h) $(wildcard include/gw/pipeline/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/lab/%.bpf.o: tests/lab/%.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

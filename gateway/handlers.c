@@ -462,6 +462,17 @@ static void carry_over(const struct gw_balancer *old, struct gw_balancer *new)
 	}
 }
 
+void gw_daemon_sync_dataplane(void *ud)
+{
+	struct gw_daemon *d = ud;
+	const char *what = "";
+	int r;
+
+	r = gw_apply_dirty(d->dp, d->lb, &what);
+	if (r)
+		gw_log(GW_LOG_ERR, "writing %s to the data plane failed: %s", what, strerror(-r));
+}
+
 /* What other sites exported survives a reload of our own config. */
 static void reapply_remote(struct gw_daemon *d)
 {
@@ -516,6 +527,12 @@ int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 	d->cfg = cfg;
 	d->reloads++;
 	reapply_remote(d);
+	if (d->prober)
+		gw_prober_set_balancer(d->prober, d->lb);
+	gw_health_free(d->health);
+	d->health = gw_health_new(d->loop, d->lb, gw_daemon_sync_dataplane, d);
+	if (!d->health)
+		gw_log(GW_LOG_ERR, "health checks not restarted: %s", strerror(errno));
 	gw_log(GW_LOG_INFO, "config %s reloaded", d->conf_path);
 	return 0;
 fail:

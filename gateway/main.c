@@ -2,6 +2,7 @@
  * drives the XDP data plane and serves the control API until stopped; the
  * data plane keeps forwarding while gatewayd is down or restarting. */
 #include <errno.h>
+#include <sys/socket.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -160,6 +161,20 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 		return r;
 	}
 
+	if (cfg->gateway.external.address.family == AF_INET) {
+		struct gw_probe_opts po = {
+			.src = cfg->gateway.external.address,
+			.site_id = cfg->site.id,
+		};
+
+		d->prober = gw_prober_new(d->loop, d->lb, &po, gw_daemon_sync_dataplane, d);
+		if (!d->prober)
+			gw_log(GW_LOG_WARN, "peer probes not running: %s", strerror(errno));
+	}
+	d->health = gw_health_new(d->loop, d->lb, gw_daemon_sync_dataplane, d);
+	if (!d->health)
+		gw_log(GW_LOG_WARN, "health checks not running: %s", strerror(errno));
+
 	routes = gw_daemon_routes(&n_routes);
 	d->api = gw_api_new(d->loop, sock_opt ? sock_opt : d->sock_path, routes, n_routes, NULL, d);
 	if (!d->api) {
@@ -282,6 +297,8 @@ int main(int argc, char **argv)
 	r = run(&d, sock_opt);
 	gw_api_free(d.api);
 	gw_api_free(d.metrics);
+	gw_prober_free(d.prober);
+	gw_health_free(d.health);
 	uv_walk(&loop, close_cb, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);

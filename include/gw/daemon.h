@@ -11,7 +11,9 @@
 #include "gw/config-t.h"
 #include "gw/config.h"
 #include "gw/dataplane.h"
+#include "gw/health.h"
 #include "gw/lb.h"
+#include "gw/probe.h"
 
 #define GW_PIN_ROOT "/sys/fs/bpf/gw"
 #define GW_RUN_DIR "/run/isthmus"
@@ -27,6 +29,8 @@ struct gw_daemon {
 	struct gw_api *api;
 	struct gw_api *metrics;
 	json_t *remote; /* site name -> its last export as cluster-syncd sent it */
+	struct gw_prober *prober;
+	struct gw_health *health;
 	uint64_t started_ms;
 	uint64_t reloads;
 	uint64_t reload_failures;
@@ -43,6 +47,10 @@ void gw_h_remote_get(void *ud, const struct gw_api_request *req, struct gw_api_r
 int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err,
 			   size_t n);
 const struct gw_api_route *gw_daemon_metrics_routes(size_t *ret_n);
+
+/* Writes whatever changed in the balancer to the data plane (after probes,
+ * health checks, API calls); logs a failure. */
+void gw_daemon_sync_dataplane(void *d);
 
 /* Loads conf_path again and applies it; the old config stays whole when the
  * new one is invalid or cannot be applied. Errors go to errs. 0 or -errno. */

@@ -304,6 +304,15 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 		return -GW_R_DROP_CT_FULL;
 	gw_ct_key_from_pkt(&k, p, zone);
 	e = gw_ctx_ct_lookup(c, &k);
+	/* A flow sent to a gateway that has since gone down is balanced anew
+	 * (the tables no longer hold its site): UDP flows move at once, TCP
+	 * ones get a reset from their new backend instead of silence. */
+	if (e && (e->flags & (GW_CT_F_ENCAP | GW_CT_F_REPLY)) == GW_CT_F_ENCAP) {
+		const struct gw_peer *peer = gw_ctx_peer(c, e->out_peer);
+
+		if (!peer || !(peer->flags & GW_PEER_F_UP))
+			e = 0;
+	}
 	if (e) {
 		e->last_seen_ns = gw_ctx_now(c);
 		e->packets++;
