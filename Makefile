@@ -99,7 +99,7 @@ $(BUILD)/gatewayd: $(BUILD)/gateway/main.o $(BUILD)/libgw.a
 $(BUILD)/gwctl: $(BUILD)/gateway/gwctl/main.o $(BUILD)/libgwctl.a
 	$(CC) $(CFLAGS) -o $@ $^ -ljansson -lhttp_parser
 
-$(BUILD)/cluster-syncd: $(BUILD)/cluster-sync/main.o $(BUILD)/libcs.a $(BUILD)/libgw.a
+$(BUILD)/cluster-syncd: $(BUILD)/cluster-sync/main.o $(BUILD)/libcs.a $(BUILD)/libgw.a $(BUILD)/libgwctl.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_GW) -lcurl
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(HDRS) $(wildcard tests/unit/*.h) $(BUILD)/libgw.a $(BUILD)/libgwctl.a $(if $(CS_OBJS),$(BUILD)/libcs.a)

@@ -418,6 +418,9 @@ static const struct gw_api_route routes[] = {
 	{ "GET", "/v1/remote", 0, gw_h_remote_get },
 	{ "PUT", "/v1/remote/sites/", 1, gw_h_remote_put },
 	{ "DELETE", "/v1/remote/sites/", 1, gw_h_remote_del },
+	{ "PUT", "/v1/sync/status", 0, gw_h_sync_status_put },
+	{ "GET", "/v1/sync/status", 0, gw_h_sync_status_get },
+	{ "GET", "/v1/sites", 0, gw_h_sites },
 };
 
 static const struct gw_api_route metrics_routes[] = {

@@ -74,6 +74,21 @@ static int load_config(const char *path, struct gw_config **ret_cfg)
 	return r;
 }
 
+static void boot_id(char *buf, size_t n)
+{
+	unsigned char rnd[8] = { 0 };
+	FILE *f = fopen("/dev/urandom", "rb");
+	size_t i;
+
+	if (f) {
+		if (fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd))
+			memset(rnd, 0, sizeof(rnd));
+		fclose(f);
+	}
+	for (i = 0; i < sizeof(rnd) && 2 * i + 2 < n; i++)
+		snprintf(buf + 2 * i, 3, "%02x", rnd[i]);
+}
+
 static void on_stop(uv_signal_t *h, int signum)
 {
 	gw_log(GW_LOG_INFO, "signal %d: stopping; the data plane keeps running", signum);
@@ -270,6 +285,7 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.conf_path = conf;
 	d.remote = json_object();
+	boot_id(d.boot, sizeof(d.boot));
 	if (load_config(conf, &d.cfg))
 		return 1;
 	snprintf(d.pin_dir, sizeof(d.pin_dir), "%s", pin_opt ? pin_opt : "");
@@ -306,5 +322,6 @@ int main(int argc, char **argv)
 	gw_balancer_free(d.lb);
 	gw_config_free(d.cfg);
 	json_decref(d.remote);
+	json_decref(d.sync_status);
 	return r ? 1 : 0;
 }

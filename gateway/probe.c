@@ -84,7 +84,6 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	p->rtt_us = (now_ns() - p->probe_sent_ns) / 1000;
 	p->misses = 0;
 	p->last_seen_ms = uv_now(h->loop);
-	p->probe_sent_ns = 0; /* answered */
 	if (gw_lb_peer_set_up(pr->lb, id, true))
 		pr->changed(pr->ud);
 }
@@ -94,7 +93,7 @@ static void send_cb(uv_udp_send_t *req, int status)
 	free(req);
 }
 
-static void send_probe(struct gw_prober *pr, struct gw_lb_peer *p)
+static void send_probe(struct gw_prober *pr, struct gw_lb_peer *p, uint64_t now_ms)
 {
 	struct {
 		uv_udp_send_t req;
@@ -110,6 +109,7 @@ static void send_probe(struct gw_prober *pr, struct gw_lb_peer *p)
 	}
 	p->probe_seq++;
 	p->probe_sent_ns = now_ns();
+	p->probe_sent_ms = now_ms;
 	s->msg.magic = htonl(GW_PROBE_MAGIC);
 	s->msg.site_id = htons(pr->o.site_id);
 	s->msg.seq = htonl(p->probe_seq);
@@ -127,23 +127,30 @@ static void send_probe(struct gw_prober *pr, struct gw_lb_peer *p)
 	pr->st.sent++;
 }
 
+/* Ticks four times per interval: each peer gets a probe every interval, and
+ * is down once its last answer is down_after intervals old, so a dead peer
+ * is noticed within down_after intervals plus a quarter. */
 static void tick(uv_timer_t *t)
 {
 	struct gw_prober *pr = t->data;
+	uint64_t now = uv_now(t->loop), limit = (uint64_t)pr->o.down_after * pr->o.interval_ms;
 	bool changed = false;
 	size_t i;
 
 	for (i = 0; i < pr->lb->n_peers; i++) {
 		struct gw_lb_peer *p = &pr->lb->peers[i];
+		uint64_t since;
 
 		if (!p->configured && !p->learned)
 			continue;
-		if (p->probe_sent_ns) { /* the last one went unanswered */
-			p->misses++;
-			if (p->misses >= pr->o.down_after && p->up)
-				changed |= gw_lb_peer_set_up(pr->lb, i + 1, false);
-		}
-		send_probe(pr, p);
+		if (!p->last_seen_ms)
+			p->last_seen_ms = now; /* a new peer gets the same grace */
+		since = now - p->last_seen_ms;
+		p->misses = since / pr->o.interval_ms;
+		if (p->up && since > limit)
+			changed |= gw_lb_peer_set_up(pr->lb, i + 1, false);
+		if (now - p->probe_sent_ms >= pr->o.interval_ms)
+			send_probe(pr, p, now);
 	}
 	if (changed)
 		pr->changed(pr->ud);
@@ -187,7 +194,7 @@ struct gw_prober *gw_prober_new(uv_loop_t *loop, struct gw_balancer *lb,
 	if (!r)
 		r = uv_udp_recv_start(&pr->sock, alloc_cb, recv_cb);
 	if (!r)
-		r = uv_timer_start(&pr->timer, tick, 0, pr->o.interval_ms);
+		r = uv_timer_start(&pr->timer, tick, 0, pr->o.interval_ms / 4 ? pr->o.interval_ms / 4 : 1);
 	if (r) {
 		gw_prober_free(pr);
 		errno = -r;

@@ -69,8 +69,8 @@ void gw_h_export(void *ud, const struct gw_api_request *req, struct gw_api_respo
 			json_array_append_new(svcs, export_service(d->lb, s));
 	}
 	gw_api_reply_json(resp, 200,
-			  json_pack("{s:I,s:i,s:{s:s,s:i},s:{s:s,s:o},s:o}", "version",
-				    (json_int_t)d->lb->version, "schema", EXPORT_SCHEMA, "site",
+			  json_pack("{s:s,s:I,s:i,s:{s:s,s:i},s:{s:s,s:o},s:o}", "boot", d->boot,
+				    "version", (json_int_t)d->lb->version, "schema", EXPORT_SCHEMA, "site",
 				    "name", cfg->site.name, "id", cfg->site.id, "gateway", "name",
 				    cfg->gateway.name, "address",
 				    ip_json(&cfg->gateway.external.address), "services", svcs));
@@ -274,4 +274,78 @@ void gw_h_remote_get(void *ud, const struct gw_api_request *req, struct gw_api_r
 	struct gw_daemon *d = ud;
 
 	gw_api_reply_json(resp, 200, json_pack("{s:O}", "sites", d->remote));
+}
+
+void gw_h_sync_status_put(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	json_t *body = gw_api_body_json(req, resp);
+
+	if (!body)
+		return;
+	json_decref(d->sync_status);
+	d->sync_status = body;
+	d->sync_status_ms = uv_now(d->loop);
+	gw_api_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
+}
+
+void gw_h_sync_status_get(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	json_t *o;
+
+	if (!d->sync_status) {
+		gw_api_reply_error(resp, 404, "cluster-syncd has not reported (is it running?)");
+		return;
+	}
+	o = json_deep_copy(d->sync_status);
+	json_object_set_new(o, "reported_ms_ago", json_integer(uv_now(d->loop) - d->sync_status_ms));
+	gw_api_reply_json(resp, 200, o);
+}
+
+/* Every site this gateway knows: its own, the configured peers' and the
+ * ones learned through etcd, with their gateways and liveness. */
+void gw_h_sites(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	json_t *sites = json_object(), *arr = json_array(), *v;
+	const char *name;
+	size_t i, j;
+
+	json_object_set_new(sites, d->cfg->site.name,
+			    json_pack("{s:s,s:i,s:b,s:s,s:i,s:i}", "name", d->cfg->site.name, "id",
+				      d->cfg->site.id, "local", 1, "state", "up", "gateways", 1,
+				      "gateways_up", 1));
+	for (i = 0; i < d->lb->n_peers; i++) {
+		const struct gw_lb_peer *p = &d->lb->peers[i];
+		json_t *e;
+
+		if (!p->configured && !p->learned)
+			continue;
+		e = json_object_get(sites, p->site);
+		if (!e) {
+			e = json_pack("{s:s,s:i,s:b,s:s,s:i,s:i}", "name", p->site, "id", p->site_id,
+				      "local", 0, "state", "down", "gateways", 0, "gateways_up", 0);
+			json_object_set_new(sites, p->site, e);
+		}
+		json_object_set_new(e, "gateways",
+				    json_integer(json_integer_value(json_object_get(e, "gateways")) + 1));
+		if (p->up) {
+			json_object_set_new(e, "gateways_up",
+					    json_integer(json_integer_value(json_object_get(e, "gateways_up")) + 1));
+			json_object_set_new(e, "state", json_string("up"));
+		}
+	}
+	json_object_foreach(sites, name, v) {
+		size_t n = 0;
+
+		for (i = 0; i < d->lb->n_services; i++)
+			for (j = 0; j < d->lb->services[i]->n_backends; j++)
+				n += strcmp(d->lb->services[i]->backends[j].site, name) == 0;
+		json_object_set_new(v, "backends", json_integer(n));
+		json_object_set_new(v, "learned", json_boolean(json_object_get(d->remote, name) != NULL));
+		json_array_append(arr, v);
+	}
+	json_decref(sites);
+	gw_api_reply_json(resp, 200, json_pack("{s:o}", "sites", arr));
 }

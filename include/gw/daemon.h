@@ -29,6 +29,9 @@ struct gw_daemon {
 	struct gw_api *api;
 	struct gw_api *metrics;
 	json_t *remote; /* site name -> its last export as cluster-syncd sent it */
+	json_t *sync_status; /* as cluster-syncd last reported it */
+	uint64_t sync_status_ms;
+	char boot[40];       /* random per start: lets cluster-syncd see a restart */
 	struct gw_prober *prober;
 	struct gw_health *health;
 	uint64_t started_ms;
@@ -43,6 +46,9 @@ void gw_h_export(void *ud, const struct gw_api_request *req, struct gw_api_respo
 void gw_h_remote_put(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
 void gw_h_remote_del(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
 void gw_h_remote_get(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
+void gw_h_sync_status_put(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
+void gw_h_sync_status_get(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
+void gw_h_sites(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
 /* Applies a remote site's export; err says what was wrong. 0 or -errno. */
 int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err,
 			   size_t n);

@@ -68,7 +68,8 @@ struct gw_lb_peer {
 	uint32_t rtt_us;  /* last answered probe */
 	uint64_t last_seen_ms;
 	uint32_t probe_seq;
-	uint64_t probe_sent_ns;
+	uint64_t probe_sent_ns; /* of the last probe, to match its answer */
+	uint64_t probe_sent_ms; /* loop time of the last probe */
 };
 
 /* What one remote site publishes (cluster-syncd → PUT /v1/remote/sites/S). */

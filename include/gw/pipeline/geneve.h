@@ -235,7 +235,8 @@ static __always_inline void gw_tcp_clamp_mss(void *data, void *data_end, const s
 		if (o[0] == GW_TCPOPT_MSS && o[1] == 4) {
 			__be16 mss;
 
-			if ((void *)(o + 4) > data_end)
+			/* the whole option lies inside the TCP header */
+			if ((void *)(o + 4) > data_end || off + 4 > end)
 				return;
 			gw_memcpy(&mss, o + 2, 2); /* may sit at an odd address */
 			if (gw_ntohs(mss) > max_mss) {
