@@ -588,7 +588,6 @@ static bool req_retry(struct etcd_req *r, bool sent)
 
 	if ((sent && !r->repeatable) || r->attempts >= e->opts.max_attempts)
 		return false;
-	cs_etcd__failover(e, r->x.endpoint);
 	r->attempts++;
 	e->stats.failovers++;
 	if (cs_etcd__xfer_resend(&r->x))
@@ -678,8 +677,12 @@ static void req_done(struct cs_etcd__xfer *x, CURLcode rc)
 
 	if (rc != CURLE_OK) {
 		err = cs_etcd__xfer_errno(x, rc, &sent);
-		if (err != -EMSGSIZE && req_retry(r, sent))
-			return;
+		if (err != -EMSGSIZE) {
+			/* even when not repeated here: the next request goes elsewhere */
+			cs_etcd__failover(e, x->endpoint);
+			if (req_retry(r, sent))
+				return;
+		}
 		req_fail_transport(r, err);
 		return;
 	}
@@ -701,6 +704,8 @@ static void req_done(struct cs_etcd__xfer *x, CURLcode rc)
 			err = -EPROTO;
 		}
 	}
+	if (err == -EAGAIN)
+		cs_etcd__failover(e, x->endpoint); /* no leader there */
 	if (err == -EAGAIN && req_retry(r, true)) {
 		cs_etcd_result_done(&res);
 		return;

@@ -13,7 +13,7 @@
 #include "gw/gwctl.h"
 #include "gw/sync.h"
 
-#define GW_HTTP_TIMEOUT_MS 1000
+#define GW_HTTP_TIMEOUT_MS 3000
 #define STATUS_EVERY_MS 1000
 
 struct cs_sync {

@@ -268,11 +268,25 @@ static int apply_backends(struct gw_dp *dp, const struct gw_balancer *lb,
 	return 0;
 }
 
+/* FNV-1a over the chosen backends (order included: gw_lb_select is
+ * deterministic for a given state). */
+static uint64_t set_signature(const struct gw_maglev_backend *set, size_t n)
+{
+	const unsigned char *p = (const void *)set;
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	size_t i;
+
+	for (i = 0; i < n * sizeof(*set); i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
 static int apply_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_service *svc,
 			uint32_t m)
 {
 	struct gw_maglev_backend *set = NULL;
 	uint32_t *table_buf = NULL;
+	uint64_t sig;
 	size_t n;
 	int t, r = 0;
 
@@ -292,6 +306,12 @@ static int apply_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_s
 			svc->n_client += n;
 		else
 			svc->n_peer += n;
+		/* The same set gives the same table: most updates (a peer's
+		 * export repeated, another service's change) change nothing. */
+		sig = set_signature(set, n);
+		if (svc->table_valid[t] && svc->table_sig[t] == sig)
+			continue;
+		svc->table_valid[t] = false;
 		r = gw_maglev_build(set, n, m, table_buf);
 		if (r == -ENOENT)
 			r = gw_dp_maglev_swap(dp, slot, NULL, 0);
@@ -299,6 +319,8 @@ static int apply_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_s
 			r = gw_dp_maglev_swap(dp, slot, table_buf, m);
 		if (r)
 			goto out;
+		svc->table_sig[t] = sig;
+		svc->table_valid[t] = true;
 	}
 out:
 	free(set);
@@ -423,8 +445,12 @@ int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balanc
 	if (r)
 		return r;
 	lb->peers_dirty = true;
-	for (i = 0; i < lb->n_services; i++)
-		lb->services[i]->dirty = lb->services[i]->keys_dirty = true;
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *svc = lb->services[i];
+
+		svc->dirty = svc->keys_dirty = true;
+		memset(svc->table_valid, 0, sizeof(svc->table_valid));
+	}
 	r = gw_apply_dirty(dp, lb, ret_what);
 	if (r)
 		return r;

@@ -478,7 +478,36 @@ static const struct gwctl_view backends_views[] = {
 
 static const struct gwctl_column peer_cols[] = {
 	{"site", "SITE"},   {"site_id", "SITE ID"}, {"gateway", "GATEWAY"}, {"address", "ADDRESS"},
-	{"state", "STATE"}, {"rtt_us", "RTT (us)"}, {NULL, NULL},
+	{"state", "STATE"}, {"rtt_us", "RTT (us)"}, {"misses", "MISSES"},   {"source", "SOURCE"},
+	{NULL, NULL},
+};
+
+static const struct gwctl_column site_cols[] = {
+	{"name", "SITE"},	  {"id", "ID"},		    {"local", "LOCAL"},
+	{"state", "STATE"},	  {"gateways", "GATEWAYS"}, {"gateways_up", "UP"},
+	{"backends", "BACKENDS"}, {"learned", "FROM ETCD"}, {NULL, NULL},
+};
+
+static const struct gwctl_view sites_views[] = {
+	{.kind = GWCTL_VIEW_TABLE, .key = "sites", .cols = site_cols, .empty = "no sites"},
+	{.kind = GWCTL_VIEW_END},
+};
+
+static const struct gwctl_column sync_fields[] = {
+	{"endpoint", "etcd endpoint"},
+	{"revision", "revision"},
+	{"watching", "watching"},
+	{"lag_ms", "last etcd contact (ms ago)"},
+	{"lease", "lease"},
+	{"sites", "sites seen"},
+	{"last_error", "last error"},
+	{"reported_ms_ago", "reported (ms ago)"},
+	{NULL, NULL},
+};
+
+static const struct gwctl_view sync_views[] = {
+	{.kind = GWCTL_VIEW_FIELDS, .cols = sync_fields},
+	{.kind = GWCTL_VIEW_END},
 };
 
 static const struct gwctl_view peers_views[] = {
@@ -661,6 +690,16 @@ static int cmd_peers_list(struct gwctl *ctl, int argc, char **argv)
 	return want_args(ctl, argc, argv, 0) ?: call(ctl, "GET", "/v1/peers", NULL, peers_views);
 }
 
+static int cmd_sites(struct gwctl *ctl, int argc, char **argv)
+{
+	return want_args(ctl, argc, argv, 0) ?: call(ctl, "GET", "/v1/sites", NULL, sites_views);
+}
+
+static int cmd_sync_status(struct gwctl *ctl, int argc, char **argv)
+{
+	return want_args(ctl, argc, argv, 0) ?: call(ctl, "GET", "/v1/sync/status", NULL, sync_views);
+}
+
 static int cmd_stats(struct gwctl *ctl, int argc, char **argv)
 {
 	return want_args(ctl, argc, argv, 0) ?: call(ctl, "GET", "/v1/stats", NULL, stats_views);
@@ -698,6 +737,12 @@ static const struct gwctl_cmd peers_cmds[] = {
 	{NULL, NULL, NULL, NULL, NULL},
 };
 
+static const struct gwctl_cmd sync_cmds[] = {
+	{"status", NULL, "cluster-syncd: etcd endpoint, revision, lag, last error", NULL,
+	 cmd_sync_status},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
 static const struct gwctl_cmd config_cmds[] = {
 	{"reload", NULL, "re-read the config file and apply the difference", NULL,
 	 cmd_config_reload},
@@ -710,6 +755,8 @@ const struct gwctl_cmd gwctl_commands[] = {
 	{"services", NULL, NULL, services_cmds, cmd_services_list},
 	{"backends", NULL, NULL, backends_cmds, cmd_backends_list},
 	{"peers", NULL, NULL, peers_cmds, cmd_peers_list},
+	{"sites", NULL, "sites, their gateways' liveness and backends", NULL, cmd_sites},
+	{"sync", NULL, NULL, sync_cmds, cmd_sync_status},
 	{"stats", NULL, "packet and drop counters", NULL, cmd_stats},
 	{"config", NULL, NULL, config_cmds, NULL},
 	{"help", "[COMMAND]", "help on a command", NULL, cmd_help},

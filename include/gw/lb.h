@@ -51,6 +51,8 @@ struct gw_lb_service {
 	size_t cap_backends;
 	uint32_t n_client; /* backends in the client tables last chosen */
 	uint32_t n_peer;   /* backends in the peer tables last chosen */
+	uint64_t table_sig[4]; /* what each Maglev table was last built from */
+	bool table_valid[4];   /* table_sig is what the data plane holds */
 	bool dirty;        /* tables or keys must be written again */
 	bool keys_dirty;   /* VIPs or ports changed */
 };
