@@ -48,6 +48,8 @@ check() {
 	if ((rc == 0)); then
 		LAB_PASSED=$((LAB_PASSED + 1))
 		echo "ok - $name"
+		# a measurement the check printed last is worth seeing
+		[[ -n $out ]] && printf '#   %s\n' "$(printf '%s\n' "$out" | tail -n 1)"
 	else
 		LAB_FAILED=$((LAB_FAILED + 1))
 		echo "FAIL - $name (status $rc)"
@@ -177,7 +179,7 @@ lab_leftovers() {
 	done < <(ip -o link show | awk -F': ' '{ print $2 }' | grep -F -- "$p" || true)
 	for f in /proc/[0-9]*; do
 		pid=${f#/proc/}
-		cmd=$(tr '\0' ' ' <"$f/cmdline" 2>/dev/null) || continue
+		cmd=$({ tr '\0' ' ' <"$f/cmdline"; } 2>/dev/null) || continue
 		[[ $cmd == *"/$p/"* || $cmd == *"/$p-"* || $cmd == *"token $p "* ]] &&
 			left+=("process $pid: $cmd")
 	done

@@ -78,18 +78,20 @@ discovery() {
 check "a service only site-b defines is reachable from site-a within 1 s of site-b's cluster-syncd starting" discovery
 
 # ------------------------------------------------------------- a site's gateway dies
-cut_b() {
+# A gateway dies: its daemons go (the XDP data plane would keep forwarding
+# without them, by design), then its link: from then on it answers nothing.
+kill_b_daemons() {
 	"$LAB" kill --prefix "$P" b syncd >/dev/null
 	"$LAB" kill --prefix "$P" b gw >/dev/null
-	ip -n "$P-b-gw" link set ext0 down
 }
 failover() {
 	local t_cut rec
 	loop a http://10.100.0.15/ 4 "$RUN/failover" &
 	local lp=$!
 	wait_until 5 test -s "$RUN/failover"
+	kill_b_daemons
 	t_cut=$(now_ms)
-	cut_b
+	ip -n "$P-b-gw" link set ext0 down
 	wait "$lp"
 	# recovery: the first success after the last failure, counted from the cut
 	rec=$(awk -v c="$t_cut" '$1 >= c && $2 == "fail" { lf = $1 } END { printf "%.0f\n", lf + 0 }' "$RUN/failover")
