@@ -1,0 +1,276 @@
+/* Unit tests of the load-balancing state: which backends each Maglev table
+ * gets under affinity, graded spillover, drain, health, peer liveness and
+ * what other sites export. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "gw/abi/maps.h"
+#include "gw/config.h"
+#include "gw/lb.h"
+
+static const char *conf_text =
+	"site = { name = \"site-a\"; id = 1; trust_domain = \"t\"; };\n"
+	"gateway = { name = \"gw1\";\n"
+	"  internal = { interface = \"int0\"; address = \"10.1.0.1\"; };\n"
+	"  external = { interface = \"ext0\"; address = \"10.255.0.1\"; }; };\n"
+	"peers = ( { site = \"site-b\"; site_id = 2; gateway = \"gw1\"; address = \"10.255.0.2\"; },\n"
+	"          { site = \"site-c\"; site_id = 3; gateway = \"gw1\"; address = \"10.255.0.3\"; } );\n"
+	"services = (\n"
+	"  { name = \"none\"; vips = [\"10.100.0.10\"]; ports = [\"80/tcp\"]; affinity = \"none\";\n"
+	"    backends = ( { address = \"10.1.0.11\"; port = 80; }, { address = \"10.1.0.12\"; port = 80; },\n"
+	"                 { address = \"10.2.0.11\"; port = 80; site = \"site-b\"; },\n"
+	"                 { address = \"10.3.0.11\"; port = 80; site = \"site-c\"; },\n"
+	"                 { address = \"fd00:1::11\"; port = 80; } ); },\n"
+	"  { name = \"local\"; vips = [\"10.100.0.11\"]; ports = [\"80/tcp\"]; affinity = \"local\";\n"
+	"    backends = ( { address = \"10.1.0.11\"; port = 80; },\n"
+	"                 { address = \"10.2.0.11\"; port = 80; site = \"site-b\"; } ); },\n"
+	"  { name = \"remote\"; vips = [\"10.100.0.12\"]; ports = [\"80/tcp\"]; affinity = \"remote\";\n"
+	"    backends = ( { address = \"10.1.0.11\"; port = 80; },\n"
+	"                 { address = \"10.2.0.11\"; port = 80; site = \"site-b\"; } ); },\n"
+	"  { name = \"spill\"; vips = [\"10.100.0.13\"]; ports = [\"80/tcp\"]; affinity = \"none\";\n"
+	"    min_local_healthy = 2;\n"
+	"    backends = ( { address = \"10.1.0.11\"; port = 80; }, { address = \"10.1.0.12\"; port = 80; },\n"
+	"                 { address = \"10.2.0.11\"; port = 80; site = \"site-b\"; } ); }\n"
+	");\n";
+
+struct fx {
+	struct gw_config *cfg;
+	struct gw_balancer *lb;
+	struct gw_maglev_backend set[16];
+};
+
+static int setup(void **state)
+{
+	struct gw_config_errors errs = { 0 };
+	static struct fx f;
+	size_t i;
+
+	memset(&f, 0, sizeof(f));
+	if (gw_config_load_string(conf_text, "t.conf", &f.cfg, &errs)) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		gw_config_errors_done(&errs);
+		return -1;
+	}
+	gw_config_errors_done(&errs);
+	f.lb = gw_balancer_new(f.cfg);
+	if (!f.lb)
+		return -1;
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	gw_balancer_free(f->lb);
+	gw_config_free(f->cfg);
+	return 0;
+}
+
+/* The sites of the chosen set, as a string like "aab" (sorted by site). */
+static const char *chosen(struct fx *f, const char *svc_name, int table, int family)
+{
+	static char out[32];
+	struct gw_lb_service *s = gw_lb_service_find(f->lb, svc_name);
+	size_t n, i, j, k = 0;
+
+	assert_non_null(s);
+	n = gw_lb_select(f->lb, s, table, family, f->set);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < s->n_backends; j++)
+			if (s->backends[j].id == f->set[i].id)
+				out[k++] = s->backends[j].site[5]; /* site-X */
+	out[k] = '\0';
+	for (i = 1; i < k; i++) /* sort, so order of discovery does not matter */
+		for (j = i; j > 0 && out[j - 1] > out[j]; j--) {
+			char t = out[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return out;
+}
+
+static void test_affinity(void **state)
+{
+	struct fx *f = *state;
+
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "aabc");
+	assert_string_equal(chosen(f, "local", GW_MAGLEV_CLIENT, AF_INET), "a");
+	assert_string_equal(chosen(f, "remote", GW_MAGLEV_CLIENT, AF_INET), "b");
+	/* flows from other sites only ever reach this site's backends */
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_PEER, AF_INET), "aa");
+	assert_string_equal(chosen(f, "remote", GW_MAGLEV_PEER, AF_INET), "a");
+}
+
+static void test_family(void **state)
+{
+	struct fx *f = *state;
+
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET6), "a");
+	assert_string_equal(chosen(f, "local", GW_MAGLEV_CLIENT, AF_INET6), "");
+}
+
+static void test_spillover(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_service *s = gw_lb_service_find(f->lb, "spill");
+
+	assert_string_equal(chosen(f, "spill", GW_MAGLEV_CLIENT, AF_INET), "aa");
+	s->backends[0].drained = true; /* 1 local < 2: other sites join */
+	assert_string_equal(chosen(f, "spill", GW_MAGLEV_CLIENT, AF_INET), "ab");
+	s->backends[0].drained = false;
+	s->backends[1].healthy = false; /* health counts the same way */
+	assert_string_equal(chosen(f, "spill", GW_MAGLEV_CLIENT, AF_INET), "ab");
+	s->backends[1].healthy = true;
+	assert_string_equal(chosen(f, "spill", GW_MAGLEV_CLIENT, AF_INET), "aa");
+}
+
+static void test_drain_weight_state(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_service *s = gw_lb_service_find(f->lb, "none");
+	struct gw_lb_backend *b = gw_lb_backend_find(s, "10.1.0.12:80", NULL);
+
+	assert_non_null(b);
+	assert_int_equal(gw_lb_backend_state(f->lb, b), GW_LB_ACTIVE);
+	b->drained = true;
+	assert_int_equal(gw_lb_backend_state(f->lb, b), GW_LB_DRAINING);
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "abc");
+	b->drained = false;
+	b->weight = 0;
+	assert_int_equal(gw_lb_backend_state(f->lb, b), GW_LB_DRAINING);
+	b->weight = 100;
+	b->healthy = false;
+	assert_int_equal(gw_lb_backend_state(f->lb, b), GW_LB_DOWN);
+	b->healthy = true;
+	assert_null(gw_lb_backend_find(s, "10.9.9.9:80", NULL));
+	assert_null(gw_lb_backend_find(s, "10.1.0.12:80", "site-b"));
+}
+
+static void test_peer_down_removes_site(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_service *s = gw_lb_service_find(f->lb, "none");
+	uint32_t pid = gw_lb_site_peer(f->lb, 2);
+
+	assert_int_not_equal(pid, 0);
+	s->dirty = false;
+	assert_true(gw_lb_peer_set_up(f->lb, pid, false));
+	assert_true(s->dirty); /* its tables must be rebuilt */
+	assert_false(gw_lb_site_up(f->lb, 2));
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "aac");
+	assert_false(gw_lb_peer_set_up(f->lb, pid, false)); /* no change */
+	assert_true(gw_lb_peer_set_up(f->lb, pid, true));
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "aabc");
+}
+
+static void test_remote_site_export(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_remote_backend rb[2] = {
+		{ .port = 80, .weight = 100, .healthy = true },
+		{ .port = 80, .weight = 100, .healthy = false },
+	};
+	struct gw_lb_remote_service rs[2] = { 0 };
+	struct gw_lb_remote_gateway gw = { .name = "gw1" };
+	struct gw_lb_service *s;
+
+	assert_int_equal(gw_ip_parse("10.2.0.21", &rb[0].addr), 0);
+	assert_int_equal(gw_ip_parse("10.2.0.22", &rb[1].addr), 0);
+	assert_int_equal(gw_ip_parse("10.255.0.2", &gw.addr), 0);
+	snprintf(rs[0].name, sizeof(rs[0].name), "none");
+	rs[0].backends = rb;
+	rs[0].n_backends = 2;
+	/* a service only site-b has */
+	snprintf(rs[1].name, sizeof(rs[1].name), "b-only");
+	assert_int_equal(gw_ip_parse("10.100.0.50", &rs[1].vips[0]), 0);
+	rs[1].n_vips = 1;
+	assert_int_equal(gw_port_range_parse("80/tcp", &rs[1].ports[0], NULL, 0), 0);
+	rs[1].n_ports = 1;
+	rs[1].backends = rb;
+	rs[1].n_backends = 1;
+
+	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-b", 2, &gw, 1, rs, 2), 0);
+	/* site-b's export replaced the config's static entry for it; the
+	 * unhealthy one is not chosen */
+	s = gw_lb_service_find(f->lb, "none");
+	assert_null(gw_lb_backend_find(s, "10.2.0.11:80", "site-b"));
+	assert_non_null(gw_lb_backend_find(s, "10.2.0.22:80", "site-b"));
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "aabc");
+	s = gw_lb_service_find(f->lb, "b-only");
+	assert_non_null(s);
+	assert_null(s->conf);
+	assert_int_equal(s->n_vips, 1);
+	assert_string_equal(chosen(f, "b-only", GW_MAGLEV_CLIENT, AF_INET), "b");
+	/* our own site cannot be set from outside */
+	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-a", 1, &gw, 1, rs, 1), -EINVAL);
+
+	/* withdrawn: the learned-only service goes away */
+	assert_int_equal(gw_lb_remote_site_del(f->lb, "site-b"), 0);
+	{
+		struct gw_lb_service *removed[16];
+		size_t n = gw_lb_gc_services(f->lb, removed), i;
+
+		assert_int_equal(n, 1);
+		assert_string_equal(removed[0]->name, "b-only");
+		for (i = 0; i < n; i++)
+			gw_lb_service_free(f->lb, removed[i]);
+	}
+	assert_null(gw_lb_service_find(f->lb, "b-only"));
+}
+
+static void test_backend_ids_bounded(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_remote_backend *rb = calloc(f->cfg->limits.backends + 1, sizeof(*rb));
+	struct gw_lb_remote_service rs = { 0 };
+	struct gw_lb_remote_gateway gw = { .name = "gw1" };
+	size_t i;
+
+	assert_non_null(rb);
+	for (i = 0; i <= f->cfg->limits.backends; i++) {
+		rb[i].addr.family = AF_INET;
+		rb[i].addr.addr[0] = 10;
+		rb[i].addr.addr[1] = 3;
+		rb[i].addr.addr[2] = i >> 8;
+		rb[i].addr.addr[3] = i & 0xff;
+		rb[i].port = 80;
+		rb[i].weight = 1;
+		rb[i].healthy = true;
+	}
+	snprintf(rs.name, sizeof(rs.name), "none");
+	rs.backends = rb;
+	rs.n_backends = f->cfg->limits.backends + 1;
+	assert_int_equal(gw_ip_parse("10.255.0.3", &gw.addr), 0);
+	/* more than limits.backends: refused in part, counted, no crash */
+	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-c", 3, &gw, 1, &rs, 1), -ENOSPC);
+	assert_true(f->lb->refused > 0);
+	free(rb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_affinity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_family, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spillover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_weight_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_down_removes_site, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_site_export, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_ids_bounded, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
