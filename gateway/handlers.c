@@ -346,11 +346,13 @@ out:
 static void h_config(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
 {
 	struct gw_daemon *d = ud;
+	json_t *o = gw_config_dump_json(d->cfg);
 
-	gw_api_reply_json(resp, 200,
-			  json_pack("{s:s,s:s,s:i,s:s,s:i}", "path", d->conf_path, "site",
-				    d->cfg->site.name, "site_id", d->cfg->site.id, "gateway",
-				    d->cfg->gateway.name, "services", (int)d->cfg->n_services));
+	if (!o) {
+		gw_api_reply_error(resp, 500, "cannot render the config");
+		return;
+	}
+	gw_api_reply_json(resp, 200, o);
 }
 
 static void h_metrics(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
