@@ -76,7 +76,7 @@ static __always_inline int gw_finish(struct xdp_md *xdp, const struct gw_result 
 SEC("xdp")
 int gw_xdp_int(struct xdp_md *xdp)
 {
-	struct gw_ctx c = { .xdp = xdp };
+	struct gw_ctx c = {.xdp = xdp};
 	struct gw_result res;
 	__u32 len = xdp->data_end - xdp->data;
 
@@ -87,7 +87,7 @@ int gw_xdp_int(struct xdp_md *xdp)
 SEC("xdp")
 int gw_xdp_ext(struct xdp_md *xdp)
 {
-	struct gw_ctx c = { .xdp = xdp };
+	struct gw_ctx c = {.xdp = xdp};
 	struct gw_result res;
 	__u32 len = xdp->data_end - xdp->data;
 

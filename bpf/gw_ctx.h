@@ -42,13 +42,14 @@ struct {
 	__uint(max_entries, 1024 * GW_MAGLEV_TABLES);
 	__type(key, __u32);
 	__uint(pinning, GW_PIN);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_ARRAY);
-		__uint(max_entries, 1);
-		__uint(map_flags, BPF_F_INNER_MAP);
-		__type(key, __u32);
-		__type(value, __u32);
-	});
+	__array(
+		values, struct {
+			__uint(type, BPF_MAP_TYPE_ARRAY);
+			__uint(max_entries, 1);
+			__uint(map_flags, BPF_F_INNER_MAP);
+			__type(key, __u32);
+			__type(value, __u32);
+		});
 } gw_maglev SEC(".maps");
 
 struct {
@@ -154,8 +155,7 @@ static __always_inline const struct gw_cfg *gw_ctx_cfg(struct gw_ctx *c)
 	return cfg;
 }
 
-static __always_inline const struct gw_svc *gw_ctx_svc(struct gw_ctx *c,
-						       const struct gw_svc_key *k)
+static __always_inline const struct gw_svc *gw_ctx_svc(struct gw_ctx *c, const struct gw_svc_key *k)
 {
 	return bpf_map_lookup_elem(&gw_svcs, k);
 }
@@ -205,11 +205,11 @@ static __always_inline __u32 gw_ctx_identity_of(struct gw_ctx *c, const struct g
 	__u32 *id;
 
 	if (p->family == GW_AF_INET) {
-		struct gw_lpm4_key k = { .prefixlen = 32, .addr = p->src[0] };
+		struct gw_lpm4_key k = {.prefixlen = 32, .addr = p->src[0]};
 
 		id = bpf_map_lookup_elem(&gw_ident4, &k);
 	} else {
-		struct gw_lpm6_key k = { .prefixlen = 128 };
+		struct gw_lpm6_key k = {.prefixlen = 128};
 
 		__builtin_memcpy(k.addr, p->src, 16);
 		id = bpf_map_lookup_elem(&gw_ident6, &k);
@@ -226,7 +226,7 @@ static __always_inline const struct gw_identity *gw_ctx_identity(struct gw_ctx *
 
 static __always_inline int gw_ctx_policy_allows(struct gw_ctx *c, __u32 identity, __u32 svc_id)
 {
-	struct gw_policy_key k = { .identity = identity, .svc_id = svc_id };
+	struct gw_policy_key k = {.identity = identity, .svc_id = svc_id};
 
 	return bpf_map_lookup_elem(&gw_policy, &k) != 0;
 }

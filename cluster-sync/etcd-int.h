@@ -1,5 +1,5 @@
-/* Internals shared by the files of the etcd client (etcd.c, etcd-parse.c,
- * etcd-stream.c): the client, HTTP transfers over curl multi, helpers. */
+/* Internals shared by the files of the etcd client (etcd.c, etcd-kv.c,
+ * etcd-stream.c, etcd-parse.c): the client, transfers over curl multi. */
 #ifndef CS_ETCD_INT_H
 #define CS_ETCD_INT_H
 
@@ -44,7 +44,7 @@ static inline void cs_etcd__list_del(struct cs_etcd__link *l)
 	l->prev = l->next = NULL;
 }
 
-#define cs_etcd__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define cs_etcd__container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct cs_etcd__xfer;
 
@@ -70,10 +70,10 @@ struct cs_etcd__xfer {
 	size_t max;	  /* limit of buf: max_response, or max_line + slack for streams */
 	size_t line_scan; /* streams: no '\n' in buf[used..line_scan) */
 	size_t endpoint;
-	long timeout_ms;  /* CURLOPT_TIMEOUT_MS; 0 for streams */
-	bool active;	  /* in the multi handle */
+	long timeout_ms; /* CURLOPT_TIMEOUT_MS; 0 for streams */
+	bool active;	 /* in the multi handle */
 	bool stream;
-	bool pending;	  /* streams: data not yet handed to @data */
+	bool pending; /* streams: data not yet handed to @data */
 	bool too_large;
 	cs_etcd__done_fn done;
 	cs_etcd__data_fn data;
@@ -131,6 +131,9 @@ int cs_etcd__json_range(json_t *obj, const char *key, const char *range_end, boo
 			bool from_key);
 json_t *cs_etcd__json_b64(const void *p, size_t len);
 json_t *cs_etcd__json_i64(int64_t v);
+
+/* etcd-kv.c */
+void cs_etcd__requests_cancel_all(struct cs_etcd *e);
 
 /* etcd-stream.c */
 void cs_etcd__streams_stop_all(struct cs_etcd *e);

@@ -102,7 +102,8 @@ ssize_t cs_etcd_base64_decode(const char *in, size_t len, void *out, size_t size
 			if (v[k] < 0)
 				return -EBADMSG;
 		}
-		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+		    (uint32_t)v[3];
 		q[o++] = w >> 16;
 		if (last && pad == 2) {
 			if (w & 0xffff) /* non-zero bits in the padding: not canonical */

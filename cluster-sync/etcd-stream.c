@@ -78,7 +78,6 @@ static int stream_admit(struct cs_etcd *e)
 	return 0;
 }
 
-
 /* --- watch -------------------------------------------------------------------------------- */
 
 static void watch_connect(struct cs_etcd_watch *w);
@@ -226,7 +225,8 @@ static void watch_line(struct cs_etcd_watch *w, const char *line, size_t len)
 		if (m.compact_revision > 0) {
 			e->stats.watch_resyncs++;
 			watch_deliver(w, CS_ETCD_EV_RESYNC, m.compact_revision, -ESTALE,
-				      CS_ETCD_GRPC_OUT_OF_RANGE, "required revision has been compacted");
+				      CS_ETCD_GRPC_OUT_OF_RANGE,
+				      "required revision has been compacted");
 		} else {
 			watch_deliver(w, CS_ETCD_EV_ERROR, w->last_rev, -ECANCELED, 0,
 				      m.message ? m.message : "watch canceled by etcd");
@@ -528,8 +528,8 @@ static void ka_timer_cb(uv_timer_t *t)
 }
 
 struct cs_etcd_keepalive *cs_etcd_lease_keepalive_start(struct cs_etcd *e, int64_t id,
-							 uint32_t interval_ms,
-							 cs_etcd_keepalive_cb cb, void *ud)
+							uint32_t interval_ms,
+							cs_etcd_keepalive_cb cb, void *ud)
 {
 	struct cs_etcd_keepalive *ka;
 	int err;
@@ -592,7 +592,8 @@ void cs_etcd_lease_keepalive_stop(struct cs_etcd_keepalive *ka)
 void cs_etcd__streams_stop_all(struct cs_etcd *e)
 {
 	while (!cs_etcd__list_empty(&e->streams)) {
-		struct stream_head *h = cs_etcd__container_of(e->streams.next, struct stream_head, link);
+		struct stream_head *h =
+			cs_etcd__container_of(e->streams.next, struct stream_head, link);
 
 		if (h->kind == STREAM_WATCH)
 			cs_etcd_watch_stop((struct cs_etcd_watch *)h);

@@ -39,14 +39,14 @@ static void close_cb(uv_handle_t *h, void *arg)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "gateway-socket", required_argument, NULL, 's' },
-		{ "poll-ms", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"gateway-socket", required_argument, NULL, 's'},
+		{"poll-ms", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct gw_config_errors errs = { 0 };
-	struct cs_sync_opts o = { 0 };
+	struct gw_config_errors errs = {0};
+	struct cs_sync_opts o = {0};
 	const char *conf = NULL, *sock = NULL;
 	struct gw_config *cfg = NULL;
 	uv_signal_t sigint, sigterm;

@@ -44,11 +44,9 @@ int cs_record_key_parse(const char *prefix, const char *key, size_t key_len,
 		enum cs_record_kind kind;
 		int segments;
 	} kinds[] = {
-		{ "/sites/", CS_REC_SITE, 1 },
-		{ "/gateways/", CS_REC_GATEWAY, 2 },
-		{ "/services/", CS_REC_SERVICE, 2 },
-		{ "/identities/", CS_REC_IDENTITY, 0 },
-		{ "/policies/", CS_REC_POLICY, 0 },
+		{"/sites/", CS_REC_SITE, 1},	   {"/gateways/", CS_REC_GATEWAY, 2},
+		{"/services/", CS_REC_SERVICE, 2}, {"/identities/", CS_REC_IDENTITY, 0},
+		{"/policies/", CS_REC_POLICY, 0},
 	};
 	size_t plen = strlen(prefix), i;
 	const char *rest, *slash;
@@ -83,11 +81,11 @@ int cs_record_key_parse(const char *prefix, const char *key, size_t key_len,
 	return -EINVAL;
 }
 
-#define REFUSE(r, ...)                                      \
-	do {                                                \
-		snprintf(why, why_len, __VA_ARGS__);        \
-		ret = CS_REFUSE_##r + 1;                    \
-		goto fail;                                  \
+#define REFUSE(r, ...)                                                                             \
+	do {                                                                                       \
+		snprintf(why, why_len, __VA_ARGS__);                                               \
+		ret = CS_REFUSE_##r + 1;                                                           \
+		goto fail;                                                                         \
 	} while (0)
 
 static bool str_field(json_t *o, const char *k, const char *want)
@@ -124,7 +122,8 @@ static int check_service(json_t *o, char *why, size_t why_len)
 	if (!json_is_array(vips) || json_array_size(vips) == 0 ||
 	    json_array_size(vips) > GW_CONFIG_MAX_VIPS)
 		REFUSE(bad_field, "\"vips\": expected 1..%d addresses", GW_CONFIG_MAX_VIPS);
-	json_array_foreach(vips, i, v) {
+	json_array_foreach(vips, i, v)
+	{
 		struct gw_ip ip;
 
 		if (!json_is_string(v) || gw_ip_parse(json_string_value(v), &ip))
@@ -133,26 +132,29 @@ static int check_service(json_t *o, char *why, size_t why_len)
 	if (!json_is_array(ports) || json_array_size(ports) == 0 ||
 	    json_array_size(ports) > GW_CONFIG_MAX_PORTS)
 		REFUSE(bad_field, "\"ports\": expected 1..%d PORT/PROTO", GW_CONFIG_MAX_PORTS);
-	json_array_foreach(ports, i, v) {
+	json_array_foreach(ports, i, v)
+	{
 		if (!json_is_string(v) ||
 		    gw_port_range_parse(json_string_value(v), &pr, hint, sizeof(hint)))
 			REFUSE(bad_field, "\"ports[%zu]\": expected PORT[-PORT]/PROTO", i);
 	}
 	if (!json_is_array(bes) || json_array_size(bes) > 1024)
 		REFUSE(bad_field, "\"backends\": expected an array of at most 1024");
-	json_array_foreach(bes, i, v) {
+	json_array_foreach(bes, i, v)
+	{
 		if (!ip_field(v, "address") || !int_field(v, "port", 0, 65535) ||
-		    !int_field(v, "weight", 0, 65535) || !json_is_boolean(json_object_get(v, "healthy")))
-			REFUSE(bad_field, "\"backends[%zu]\": expected address, port, weight, healthy",
-			       i);
+		    !int_field(v, "weight", 0, 65535) ||
+		    !json_is_boolean(json_object_get(v, "healthy")))
+			REFUSE(bad_field,
+			       "\"backends[%zu]\": expected address, port, weight, healthy", i);
 	}
 	return 0;
 fail:
 	return ret;
 }
 
-int cs_record_check(const struct cs_record_key *k, const char *value, size_t len,
-		    json_t **ret_obj, char *why, size_t why_len)
+int cs_record_check(const struct cs_record_key *k, const char *value, size_t len, json_t **ret_obj,
+		    char *why, size_t why_len)
 {
 	json_error_t jerr;
 	json_t *o = NULL;
@@ -178,7 +180,8 @@ int cs_record_check(const struct cs_record_key *k, const char *value, size_t len
 			REFUSE(foreign_site, "\"site\" is not the key's site %s", k->site);
 		if (!int_field(o, "site_id", 1, 65535) || !str_field(o, "gateway", k->name) ||
 		    !ip_field(o, "address"))
-			REFUSE(bad_field, "expected site_id (1..65535), gateway (the key's), address");
+			REFUSE(bad_field,
+			       "expected site_id (1..65535), gateway (the key's), address");
 		break;
 	case CS_REC_SERVICE:
 		if (!str_field(o, "site", k->site))
@@ -222,6 +225,7 @@ json_t *cs_record_service(json_t *export, json_t *service)
 	return json_pack("{s:i,s:O,s:O,s:O,s:O,s:O,s:O}", "version", CS_RECORD_VERSION, "site",
 			 json_object_get(site, "name"), "site_id", json_object_get(site, "id"),
 			 "name", json_object_get(service, "name"), "vips",
-			 json_object_get(service, "vips"), "ports", json_object_get(service, "ports"),
-			 "backends", json_object_get(service, "backends"));
+			 json_object_get(service, "vips"), "ports",
+			 json_object_get(service, "ports"), "backends",
+			 json_object_get(service, "backends"));
 }

@@ -14,7 +14,7 @@
 #include "gw/sync.h"
 
 #define GW_HTTP_TIMEOUT_MS 3000
-#define STATUS_EVERY_MS 1000
+#define STATUS_EVERY_MS	   1000
 
 struct cs_sync {
 	uv_loop_t *loop;
@@ -29,15 +29,15 @@ struct cs_sync {
 	bool lease_pending;
 	struct cs_etcd_keepalive *ka;
 	json_t *published; /* key -> value text last written (or found) */
-	json_t *export;    /* gatewayd's last GET /v1/export */
+	json_t *export;	   /* gatewayd's last GET /v1/export */
 	int64_t export_version;
 	char export_boot[40];
 	bool need_publish;
 	unsigned in_flight; /* puts and deletes not answered yet */
 
 	/* what we learn */
-	json_t *view;   /* site -> {site_id, gateways: {name: rec}, services: {name: rec}} */
-	json_t *dirty;  /* site -> true: push it */
+	json_t *view;	/* site -> {site_id, gateways: {name: rec}, services: {name: rec}} */
+	json_t *dirty;	/* site -> true: push it */
 	json_t *pushed; /* site -> body pushed into gatewayd */
 	struct cs_etcd_watch *watch;
 	int64_t revision;
@@ -68,7 +68,8 @@ static void sync_log(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void set_error(struct cs_sync *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct cs_sync *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void set_error(struct cs_sync *s, const char *fmt, ...)
 {
@@ -127,8 +128,8 @@ static void apply_kv(struct cs_sync *s, const struct cs_etcd_kv *kv, bool del)
 
 	if (cs_record_key_parse(s->prefix, kv->key, kv->key_len, &k)) {
 		s->st.refused[CS_REFUSE_bad_key]++;
-		set_error(s, "refused key %.*s: outside the schema", (int)(kv->key_len > 200 ? 200 : kv->key_len),
-			  kv->key);
+		set_error(s, "refused key %.*s: outside the schema",
+			  (int)(kv->key_len > 200 ? 200 : kv->key_len), kv->key);
 		return;
 	}
 	if (k.kind != CS_REC_GATEWAY && k.kind != CS_REC_SERVICE && k.kind != CS_REC_SITE)
@@ -184,11 +185,10 @@ static json_t *site_body(json_t *e)
 	json_object_foreach(json_object_get(e, "gateways"), name, v)
 		json_array_append_new(gws, json_pack("{s:s,s:O}", "name", name, "address",
 						     json_object_get(v, "address")));
-	json_object_foreach(json_object_get(e, "services"), name, v)
-		json_array_append_new(svcs, json_pack("{s:s,s:O,s:O,s:O}", "name", name, "vips",
-						      json_object_get(v, "vips"), "ports",
-						      json_object_get(v, "ports"), "backends",
-						      json_object_get(v, "backends")));
+	json_object_foreach(json_object_get(e, "services"), name, v) json_array_append_new(
+		svcs, json_pack("{s:s,s:O,s:O,s:O}", "name", name, "vips",
+				json_object_get(v, "vips"), "ports", json_object_get(v, "ports"),
+				"backends", json_object_get(v, "backends")));
 	if (json_array_size(gws) == 0 && json_array_size(svcs) == 0) {
 		json_decref(gws);
 		json_decref(svcs);
@@ -202,7 +202,7 @@ static json_t *site_body(json_t *e)
 static int gw_call(struct cs_sync *s, const char *method, const char *target, json_t *body,
 		   json_t **ret)
 {
-	struct gwctl_answer a = { 0 };
+	struct gwctl_answer a = {0};
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	int r;
 
@@ -227,7 +227,8 @@ static void flush_sites(uv_timer_t *t)
 	char target[160];
 	int r;
 
-	json_object_foreach(dirty, site, v) {
+	json_object_foreach(dirty, site, v)
+	{
 		e = json_object_get(s->view, site);
 		body = e ? site_body(e) : NULL;
 		snprintf(target, sizeof(target), "/v1/remote/sites/%s", site);
@@ -241,7 +242,8 @@ static void flush_sites(uv_timer_t *t)
 				json_object_del(s->pushed, site);
 				json_object_del(s->dirty, site);
 				s->st.withdrawals++;
-				sync_log("site %s: no gateway or service left in etcd: withdrawn", site);
+				sync_log("site %s: no gateway or service left in etcd: withdrawn",
+					 site);
 			} else {
 				s->st.push_errors++;
 			}
@@ -304,7 +306,7 @@ static void retry_view(uv_timer_t *t)
 static void on_range(void *ud, int err, const struct cs_etcd_result *res)
 {
 	struct cs_sync *s = ud;
-	struct cs_etcd_watch_req wr = { 0 };
+	struct cs_etcd_watch_req wr = {0};
 	json_t *old_view = s->view;
 	const char *site;
 	json_t *v;
@@ -313,7 +315,8 @@ static void on_range(void *ud, int err, const struct cs_etcd_result *res)
 	s->range_pending = false;
 	if (err) {
 		/* Fail static: the view and what gatewayd has stay as they are. */
-		set_error(s, "reading %s/ from etcd failed: %s (retrying)", s->prefix, strerror(-err));
+		set_error(s, "reading %s/ from etcd failed: %s (retrying)", s->prefix,
+			  strerror(-err));
 		uv_timer_start(&s->retry, retry_view, s->o.retry_ms, 0);
 		return;
 	}
@@ -322,12 +325,10 @@ static void on_range(void *ud, int err, const struct cs_etcd_result *res)
 	for (i = 0; i < res->n_kvs; i++)
 		apply_kv(s, &res->kvs[i], false);
 	/* Sites that were known but have no key any more are withdrawn. */
-	json_object_foreach(old_view, site, v)
-		if (!json_object_get(s->view, site))
-			mark_dirty(s, site);
-	json_object_foreach(s->pushed, site, v)
-		if (!json_object_get(s->view, site))
-			mark_dirty(s, site);
+	json_object_foreach(old_view, site, v) if (!json_object_get(s->view, site))
+		mark_dirty(s, site);
+	json_object_foreach(s->pushed, site, v) if (!json_object_get(s->view, site))
+		mark_dirty(s, site);
 	json_decref(old_view);
 	s->have_view = true;
 	s->revision = res->revision;
@@ -343,7 +344,7 @@ static void on_range(void *ud, int err, const struct cs_etcd_result *res)
 
 static void start_view(struct cs_sync *s)
 {
-	struct cs_etcd_range_req rq = { 0 };
+	struct cs_etcd_range_req rq = {0};
 	char key[160];
 
 	if (s->range_pending || s->closing)
@@ -447,7 +448,7 @@ static void write_key(struct cs_sync *s, const char *key, json_t *rec, int64_t l
 	p->s = s;
 	snprintf(p->key, sizeof(p->key), "%s", key);
 	if (rec) {
-		struct cs_etcd_put_req pr = { 0 };
+		struct cs_etcd_put_req pr = {0};
 
 		p->value = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
 		pr.key = p->key;
@@ -456,7 +457,7 @@ static void write_key(struct cs_sync *s, const char *key, json_t *rec, int64_t l
 		pr.lease = lease;
 		r = p->value ? cs_etcd_put(s->etcd, &pr, on_written, p) : -ENOMEM;
 	} else {
-		struct cs_etcd_delete_req dr = { 0 };
+		struct cs_etcd_delete_req dr = {0};
 
 		dr.key = p->key;
 		r = cs_etcd_delete(s->etcd, &dr, on_written, p);
@@ -481,16 +482,18 @@ static void publish(struct cs_sync *s)
 
 	s->need_publish = false;
 	snprintf(k, sizeof(k), "%s/sites/%s", s->prefix, cfg->site.name);
-	json_object_set_new(want, k, cs_record_site(cfg->site.name, cfg->site.id,
-						    cfg->site.trust_domain));
+	json_object_set_new(want, k,
+			    cs_record_site(cfg->site.name, cfg->site.id, cfg->site.trust_domain));
 	snprintf(k, sizeof(k), "%s/gateways/%s/%s", s->prefix, cfg->site.name, cfg->gateway.name);
 	json_object_set_new(want, k, cs_record_gateway(s->export));
-	json_array_foreach(json_object_get(s->export, "services"), i, svc) {
+	json_array_foreach(json_object_get(s->export, "services"), i, svc)
+	{
 		snprintf(k, sizeof(k), "%s/services/%s/%s", s->prefix, cfg->site.name,
 			 json_string_value(json_object_get(svc, "name")));
 		json_object_set_new(want, k, cs_record_service(s->export, svc));
 	}
-	json_object_foreach(want, key, rec) {
+	json_object_foreach(want, key, rec)
+	{
 		char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
 		const char *had = json_string_value(json_object_get(s->published, key));
 		bool same = text && had && strcmp(text, had) == 0;
@@ -501,9 +504,9 @@ static void publish(struct cs_sync *s)
 		/* The site record outlives gateways; the rest lives with the lease. */
 		write_key(s, key, rec, strstr(key, "/sites/") ? 0 : s->lease);
 	}
-	json_object_foreach(s->published, key, v)
-		if (!json_object_get(want, key) && !strstr(key, "/sites/"))
-			write_key(s, key, NULL, 0);
+	json_object_foreach(s->published, key,
+			    v) if (!json_object_get(want, key) && !strstr(key, "/sites/"))
+		write_key(s, key, NULL, 0);
 	json_decref(want);
 }
 
@@ -533,8 +536,7 @@ static void tick(uv_timer_t *t)
 			/* a new gatewayd: it knows nothing of other sites yet */
 			snprintf(s->gw_boot, sizeof(s->gw_boot), "%s", boot);
 			json_object_clear(s->pushed);
-			json_object_foreach(s->view, site, v)
-				mark_dirty(s, site);
+			json_object_foreach(s->view, site, v) mark_dirty(s, site);
 			s->need_publish = true;
 		}
 		if (json_integer_value(json_object_get(ex, "version")) != s->export_version) {
@@ -563,7 +565,7 @@ static void tick(uv_timer_t *t)
 struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts)
 {
 	const struct gw_config *cfg = opts->cfg;
-	struct cs_etcd_opts eo = { 0 };
+	struct cs_etcd_opts eo = {0};
 	struct cs_sync *s;
 
 	s = calloc(1, sizeof(*s));
@@ -578,8 +580,8 @@ struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts)
 		s->o.poll_ms = 50;
 	if (!s->o.retry_ms)
 		s->o.retry_ms = 500;
-	snprintf(s->prefix, sizeof(s->prefix), "%s", cfg->etcd.prefix ? cfg->etcd.prefix
-								   : CS_DEFAULT_PREFIX);
+	snprintf(s->prefix, sizeof(s->prefix), "%s",
+		 cfg->etcd.prefix ? cfg->etcd.prefix : CS_DEFAULT_PREFIX);
 	snprintf(s->gw_socket, sizeof(s->gw_socket), "%s", opts->gw_socket);
 	s->published = json_object();
 	s->view = json_object();
@@ -661,9 +663,9 @@ json_t *cs_sync_status(const struct cs_sync *s)
 	json_object_set_new(o, "revision", json_integer(s->revision));
 	json_object_set_new(o, "watching", json_boolean(s->watch != NULL));
 	json_object_set_new(o, "lease", json_integer(s->lease));
-	json_object_set_new(o, "lag_ms", s->last_contact_ms
-						 ? json_integer(uv_now(s->loop) - s->last_contact_ms)
-						 : json_null());
+	json_object_set_new(o, "lag_ms",
+			    s->last_contact_ms ? json_integer(uv_now(s->loop) - s->last_contact_ms)
+					       : json_null());
 	json_object_set_new(o, "last_error", json_string(s->last_error));
 	json_object_set_new(o, "sites", json_integer(json_object_size(s->view)));
 	json_object_set_new(o, "counters", c);

@@ -96,7 +96,7 @@ static int apply_peers(struct gw_dp *dp, const struct gw_config *cfg, struct gw_
 
 static int apply_identities(struct gw_dp *dp, const struct gw_config *cfg)
 {
-	struct gw_identity info = { .site_id = cfg->site.id };
+	struct gw_identity info = {.site_id = cfg->site.id};
 	size_t i, j;
 	int r;
 
@@ -161,7 +161,8 @@ static int apply_policies(struct gw_dp *dp, const struct gw_config *cfg)
 		for (j = 0; j < cfg->n_identities; j++) {
 			if (!labels_match(&cfg->identities[j], pc))
 				continue;
-			r = gw_dp_policy_set(dp, gw_apply_identity_id(cfg, j), pc->to_service, true);
+			r = gw_dp_policy_set(dp, gw_apply_identity_id(cfg, j), pc->to_service,
+					     true);
 			if (r)
 				return r;
 		}
@@ -236,7 +237,7 @@ static int svc_match(const struct gw_svc_key *k, bool marker, void *ud)
 static bool svc_keep(const struct gw_svc_key *key, void *ud)
 {
 	const struct gw_balancer *lb = ud;
-	struct svc_match m = { .want = key };
+	struct svc_match m = {.want = key};
 	size_t i;
 
 	for (i = 0; i < lb->n_services && !m.found; i++)
@@ -342,7 +343,7 @@ static int apply_service(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_
 			 const char **ret_what)
 {
 	const struct gw_config *cfg = lb->cfg;
-	struct svc_put sp = { .dp = dp };
+	struct svc_put sp = {.dp = dp};
 	size_t i;
 	int r;
 

@@ -20,9 +20,9 @@
 #include "gw/dataplane.h"
 #include "gateway.skel.h"
 
-#define BPF_FS "/sys/fs/bpf"
+#define BPF_FS		    "/sys/fs/bpf"
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
-#define PIN_DIR_MAX (PATH_MAX - 64) /* room for a pin name below it */
+#define PIN_DIR_MAX	    (PATH_MAX - 64) /* room for a pin name below it */
 
 struct gw_dp {
 	struct gateway *skel;
@@ -186,7 +186,8 @@ struct gw_dp *gw_dp_open(const struct gw_dp_opts *opts, const char **ret_why)
 	}
 	r = check_pinned_abi(dp->pin_dir);
 	if (r) {
-		*ret_why = "the pinned data plane has another ABI version; run gatewayd --detach first";
+		*ret_why = "the pinned data plane has another ABI version; run gatewayd --detach "
+			   "first";
 		goto fail;
 	}
 
@@ -355,16 +356,16 @@ int gw_dp_identity_set(struct gw_dp *dp, uint32_t id, const struct gw_identity *
 	return upd(dp->skel->maps.gw_identities, &id, info);
 }
 
-int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr,
-			    uint8_t prefixlen, uint32_t id)
+int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr, uint8_t prefixlen,
+			    uint32_t id)
 {
 	if (family == GW_AF_INET) {
-		struct gw_lpm4_key k = { .prefixlen = prefixlen };
+		struct gw_lpm4_key k = {.prefixlen = prefixlen};
 
 		memcpy(&k.addr, addr, 4);
 		return upd(dp->skel->maps.gw_ident4, &k, &id);
 	} else {
-		struct gw_lpm6_key k = { .prefixlen = prefixlen };
+		struct gw_lpm6_key k = {.prefixlen = prefixlen};
 
 		memcpy(k.addr, addr, 16);
 		return upd(dp->skel->maps.gw_ident6, &k, &id);
@@ -373,7 +374,7 @@ int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr,
 
 int gw_dp_policy_set(struct gw_dp *dp, uint32_t identity, uint32_t svc_id, bool allow)
 {
-	struct gw_policy_key k = { .identity = identity, .svc_id = svc_id };
+	struct gw_policy_key k = {.identity = identity, .svc_id = svc_id};
 	__u32 one = 1;
 
 	if (allow)

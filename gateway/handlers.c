@@ -40,8 +40,8 @@ static json_t *service_json(const struct gw_balancer *lb, const struct gw_lb_ser
 	for (i = 0; i < s->n_vips; i++)
 		json_array_append_new(vips, ip_json(&s->vips[i]));
 	for (i = 0; i < s->n_ports; i++)
-		json_array_append_new(ports, json_string(gw_port_range_format(&s->ports[i], buf,
-									       sizeof(buf))));
+		json_array_append_new(
+			ports, json_string(gw_port_range_format(&s->ports[i], buf, sizeof(buf))));
 	for (i = 0; i < s->n_backends; i++)
 		active += gw_lb_backend_state(lb, &s->backends[i]) == GW_LB_ACTIVE;
 	json_object_set_new(o, "name", json_string(s->name));
@@ -92,8 +92,10 @@ static void h_status(void *ud, const struct gw_api_request *req, struct gw_api_r
 		json_t *x = json_object();
 
 		json_object_set_new(x, "role", json_string(side ? "external" : "internal"));
-		json_object_set_new(x, "name", json_string(side ? cfg->gateway.external.interface
-								: cfg->gateway.internal.interface));
+		json_object_set_new(
+			x, "name",
+			json_string(
+				side ? cfg->gateway.external.interface : cfg->gateway.internal.interface));
 		json_object_set_new(x, "ifindex", json_integer(ai->ifindex));
 		json_object_set_new(x, "xdp_mode", json_string(ai->generic ? "generic" : "native"));
 		json_object_set_new(x, "taken_over", json_boolean(ai->taken_over));
@@ -128,8 +130,7 @@ static void h_services(void *ud, const struct gw_api_request *req, struct gw_api
 	gw_api_reply_json(resp, 200, json_pack("{s:o}", "services", arr));
 }
 
-static void h_service_show(void *ud, const struct gw_api_request *req,
-			   struct gw_api_response *resp)
+static void h_service_show(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
 {
 	struct gw_daemon *d = ud;
 	struct gw_lb_service *s = gw_lb_service_find(d->lb, req->tail);
@@ -195,8 +196,9 @@ static struct gw_lb_backend *backend_from_body(struct gw_daemon *d, json_t *body
 	}
 	b = gw_lb_backend_find(s, be_name, site);
 	if (!b) {
-		gw_api_reply_error(resp, 404, "service \"%s\" has no backend \"%s\" (use ADDR:PORT)",
-				   svc_name, be_name);
+		gw_api_reply_error(resp, 404,
+				   "service \"%s\" has no backend \"%s\" (use ADDR:PORT)", svc_name,
+				   be_name);
 		return NULL;
 	}
 	*ret_svc = s;
@@ -243,7 +245,9 @@ static void backend_change(struct gw_daemon *d, const struct gw_api_request *req
 	d->lb->version++;
 	gw_log(GW_LOG_INFO, "service %s backend %s: %s", s->name,
 	       json_string_value(json_object_get(body, "backend")),
-	       what == 0 ? "drained" : what == 1 ? "undrained" : "weight changed");
+	       what == 0   ? "drained"
+	       : what == 1 ? "undrained"
+			   : "weight changed");
 	gw_api_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
 out:
 	json_decref(body);
@@ -282,11 +286,14 @@ static void h_peers(void *ud, const struct gw_api_request *req, struct gw_api_re
 		json_object_set_new(o, "gateway", json_string(p->gateway));
 		json_object_set_new(o, "address", ip_json(&p->addr));
 		json_object_set_new(o, "state", json_string(p->up ? "up" : "down"));
-		json_object_set_new(o, "rtt_us", p->up && p->last_seen_ms ? json_integer(p->rtt_us)
-								   : json_null());
+		json_object_set_new(o, "rtt_us",
+				    p->up && p->last_seen_ms ? json_integer(p->rtt_us)
+							     : json_null());
 		json_object_set_new(o, "misses", json_integer(p->misses));
-		json_object_set_new(o, "source", json_string(p->learned ? (p->configured ? "config+etcd" : "etcd")
-								       : "config"));
+		json_object_set_new(o, "source",
+				    json_string(p->learned
+							? (p->configured ? "config+etcd" : "etcd")
+							: "config"));
 		json_object_set_new(o, "encrypt", json_boolean(p->encrypt));
 		json_array_append_new(arr, o);
 	}
@@ -310,7 +317,8 @@ static void h_stats(void *ud, const struct gw_api_request *req, struct gw_api_re
 		json_t *o = json_object();
 
 		json_object_set_new(o, "name", json_string(reason_names[i]));
-		json_object_set_new(o, "kind", json_string(i >= GW_R_FIRST_DROP ? "drop" : "verdict"));
+		json_object_set_new(o, "kind",
+				    json_string(i >= GW_R_FIRST_DROP ? "drop" : "verdict"));
 		json_object_set_new(o, "packets", json_integer(cnt[i].packets));
 		json_object_set_new(o, "bytes", json_integer(cnt[i].bytes));
 		json_object_set_new(o, "help", json_string(reason_help[i]));
@@ -322,14 +330,15 @@ static void h_stats(void *ud, const struct gw_api_request *req, struct gw_api_re
 static void h_reload(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
 {
 	struct gw_daemon *d = ud;
-	struct gw_config_errors errs = { 0 };
+	struct gw_config_errors errs = {0};
 	json_t *list;
 	size_t i;
 	int r;
 
 	r = gw_daemon_reload(d, &errs);
 	if (r == 0) {
-		gw_api_reply_json(resp, 200, json_pack("{s:b,s:s}", "ok", 1, "config", d->conf_path));
+		gw_api_reply_json(resp, 200,
+				  json_pack("{s:b,s:s}", "ok", 1, "config", d->conf_path));
 		goto out;
 	}
 	list = json_array();
@@ -337,8 +346,8 @@ static void h_reload(void *ud, const struct gw_api_request *req, struct gw_api_r
 		json_array_append_new(list, json_string(errs.msg[i]));
 	gw_api_reply_json(resp, 400,
 			  json_pack("{s:s,s:o}", "error",
-				    "the new config was refused; the old one stays in force", "errors",
-				    list));
+				    "the new config was refused; the old one stays in force",
+				    "errors", list));
 out:
 	gw_config_errors_done(&errs);
 }
@@ -393,7 +402,9 @@ static void h_metrics(void *ud, const struct gw_api_request *req, struct gw_api_
 			char name[96];
 
 			gw_lb_backend_name(&s->backends[j], name, sizeof(name));
-			fprintf(f, "isthmus_backend_active{service=\"%s\",backend=\"%s\",site=\"%s\"} %d\n",
+			fprintf(f,
+				"isthmus_backend_active{service=\"%s\",backend=\"%s\",site=\"%s\"} "
+				"%d\n",
 				s->name, name, s->backends[j].site,
 				gw_lb_backend_state(d->lb, &s->backends[j]) == GW_LB_ACTIVE);
 		}
@@ -404,29 +415,29 @@ static void h_metrics(void *ud, const struct gw_api_request *req, struct gw_api_
 }
 
 static const struct gw_api_route routes[] = {
-	{ "GET", "/v1/status", 0, h_status },
-	{ "GET", "/v1/services", 0, h_services },
-	{ "GET", "/v1/services/", 1, h_service_show },
-	{ "GET", "/v1/backends", 0, h_backends },
-	{ "POST", "/v1/backends/drain", 0, h_drain },
-	{ "POST", "/v1/backends/undrain", 0, h_undrain },
-	{ "POST", "/v1/backends/weight", 0, h_weight },
-	{ "GET", "/v1/peers", 0, h_peers },
-	{ "GET", "/v1/stats", 0, h_stats },
-	{ "POST", "/v1/config/reload", 0, h_reload },
-	{ "GET", "/v1/config", 0, h_config },
-	{ "GET", "/metrics", 0, h_metrics },
-	{ "GET", "/v1/export", 0, gw_h_export },
-	{ "GET", "/v1/remote", 0, gw_h_remote_get },
-	{ "PUT", "/v1/remote/sites/", 1, gw_h_remote_put },
-	{ "DELETE", "/v1/remote/sites/", 1, gw_h_remote_del },
-	{ "PUT", "/v1/sync/status", 0, gw_h_sync_status_put },
-	{ "GET", "/v1/sync/status", 0, gw_h_sync_status_get },
-	{ "GET", "/v1/sites", 0, gw_h_sites },
+	{"GET", "/v1/status", 0, h_status},
+	{"GET", "/v1/services", 0, h_services},
+	{"GET", "/v1/services/", 1, h_service_show},
+	{"GET", "/v1/backends", 0, h_backends},
+	{"POST", "/v1/backends/drain", 0, h_drain},
+	{"POST", "/v1/backends/undrain", 0, h_undrain},
+	{"POST", "/v1/backends/weight", 0, h_weight},
+	{"GET", "/v1/peers", 0, h_peers},
+	{"GET", "/v1/stats", 0, h_stats},
+	{"POST", "/v1/config/reload", 0, h_reload},
+	{"GET", "/v1/config", 0, h_config},
+	{"GET", "/metrics", 0, h_metrics},
+	{"GET", "/v1/export", 0, gw_h_export},
+	{"GET", "/v1/remote", 0, gw_h_remote_get},
+	{"PUT", "/v1/remote/sites/", 1, gw_h_remote_put},
+	{"DELETE", "/v1/remote/sites/", 1, gw_h_remote_del},
+	{"PUT", "/v1/sync/status", 0, gw_h_sync_status_put},
+	{"GET", "/v1/sync/status", 0, gw_h_sync_status_get},
+	{"GET", "/v1/sites", 0, gw_h_sites},
 };
 
 static const struct gw_api_route metrics_routes[] = {
-	{ "GET", "/metrics", 0, h_metrics },
+	{"GET", "/metrics", 0, h_metrics},
 };
 
 const struct gw_api_route *gw_daemon_routes(size_t *ret_n)
@@ -485,7 +496,8 @@ static void reapply_remote(struct gw_daemon *d)
 	const char *site;
 	char err[256];
 
-	json_object_foreach(copy, site, body) {
+	json_object_foreach(copy, site, body)
+	{
 		if (gw_daemon_remote_apply(d, site, body, err, sizeof(err)))
 			gw_log(GW_LOG_WARN, "site %s after reload: %s", site, err);
 	}
@@ -506,9 +518,10 @@ int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 	if (strcmp(cfg->gateway.internal.interface, old->gateway.internal.interface) ||
 	    strcmp(cfg->gateway.external.interface, old->gateway.external.interface) ||
 	    memcmp(&cfg->limits, &old->limits, sizeof(cfg->limits))) {
-		gw_config_errors_add(errs, false,
-				     "%s: interfaces or limits changed: restart gatewayd to apply them",
-				     d->conf_path);
+		gw_config_errors_add(
+			errs, false,
+			"%s: interfaces or limits changed: restart gatewayd to apply them",
+			d->conf_path);
 		r = -EINVAL;
 		goto fail;
 	}

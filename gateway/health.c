@@ -142,8 +142,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	*eol = '\0';
-	finish(c, sscanf(c->rx, "HTTP/1.%*u %u", &status) == 1 &&
-			  status == c->conf->expect_status);
+	finish(c, sscanf(c->rx, "HTTP/1.%*u %u", &status) == 1 && status == c->conf->expect_status);
 }
 
 static void rx_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
@@ -231,7 +230,8 @@ static int check_init(struct gw_health *h, struct hc_check *c, struct gw_lb_serv
 	}
 	inet_ntop(b->addr.family, b->addr.addr, host, sizeof(host));
 	snprintf(c->req, sizeof(c->req),
-		 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: isthmus-health\r\nConnection: close\r\n\r\n",
+		 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: isthmus-health\r\nConnection: "
+		 "close\r\n\r\n",
 		 hc->path ? hc->path : "/", host);
 	uv_timer_init(h->loop, &c->interval);
 	uv_timer_init(h->loop, &c->timeout);
@@ -240,8 +240,8 @@ static int check_init(struct gw_health *h, struct hc_check *c, struct gw_lb_serv
 	return uv_timer_start(&c->interval, round_start, 0, hc->interval_ms);
 }
 
-struct gw_health *gw_health_new(uv_loop_t *loop, struct gw_balancer *lb,
-				void (*changed)(void *ud), void *ud)
+struct gw_health *gw_health_new(uv_loop_t *loop, struct gw_balancer *lb, void (*changed)(void *ud),
+				void *ud)
 {
 	struct gw_health *h;
 	size_t i, j, n = 0;

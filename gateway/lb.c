@@ -72,7 +72,8 @@ static struct gw_lb_backend *backend_add(struct gw_balancer *lb, struct gw_lb_se
 static void backend_remove_at(struct gw_balancer *lb, struct gw_lb_service *s, size_t i)
 {
 	lb->backend_ids[s->backends[i].id] = 0;
-	memmove(&s->backends[i], &s->backends[i + 1], (s->n_backends - i - 1) * sizeof(*s->backends));
+	memmove(&s->backends[i], &s->backends[i + 1],
+		(s->n_backends - i - 1) * sizeof(*s->backends));
 	s->n_backends--;
 }
 
@@ -378,7 +379,8 @@ static void forget_site_backends(struct gw_balancer *lb, const char *site, bool 
 		for (j = 0; j < s->n_backends;) {
 			struct gw_lb_backend *b = &s->backends[j];
 
-			if (!b->local && strcmp(b->site, site) == 0 && (b->learned || !learned_only)) {
+			if (!b->local && strcmp(b->site, site) == 0 &&
+			    (b->learned || !learned_only)) {
 				backend_remove_at(lb, s, j);
 				s->dirty = true;
 				continue;

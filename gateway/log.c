@@ -9,7 +9,7 @@ int gw_log_level = GW_LOG_INFO;
 
 void gw_log(int level, const char *fmt, ...)
 {
-	static const char *const names[] = { "error", "warning", "info", "debug" };
+	static const char *const names[] = {"error", "warning", "info", "debug"};
 	va_list ap;
 
 	if (level > gw_log_level)

@@ -63,7 +63,7 @@ static void print_errors(const struct gw_config_errors *errs)
 
 static int load_config(const char *path, struct gw_config **ret_cfg)
 {
-	struct gw_config_errors errs = { 0 };
+	struct gw_config_errors errs = {0};
 	int r;
 
 	r = gw_config_load(path, ret_cfg, &errs);
@@ -76,7 +76,7 @@ static int load_config(const char *path, struct gw_config **ret_cfg)
 
 static void boot_id(char *buf, size_t n)
 {
-	unsigned char rnd[8] = { 0 };
+	unsigned char rnd[8] = {0};
 	FILE *f = fopen("/dev/urandom", "rb");
 	size_t i;
 
@@ -98,7 +98,7 @@ static void on_stop(uv_signal_t *h, int signum)
 static void on_hup(uv_signal_t *h, int signum)
 {
 	struct gw_daemon *d = h->data;
-	struct gw_config_errors errs = { 0 };
+	struct gw_config_errors errs = {0};
 
 	if (gw_daemon_reload(d, &errs))
 		print_errors(&errs);
@@ -157,8 +157,8 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 	}
 	for (side = 0; side < 2; side++) {
 		const struct gw_dp_attach_info *ai = gw_dp_attach_info(d->dp, side);
-		const char *ifn = side ? cfg->gateway.external.interface
-				       : cfg->gateway.internal.interface;
+		const char *ifn =
+			side ? cfg->gateway.external.interface : cfg->gateway.internal.interface;
 
 		if (ai->generic && cfg->gateway.xdp_mode != GW_XDP_MODE_GENERIC)
 			gw_log(GW_LOG_WARN, "%s: native XDP not possible, attached in generic mode",
@@ -225,14 +225,14 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", required_argument, NULL, 'C' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "detach", no_argument, NULL, 'D' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", required_argument, NULL, 'C'},
+		{"pin-dir", required_argument, NULL, 'p'},
+		{"socket", required_argument, NULL, 's'},
+		{"detach", no_argument, NULL, 'D'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *conf = NULL, *check = NULL, *pin_opt = NULL, *sock_opt = NULL;
 	struct gw_daemon d;

@@ -98,7 +98,7 @@ static void send_probe(struct gw_prober *pr, struct gw_lb_peer *p, uint64_t now_
 	struct {
 		uv_udp_send_t req;
 		struct gw_probe msg;
-	} *s;
+	} * s;
 	struct sockaddr_in sa;
 	uv_buf_t buf;
 
@@ -194,7 +194,8 @@ struct gw_prober *gw_prober_new(uv_loop_t *loop, struct gw_balancer *lb,
 	if (!r)
 		r = uv_udp_recv_start(&pr->sock, alloc_cb, recv_cb);
 	if (!r)
-		r = uv_timer_start(&pr->timer, tick, 0, pr->o.interval_ms / 4 ? pr->o.interval_ms / 4 : 1);
+		r = uv_timer_start(&pr->timer, tick, 0,
+				   pr->o.interval_ms / 4 ? pr->o.interval_ms / 4 : 1);
 	if (r) {
 		gw_prober_free(pr);
 		errno = -r;

@@ -11,7 +11,7 @@
 #include "gw/apply.h"
 #include "gw/daemon.h"
 
-#define EXPORT_SCHEMA 1
+#define EXPORT_SCHEMA	    1
 #define REMOTE_MAX_SERVICES 4096
 #define REMOTE_MAX_BACKENDS 1024 /* per service */
 #define REMOTE_MAX_GATEWAYS 16
@@ -33,8 +33,8 @@ static json_t *export_service(const struct gw_balancer *lb, const struct gw_lb_s
 	for (i = 0; i < s->n_vips; i++)
 		json_array_append_new(vips, ip_json(&s->vips[i]));
 	for (i = 0; i < s->n_ports; i++)
-		json_array_append_new(ports, json_string(gw_port_range_format(&s->ports[i], buf,
-									       sizeof(buf))));
+		json_array_append_new(
+			ports, json_string(gw_port_range_format(&s->ports[i], buf, sizeof(buf))));
 	for (i = 0; i < s->n_backends; i++) {
 		const struct gw_lb_backend *b = &s->backends[i];
 		enum gw_lb_state st = gw_lb_backend_state(lb, b);
@@ -42,8 +42,8 @@ static json_t *export_service(const struct gw_balancer *lb, const struct gw_lb_s
 		if (!b->local)
 			continue;
 		/* a drained backend takes no new flows from other sites either */
-		json_array_append_new(bes, json_pack("{s:o,s:i,s:i,s:b}", "address", ip_json(&b->addr),
-						     "port", b->port, "weight",
+		json_array_append_new(bes, json_pack("{s:o,s:i,s:i,s:b}", "address",
+						     ip_json(&b->addr), "port", b->port, "weight",
 						     st == GW_LB_DRAINING ? 0 : (int)b->weight,
 						     "healthy", st != GW_LB_DOWN));
 	}
@@ -70,9 +70,9 @@ void gw_h_export(void *ud, const struct gw_api_request *req, struct gw_api_respo
 	}
 	gw_api_reply_json(resp, 200,
 			  json_pack("{s:s,s:I,s:i,s:{s:s,s:i},s:{s:s,s:o},s:o}", "boot", d->boot,
-				    "version", (json_int_t)d->lb->version, "schema", EXPORT_SCHEMA, "site",
-				    "name", cfg->site.name, "id", cfg->site.id, "gateway", "name",
-				    cfg->gateway.name, "address",
+				    "version", (json_int_t)d->lb->version, "schema", EXPORT_SCHEMA,
+				    "site", "name", cfg->site.name, "id", cfg->site.id, "gateway",
+				    "name", cfg->gateway.name, "address",
 				    ip_json(&cfg->gateway.external.address), "services", svcs));
 }
 
@@ -93,22 +93,26 @@ static int parse_service(json_t *js, struct gw_lb_remote_service *rs, char *err,
 	if (!json_is_array(vips) || json_array_size(vips) > GW_CONFIG_MAX_VIPS ||
 	    !json_is_array(ports) || json_array_size(ports) > GW_CONFIG_MAX_PORTS ||
 	    !json_is_array(bes) || json_array_size(bes) > REMOTE_MAX_BACKENDS) {
-		snprintf(err, n, "service %s: \"vips\", \"ports\", \"backends\" must be arrays "
-				 "(at most %d, %d, %d)",
+		snprintf(err, n,
+			 "service %s: \"vips\", \"ports\", \"backends\" must be arrays "
+			 "(at most %d, %d, %d)",
 			 name, GW_CONFIG_MAX_VIPS, GW_CONFIG_MAX_PORTS, REMOTE_MAX_BACKENDS);
 		return -EINVAL;
 	}
-	json_array_foreach(vips, i, v) {
+	json_array_foreach(vips, i, v)
+	{
 		if (!json_is_string(v) || gw_ip_parse(json_string_value(v), &rs->vips[i])) {
 			snprintf(err, n, "service %s: vips[%zu] is not an IP address", name, i);
 			return -EINVAL;
 		}
 	}
 	rs->n_vips = json_array_size(vips);
-	json_array_foreach(ports, i, v) {
+	json_array_foreach(ports, i, v)
+	{
 		if (!json_is_string(v) ||
 		    gw_port_range_parse(json_string_value(v), &rs->ports[i], hint, sizeof(hint))) {
-			snprintf(err, n, "service %s: ports[%zu] is not PORT[-PORT]/PROTO", name, i);
+			snprintf(err, n, "service %s: ports[%zu] is not PORT[-PORT]/PROTO", name,
+				 i);
 			return -EINVAL;
 		}
 	}
@@ -116,7 +120,8 @@ static int parse_service(json_t *js, struct gw_lb_remote_service *rs, char *err,
 	rs->backends = calloc(json_array_size(bes) + 1, sizeof(*rs->backends));
 	if (!rs->backends)
 		return -ENOMEM;
-	json_array_foreach(bes, i, v) {
+	json_array_foreach(bes, i, v)
+	{
 		struct gw_lb_remote_backend *rb = &rs->backends[i];
 		json_t *addr = json_object_get(v, "address"), *port = json_object_get(v, "port");
 		json_t *w = json_object_get(v, "weight"), *h = json_object_get(v, "healthy");
@@ -126,8 +131,9 @@ static int parse_service(json_t *js, struct gw_lb_remote_service *rs, char *err,
 		    json_integer_value(port) > 65535 || !json_is_integer(w) ||
 		    json_integer_value(w) < 0 || json_integer_value(w) > 65535 ||
 		    !json_is_boolean(h)) {
-			snprintf(err, n, "service %s: backends[%zu] needs \"address\" (IP), \"port\" "
-					 "(0..65535), \"weight\" (0..65535), \"healthy\" (bool)",
+			snprintf(err, n,
+				 "service %s: backends[%zu] needs \"address\" (IP), \"port\" "
+				 "(0..65535), \"weight\" (0..65535), \"healthy\" (bool)",
 				 name, i);
 			return -EINVAL;
 		}
@@ -150,8 +156,7 @@ static void free_services(struct gw_lb_remote_service *svcs, size_t n)
 
 /* Applies one site's export (body as sent by cluster-syncd) to the
  * balancer and the data plane; err says what was wrong. */
-int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err,
-			   size_t n)
+int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err, size_t n)
 {
 	struct gw_lb_remote_gateway gws[REMOTE_MAX_GATEWAYS];
 	struct gw_lb_remote_service *svcs = NULL;
@@ -161,25 +166,30 @@ int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, 
 	size_t i, n_svcs = 0;
 	int r;
 
-	if (!json_is_integer(sid) || json_integer_value(sid) < 1 || json_integer_value(sid) > 65535) {
+	if (!json_is_integer(sid) || json_integer_value(sid) < 1 ||
+	    json_integer_value(sid) > 65535) {
 		snprintf(err, n, "\"site_id\" must be an integer 1..65535");
 		return -EINVAL;
 	}
 	if (!json_is_array(jg) || json_array_size(jg) > REMOTE_MAX_GATEWAYS || !json_is_array(js) ||
 	    json_array_size(js) > REMOTE_MAX_SERVICES) {
-		snprintf(err, n, "\"gateways\" (at most %d) and \"services\" (at most %d) must be arrays",
+		snprintf(err, n,
+			 "\"gateways\" (at most %d) and \"services\" (at most %d) must be arrays",
 			 REMOTE_MAX_GATEWAYS, REMOTE_MAX_SERVICES);
 		return -EINVAL;
 	}
 	memset(gws, 0, sizeof(gws));
-	json_array_foreach(jg, i, v) {
+	json_array_foreach(jg, i, v)
+	{
 		const char *name = json_string_value(json_object_get(v, "name"));
 		const char *addr = json_string_value(json_object_get(v, "address"));
 
 		if (!name || !addr || gw_ip_parse(addr, &gws[i].addr) ||
 		    gws[i].addr.family != d->cfg->gateway.external.address.family) {
-			snprintf(err, n, "gateways[%zu] needs \"name\" and an \"address\" of the "
-					 "underlay's family", i);
+			snprintf(err, n,
+				 "gateways[%zu] needs \"name\" and an \"address\" of the "
+				 "underlay's family",
+				 i);
 			return -EINVAL;
 		}
 		snprintf(gws[i].name, sizeof(gws[i].name), "%s", name);
@@ -187,7 +197,8 @@ int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, 
 	svcs = calloc(json_array_size(js) + 1, sizeof(*svcs));
 	if (!svcs)
 		return -ENOMEM;
-	json_array_foreach(js, i, v) {
+	json_array_foreach(js, i, v)
+	{
 		r = parse_service(v, &svcs[i], err, n);
 		n_svcs = i + 1;
 		if (r)
@@ -201,8 +212,9 @@ int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, 
 		goto out;
 	}
 	if (r == -ENOSPC)
-		gw_log(GW_LOG_WARN, "site %s: part of its export exceeds our limits (refused: %llu)",
-		       site, (unsigned long long)d->lb->refused);
+		gw_log(GW_LOG_WARN,
+		       "site %s: part of its export exceeds our limits (refused: %llu)", site,
+		       (unsigned long long)d->lb->refused);
 	r = gw_apply_dirty(d->dp, d->lb, &what);
 	if (r) {
 		snprintf(err, n, "writing %s to the data plane failed: %s", what, strerror(-r));
@@ -299,7 +311,8 @@ void gw_h_sync_status_get(void *ud, const struct gw_api_request *req, struct gw_
 		return;
 	}
 	o = json_deep_copy(d->sync_status);
-	json_object_set_new(o, "reported_ms_ago", json_integer(uv_now(d->loop) - d->sync_status_ms));
+	json_object_set_new(o, "reported_ms_ago",
+			    json_integer(uv_now(d->loop) - d->sync_status_ms));
 	gw_api_reply_json(resp, 200, o);
 }
 
@@ -324,26 +337,32 @@ void gw_h_sites(void *ud, const struct gw_api_request *req, struct gw_api_respon
 			continue;
 		e = json_object_get(sites, p->site);
 		if (!e) {
-			e = json_pack("{s:s,s:i,s:b,s:s,s:i,s:i}", "name", p->site, "id", p->site_id,
-				      "local", 0, "state", "down", "gateways", 0, "gateways_up", 0);
+			e = json_pack("{s:s,s:i,s:b,s:s,s:i,s:i}", "name", p->site, "id",
+				      p->site_id, "local", 0, "state", "down", "gateways", 0,
+				      "gateways_up", 0);
 			json_object_set_new(sites, p->site, e);
 		}
-		json_object_set_new(e, "gateways",
-				    json_integer(json_integer_value(json_object_get(e, "gateways")) + 1));
+		json_object_set_new(
+			e, "gateways",
+			json_integer(json_integer_value(json_object_get(e, "gateways")) + 1));
 		if (p->up) {
-			json_object_set_new(e, "gateways_up",
-					    json_integer(json_integer_value(json_object_get(e, "gateways_up")) + 1));
+			json_object_set_new(
+				e, "gateways_up",
+				json_integer(json_integer_value(json_object_get(e, "gateways_up")) +
+					     1));
 			json_object_set_new(e, "state", json_string("up"));
 		}
 	}
-	json_object_foreach(sites, name, v) {
+	json_object_foreach(sites, name, v)
+	{
 		size_t n = 0;
 
 		for (i = 0; i < d->lb->n_services; i++)
 			for (j = 0; j < d->lb->services[i]->n_backends; j++)
 				n += strcmp(d->lb->services[i]->backends[j].site, name) == 0;
 		json_object_set_new(v, "backends", json_integer(n));
-		json_object_set_new(v, "learned", json_boolean(json_object_get(d->remote, name) != NULL));
+		json_object_set_new(v, "learned",
+				    json_boolean(json_object_get(d->remote, name) != NULL));
 		json_array_append(arr, v);
 	}
 	json_decref(sites);

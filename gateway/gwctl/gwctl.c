@@ -477,15 +477,21 @@ static const struct gwctl_view backends_views[] = {
 };
 
 static const struct gwctl_column peer_cols[] = {
-	{"site", "SITE"},   {"site_id", "SITE ID"}, {"gateway", "GATEWAY"}, {"address", "ADDRESS"},
-	{"state", "STATE"}, {"rtt_us", "RTT (us)"}, {"misses", "MISSES"},   {"source", "SOURCE"},
-	{NULL, NULL},
+	{"site", "SITE"},	{"site_id", "SITE ID"}, {"gateway", "GATEWAY"},
+	{"address", "ADDRESS"}, {"state", "STATE"},	{"rtt_us", "RTT (us)"},
+	{"misses", "MISSES"},	{"source", "SOURCE"},	{NULL, NULL},
 };
 
 static const struct gwctl_column site_cols[] = {
-	{"name", "SITE"},	  {"id", "ID"},		    {"local", "LOCAL"},
-	{"state", "STATE"},	  {"gateways", "GATEWAYS"}, {"gateways_up", "UP"},
-	{"backends", "BACKENDS"}, {"learned", "FROM ETCD"}, {NULL, NULL},
+	{"name", "SITE"},
+	{"id", "ID"},
+	{"local", "LOCAL"},
+	{"state", "STATE"},
+	{"gateways", "GATEWAYS"},
+	{"gateways_up", "UP"},
+	{"backends", "BACKENDS"},
+	{"learned", "FROM ETCD"},
+	{NULL, NULL},
 };
 
 static const struct gwctl_view sites_views[] = {
@@ -697,7 +703,8 @@ static int cmd_sites(struct gwctl *ctl, int argc, char **argv)
 
 static int cmd_sync_status(struct gwctl *ctl, int argc, char **argv)
 {
-	return want_args(ctl, argc, argv, 0) ?: call(ctl, "GET", "/v1/sync/status", NULL, sync_views);
+	return want_args(ctl, argc, argv, 0)
+		       ?: call(ctl, "GET", "/v1/sync/status", NULL, sync_views);
 }
 
 static int cmd_stats(struct gwctl *ctl, int argc, char **argv)

@@ -16,7 +16,7 @@
 #include "gw/probe.h"
 
 #define GW_PIN_ROOT "/sys/fs/bpf/gw"
-#define GW_RUN_DIR "/run/isthmus"
+#define GW_RUN_DIR  "/run/isthmus"
 
 struct gw_daemon {
 	uv_loop_t *loop;
@@ -28,10 +28,10 @@ struct gw_daemon {
 	struct gw_dp *dp;
 	struct gw_api *api;
 	struct gw_api *metrics;
-	json_t *remote; /* site name -> its last export as cluster-syncd sent it */
+	json_t *remote;	     /* site name -> its last export as cluster-syncd sent it */
 	json_t *sync_status; /* as cluster-syncd last reported it */
 	uint64_t sync_status_ms;
-	char boot[40];       /* random per start: lets cluster-syncd see a restart */
+	char boot[40]; /* random per start: lets cluster-syncd see a restart */
 	struct gw_prober *prober;
 	struct gw_health *health;
 	uint64_t started_ms;

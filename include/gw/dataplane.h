@@ -16,7 +16,7 @@ enum gw_dp_mode {
 };
 
 struct gw_dp_opts {
-	const char *pin_dir;  /* /sys/fs/bpf/gw/<gateway> */
+	const char *pin_dir; /* /sys/fs/bpf/gw/<gateway> */
 	const char *int_ifname;
 	const char *ext_ifname;
 	enum gw_dp_mode mode;
@@ -29,7 +29,7 @@ struct gw_dp_opts {
 
 struct gw_dp_attach_info {
 	uint32_t ifindex;
-	bool generic;   /* attached in generic (skb) mode */
+	bool generic;	 /* attached in generic (skb) mode */
 	bool taken_over; /* replaced the program of a running data plane */
 };
 
@@ -61,8 +61,8 @@ int gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be
 int gw_dp_peer_set(struct gw_dp *dp, uint32_t id, const struct gw_peer *peer);
 int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be);
 int gw_dp_identity_set(struct gw_dp *dp, uint32_t id, const struct gw_identity *info);
-int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr,
-			    uint8_t prefixlen, uint32_t id);
+int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr, uint8_t prefixlen,
+			    uint32_t id);
 int gw_dp_policy_set(struct gw_dp *dp, uint32_t identity, uint32_t svc_id, bool allow);
 
 /* Installs a Maglev table for service slot (svc_id * GW_MAGLEV_TABLES + t)

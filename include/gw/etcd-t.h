@@ -8,19 +8,20 @@
 #include <stdint.h>
 
 /* Defaults used for a zero field of struct cs_etcd_opts. */
-#define CS_ETCD_MAX_ENDPOINTS		      16
-#define CS_ETCD_DEFAULT_DIAL_TIMEOUT_MS	      1000
-#define CS_ETCD_DEFAULT_REQUEST_TIMEOUT_MS    2000
-#define CS_ETCD_DEFAULT_WATCH_IDLE_TIMEOUT_MS (11 * 60 * 1000) /* etcd's progress interval + 1 min */
-#define CS_ETCD_DEFAULT_RECONNECT_MIN_MS      100
-#define CS_ETCD_DEFAULT_RECONNECT_MAX_MS      5000
-#define CS_ETCD_DEFAULT_MAX_RESPONSE	      (16 << 20) /* bytes of one HTTP answer */
-#define CS_ETCD_DEFAULT_MAX_LINE	      (16 << 20) /* bytes of one watch line */
-#define CS_ETCD_DEFAULT_MAX_VALUE	      (1536 * 1024) /* etcd's own --max-request-bytes */
-#define CS_ETCD_DEFAULT_MAX_RANGE	      (256 << 20) /* decoded bytes of a paged range */
-#define CS_ETCD_DEFAULT_MAX_REQUESTS	      64
-#define CS_ETCD_DEFAULT_MAX_STREAMS	      64 /* watches + keepalives */
-#define CS_ETCD_MAX_TXN_OPS		      128 /* etcd's --max-txn-ops default */
+#define CS_ETCD_MAX_ENDPOINTS		   16
+#define CS_ETCD_DEFAULT_DIAL_TIMEOUT_MS	   1000
+#define CS_ETCD_DEFAULT_REQUEST_TIMEOUT_MS 2000
+#define CS_ETCD_DEFAULT_WATCH_IDLE_TIMEOUT_MS                                                      \
+	(11 * 60 * 1000) /* etcd's progress interval + 1 min */
+#define CS_ETCD_DEFAULT_RECONNECT_MIN_MS 100
+#define CS_ETCD_DEFAULT_RECONNECT_MAX_MS 5000
+#define CS_ETCD_DEFAULT_MAX_RESPONSE	 (16 << 20)    /* bytes of one HTTP answer */
+#define CS_ETCD_DEFAULT_MAX_LINE	 (16 << 20)    /* bytes of one watch line */
+#define CS_ETCD_DEFAULT_MAX_VALUE	 (1536 * 1024) /* etcd's own --max-request-bytes */
+#define CS_ETCD_DEFAULT_MAX_RANGE	 (256 << 20)   /* decoded bytes of a paged range */
+#define CS_ETCD_DEFAULT_MAX_REQUESTS	 64
+#define CS_ETCD_DEFAULT_MAX_STREAMS	 64  /* watches + keepalives */
+#define CS_ETCD_MAX_TXN_OPS		 128 /* etcd's --max-txn-ops default */
 
 /* The gRPC status codes etcd puts in "code" of an error answer. */
 enum cs_etcd_grpc_code {
@@ -107,30 +108,30 @@ struct cs_etcd_opts {
  * (cs_etcd_stat_name()). Malformed answers count in exactly one of bad_*,
  * too_large_* or etcd_errors.
  */
-#define CS_ETCD_STATS(X)                                                                        \
-	X(requests, "HTTP requests sent (each page, attempt, watch connect, keepalive)")       \
-	X(responses, "answers parsed and accepted")                                            \
-	X(transport_errors, "requests failed below HTTP (refused, reset, TLS, timeout)")       \
-	X(timeouts, "requests that timed out (also counted in transport_errors)")              \
-	X(failovers, "retries on another endpoint after a transport failure")                 \
-	X(refused, "requests or streams refused: max_requests or max_streams reached")        \
-	X(etcd_errors, "answers that were an etcd error object")                               \
-	X(http_errors, "answers with an HTTP status other than 200 and no etcd error object") \
-	X(bad_json, "answers that were not JSON or not an object")                             \
-	X(bad_base64, "keys or values that were not valid base64")                              \
-	X(bad_field, "answers with a missing or wrong-typed field")                             \
-	X(too_large_response, "answers over limits.max_response")                               \
-	X(too_large_line, "watch lines over limits.max_line")                                   \
-	X(too_large_value, "keys or values over limits.max_value")                              \
-	X(too_large_range, "paged ranges over limits.max_range")                                \
-	X(watch_connects, "watch streams created (first and resumed)")                          \
-	X(watch_reconnects, "watch streams resumed after a break")                              \
-	X(watch_idle_timeouts, "watch streams closed by watch_idle_timeout_ms")                 \
-	X(watch_events, "watch events delivered")                                              \
-	X(watch_duplicates, "watch events below the resume revision, dropped")                 \
-	X(watch_progress, "progress notifications received")                                   \
-	X(watch_resyncs, "CS_ETCD_EV_RESYNC reported (compacted or too large)")               \
-	X(keepalives, "lease keepalives answered")                                             \
+#define CS_ETCD_STATS(X)                                                                           \
+	X(requests, "HTTP requests sent (each page, attempt, watch connect, keepalive)")           \
+	X(responses, "answers parsed and accepted")                                                \
+	X(transport_errors, "requests failed below HTTP (refused, reset, TLS, timeout)")           \
+	X(timeouts, "requests that timed out (also counted in transport_errors)")                  \
+	X(failovers, "retries on another endpoint after a transport failure")                      \
+	X(refused, "requests or streams refused: max_requests or max_streams reached")             \
+	X(etcd_errors, "answers that were an etcd error object")                                   \
+	X(http_errors, "answers with an HTTP status other than 200 and no etcd error object")      \
+	X(bad_json, "answers that were not JSON or not an object")                                 \
+	X(bad_base64, "keys or values that were not valid base64")                                 \
+	X(bad_field, "answers with a missing or wrong-typed field")                                \
+	X(too_large_response, "answers over limits.max_response")                                  \
+	X(too_large_line, "watch lines over limits.max_line")                                      \
+	X(too_large_value, "keys or values over limits.max_value")                                 \
+	X(too_large_range, "paged ranges over limits.max_range")                                   \
+	X(watch_connects, "watch streams created (first and resumed)")                             \
+	X(watch_reconnects, "watch streams resumed after a break")                                 \
+	X(watch_idle_timeouts, "watch streams closed by watch_idle_timeout_ms")                    \
+	X(watch_events, "watch events delivered")                                                  \
+	X(watch_duplicates, "watch events below the resume revision, dropped")                     \
+	X(watch_progress, "progress notifications received")                                       \
+	X(watch_resyncs, "CS_ETCD_EV_RESYNC reported (compacted or too large)")                    \
+	X(keepalives, "lease keepalives answered")                                                 \
 	X(keepalive_errors, "lease keepalives that failed")
 
 struct cs_etcd_stats {

@@ -145,8 +145,8 @@ void cs_etcd_watch_stop(struct cs_etcd_watch *w);
  * Returns the keepalive, or NULL with errno EINVAL, EBUSY, ENOMEM.
  */
 struct cs_etcd_keepalive *cs_etcd_lease_keepalive_start(struct cs_etcd *etcd, int64_t id,
-							 uint32_t interval_ms,
-							 cs_etcd_keepalive_cb cb, void *ud);
+							uint32_t interval_ms,
+							cs_etcd_keepalive_cb cb, void *ud);
 
 /* Stop and release; accepts NULL; may be called from its own callback. */
 void cs_etcd_lease_keepalive_stop(struct cs_etcd_keepalive *ka);

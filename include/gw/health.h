@@ -14,8 +14,8 @@ struct gw_health;
  * health type is not "none". changed(ud) runs after a backend's health
  * flipped (its service is marked dirty and lb->version bumped). NULL +
  * errno. */
-struct gw_health *gw_health_new(uv_loop_t *loop, struct gw_balancer *lb,
-				void (*changed)(void *ud), void *ud);
+struct gw_health *gw_health_new(uv_loop_t *loop, struct gw_balancer *lb, void (*changed)(void *ud),
+				void *ud);
 /* Stops every check; closes asynchronously (run the loop afterwards). */
 void gw_health_free(struct gw_health *h);
 

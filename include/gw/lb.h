@@ -17,7 +17,7 @@
 enum gw_lb_state {
 	GW_LB_ACTIVE,
 	GW_LB_DRAINING, /* drained by an operator, or weight 0: existing flows only */
-	GW_LB_DOWN,     /* failed health checks, or its site has no live gateway */
+	GW_LB_DOWN,	/* failed health checks, or its site has no live gateway */
 };
 
 struct gw_lb_backend {
@@ -28,10 +28,10 @@ struct gw_lb_backend {
 	uint16_t site_id;
 	bool local;
 	bool drained;
-	bool healthy;  /* local: our health checks; remote: as its site publishes */
-	bool learned;  /* from another site's export (cluster-syncd), not the config */
-	uint32_t id;   /* data-plane backend id */
-	uint64_t key;  /* stable Maglev key: site|address|port */
+	bool healthy;		  /* local: our health checks; remote: as its site publishes */
+	bool learned;		  /* from another site's export (cluster-syncd), not the config */
+	uint32_t id;		  /* data-plane backend id */
+	uint64_t key;		  /* stable Maglev key: site|address|port */
 	uint8_t hc_rise, hc_fall; /* health-check streaks (local backends) */
 };
 
@@ -49,12 +49,12 @@ struct gw_lb_service {
 	struct gw_lb_backend *backends;
 	size_t n_backends;
 	size_t cap_backends;
-	uint32_t n_client; /* backends in the client tables last chosen */
-	uint32_t n_peer;   /* backends in the peer tables last chosen */
+	uint32_t n_client;     /* backends in the client tables last chosen */
+	uint32_t n_peer;       /* backends in the peer tables last chosen */
 	uint64_t table_sig[4]; /* what each Maglev table was last built from */
 	bool table_valid[4];   /* table_sig is what the data plane holds */
-	bool dirty;        /* tables or keys must be written again */
-	bool keys_dirty;   /* VIPs or ports changed */
+	bool dirty;	       /* tables or keys must be written again */
+	bool keys_dirty;       /* VIPs or ports changed */
 };
 
 struct gw_lb_peer {
@@ -64,10 +64,10 @@ struct gw_lb_peer {
 	struct gw_ip addr;
 	bool encrypt;
 	bool configured; /* listed in the config's peers */
-	bool learned;    /* published by its site through etcd */
+	bool learned;	 /* published by its site through etcd */
 	bool up;
-	uint32_t misses;  /* probes in a row without an answer */
-	uint32_t rtt_us;  /* last answered probe */
+	uint32_t misses; /* probes in a row without an answer */
+	uint32_t rtt_us; /* last answered probe */
 	uint64_t last_seen_ms;
 	uint32_t probe_seq;
 	uint64_t probe_sent_ns; /* of the last probe, to match its answer */
@@ -107,7 +107,7 @@ struct gw_balancer {
 	uint8_t *service_ids; /* 1 = in use, limits.services of them */
 	uint64_t version;     /* bumped whenever what this site exports changes */
 	bool peers_dirty;
-	uint64_t refused;     /* remote entries refused by a limit */
+	uint64_t refused; /* remote entries refused by a limit */
 };
 
 /* Builds the state of cfg (which must outlive it or be replaced with

@@ -15,7 +15,7 @@ struct gw_probe_opts {
 	uint32_t down_after;  /* misses in a row; default 3 */
 	struct gw_ip src;     /* this gateway's external address */
 	uint16_t site_id;
-	uint16_t port;        /* the peers' probe port (GW_PROBE_PORT) */
+	uint16_t port; /* the peers' probe port (GW_PROBE_PORT) */
 };
 
 struct gw_prober;
@@ -33,7 +33,7 @@ void gw_prober_free(struct gw_prober *p);
 struct gw_probe_stats {
 	uint64_t sent;
 	uint64_t answered;
-	uint64_t bad;      /* malformed or unexpected answers */
+	uint64_t bad; /* malformed or unexpected answers */
 	uint64_t send_errors;
 };
 void gw_prober_stats(const struct gw_prober *p, struct gw_probe_stats *ret);

@@ -14,20 +14,20 @@
 
 struct cs_sync_opts {
 	const struct gw_config *cfg;
-	const char *gw_socket;    /* gatewayd's control socket */
-	uint32_t poll_ms;         /* gatewayd export poll; default 50 */
-	uint32_t retry_ms;        /* etcd read retry; default 500 */
+	const char *gw_socket; /* gatewayd's control socket */
+	uint32_t poll_ms;      /* gatewayd export poll; default 50 */
+	uint32_t retry_ms;     /* etcd read retry; default 500 */
 };
 
-#define CS_SYNC_STATS(X)                                                    \
-	X(pushes, "site views pushed into gatewayd")                        \
-	X(push_errors, "pushes gatewayd refused or missed")                 \
-	X(withdrawals, "sites withdrawn because etcd deleted their keys")   \
-	X(puts, "records written to etcd")                                  \
-	X(put_errors, "record writes that failed")                          \
-	X(events, "watch events handled")                                   \
-	X(resyncs, "full reads of the prefix after a compaction or error")  \
-	X(leases, "leases granted")                                         \
+#define CS_SYNC_STATS(X)                                                                           \
+	X(pushes, "site views pushed into gatewayd")                                               \
+	X(push_errors, "pushes gatewayd refused or missed")                                        \
+	X(withdrawals, "sites withdrawn because etcd deleted their keys")                          \
+	X(puts, "records written to etcd")                                                         \
+	X(put_errors, "record writes that failed")                                                 \
+	X(events, "watch events handled")                                                          \
+	X(resyncs, "full reads of the prefix after a compaction or error")                         \
+	X(leases, "leases granted")                                                                \
 	X(own_ignored, "records of this site seen (not applied)")
 
 struct cs_sync_stats {

@@ -22,23 +22,31 @@ static const char *conf_text =
 	"gateway = { name = \"gw1\";\n"
 	"  internal = { interface = \"int0\"; address = \"10.1.0.1\"; };\n"
 	"  external = { interface = \"ext0\"; address = \"10.255.0.1\"; }; };\n"
-	"peers = ( { site = \"site-b\"; site_id = 2; gateway = \"gw1\"; address = \"10.255.0.2\"; },\n"
-	"          { site = \"site-c\"; site_id = 3; gateway = \"gw1\"; address = \"10.255.0.3\"; } );\n"
+	"peers = ( { site = \"site-b\"; site_id = 2; gateway = \"gw1\"; address = \"10.255.0.2\"; "
+	"},\n"
+	"          { site = \"site-c\"; site_id = 3; gateway = \"gw1\"; address = \"10.255.0.3\"; "
+	"} );\n"
 	"services = (\n"
-	"  { name = \"none\"; vips = [\"10.100.0.10\"]; ports = [\"80/tcp\"]; affinity = \"none\";\n"
-	"    backends = ( { address = \"10.1.0.11\"; port = 80; }, { address = \"10.1.0.12\"; port = 80; },\n"
+	"  { name = \"none\"; vips = [\"10.100.0.10\"]; ports = [\"80/tcp\"]; affinity = "
+	"\"none\";\n"
+	"    backends = ( { address = \"10.1.0.11\"; port = 80; }, { address = \"10.1.0.12\"; port "
+	"= 80; },\n"
 	"                 { address = \"10.2.0.11\"; port = 80; site = \"site-b\"; },\n"
 	"                 { address = \"10.3.0.11\"; port = 80; site = \"site-c\"; },\n"
 	"                 { address = \"fd00:1::11\"; port = 80; } ); },\n"
-	"  { name = \"local\"; vips = [\"10.100.0.11\"]; ports = [\"80/tcp\"]; affinity = \"local\";\n"
+	"  { name = \"local\"; vips = [\"10.100.0.11\"]; ports = [\"80/tcp\"]; affinity = "
+	"\"local\";\n"
 	"    backends = ( { address = \"10.1.0.11\"; port = 80; },\n"
 	"                 { address = \"10.2.0.11\"; port = 80; site = \"site-b\"; } ); },\n"
-	"  { name = \"remote\"; vips = [\"10.100.0.12\"]; ports = [\"80/tcp\"]; affinity = \"remote\";\n"
+	"  { name = \"remote\"; vips = [\"10.100.0.12\"]; ports = [\"80/tcp\"]; affinity = "
+	"\"remote\";\n"
 	"    backends = ( { address = \"10.1.0.11\"; port = 80; },\n"
 	"                 { address = \"10.2.0.11\"; port = 80; site = \"site-b\"; } ); },\n"
-	"  { name = \"spill\"; vips = [\"10.100.0.13\"]; ports = [\"80/tcp\"]; affinity = \"none\";\n"
+	"  { name = \"spill\"; vips = [\"10.100.0.13\"]; ports = [\"80/tcp\"]; affinity = "
+	"\"none\";\n"
 	"    min_local_healthy = 2;\n"
-	"    backends = ( { address = \"10.1.0.11\"; port = 80; }, { address = \"10.1.0.12\"; port = 80; },\n"
+	"    backends = ( { address = \"10.1.0.11\"; port = 80; }, { address = \"10.1.0.12\"; port "
+	"= 80; },\n"
 	"                 { address = \"10.2.0.11\"; port = 80; site = \"site-b\"; } ); }\n"
 	");\n";
 
@@ -50,7 +58,7 @@ struct fx {
 
 static int setup(void **state)
 {
-	struct gw_config_errors errs = { 0 };
+	struct gw_config_errors errs = {0};
 	static struct fx f;
 	size_t i;
 
@@ -180,11 +188,11 @@ static void test_remote_site_export(void **state)
 {
 	struct fx *f = *state;
 	struct gw_lb_remote_backend rb[2] = {
-		{ .port = 80, .weight = 100, .healthy = true },
-		{ .port = 80, .weight = 100, .healthy = false },
+		{.port = 80, .weight = 100, .healthy = true},
+		{.port = 80, .weight = 100, .healthy = false},
 	};
-	struct gw_lb_remote_service rs[2] = { 0 };
-	struct gw_lb_remote_gateway gw = { .name = "gw1" };
+	struct gw_lb_remote_service rs[2] = {0};
+	struct gw_lb_remote_gateway gw = {.name = "gw1"};
 	struct gw_lb_service *s;
 
 	assert_int_equal(gw_ip_parse("10.2.0.21", &rb[0].addr), 0);
@@ -235,8 +243,8 @@ static void test_backend_ids_bounded(void **state)
 {
 	struct fx *f = *state;
 	struct gw_lb_remote_backend *rb = calloc(f->cfg->limits.backends + 1, sizeof(*rb));
-	struct gw_lb_remote_service rs = { 0 };
-	struct gw_lb_remote_gateway gw = { .name = "gw1" };
+	struct gw_lb_remote_service rs = {0};
+	struct gw_lb_remote_gateway gw = {.name = "gw1"};
 	size_t i;
 
 	assert_non_null(rb);

@@ -12,7 +12,7 @@
 #define GW_ABI_VERSION 1
 
 /* Addresses are 4 x __be32: IPv4 in [0] and zeros after it, IPv6 whole. */
-#define GW_AF_INET 4
+#define GW_AF_INET  4
 #define GW_AF_INET6 6
 
 /* --- gw_cfg: array[1], written by gatewayd, read per packet ------------- */
@@ -24,14 +24,14 @@ struct gw_cfg {
 	__u16 flags;
 	__u32 int_ifindex;
 	__u32 ext_ifindex;
-	__be32 int_addr4;   /* SNAT source towards local backends */
-	__be32 ext_addr4;   /* outer source of tunnel packets */
+	__be32 int_addr4; /* SNAT source towards local backends */
+	__be32 ext_addr4; /* outer source of tunnel packets */
 	__be32 int_addr6[4];
 	__be16 geneve_port; /* UDP destination of tunnel packets (6081) */
 	__be16 probe_port;  /* UDP port of inter-gateway probes */
 	__u16 snat_port_min;
 	__u16 snat_port_max;
-	__u16 tunnel_mtu;   /* largest outer packet the underlay carries */
+	__u16 tunnel_mtu; /* largest outer packet the underlay carries */
 	__u16 _pad0;
 	__u32 default_identity; /* identity of sources that match no CIDR */
 };
@@ -47,8 +47,8 @@ struct gw_svc_key {
 _Static_assert(sizeof(struct gw_svc_key) == 20, "gw_svc_key ABI");
 
 #define GW_SVC_F_POLICY (1u << 0) /* enforce policy: only allowed identities */
-#define GW_SVC_F_L7 (1u << 1)     /* L7 mode: pass to the stack (gw-proxy) */
-#define GW_SVC_F_VIP (1u << 2)    /* marker entry {vip, port 0, proto 0}: "this is a VIP" */
+#define GW_SVC_F_L7	(1u << 1) /* L7 mode: pass to the stack (gw-proxy) */
+#define GW_SVC_F_VIP	(1u << 2) /* marker entry {vip, port 0, proto 0}: "this is a VIP" */
 
 struct gw_svc {
 	__u32 id; /* index of the service's Maglev tables */
@@ -63,17 +63,17 @@ _Static_assert(sizeof(struct gw_svc) == 8, "gw_svc ABI");
  * backends only. Each exists per address family, so a dual-stack service
  * sends IPv4 flows to IPv4 backends and IPv6 flows to IPv6 ones. Inner maps
  * are u32 arrays: [0] = table size m, [1..m] = backend ids; replaced whole. */
-#define GW_MAGLEV_CLIENT 0
-#define GW_MAGLEV_PEER 1
-#define GW_MAGLEV_TABLES 4
-#define GW_MAGLEV_SLOT(svc_id, table, v6) ((svc_id) * GW_MAGLEV_TABLES + (table) * 2 + (v6))
+#define GW_MAGLEV_CLIENT		  0
+#define GW_MAGLEV_PEER			  1
+#define GW_MAGLEV_TABLES		  4
+#define GW_MAGLEV_SLOT(svc_id, table, v6) ((svc_id)*GW_MAGLEV_TABLES + (table)*2 + (v6))
 
 /* --- backends: array by backend id -------------------------------------- */
 #define GW_BE_F_REMOTE (1u << 0) /* lives in another site: encapsulate */
 
 struct gw_backend {
 	__be32 addr[4];
-	__be16 port;  /* 0: the port the client connected to */
+	__be16 port; /* 0: the port the client connected to */
 	__u8 family;
 	__u8 _pad0;
 	__u16 site_id;
@@ -83,7 +83,7 @@ struct gw_backend {
 _Static_assert(sizeof(struct gw_backend) == 28, "gw_backend ABI");
 
 /* --- peers: array by peer id (0 is never a peer) ------------------------- */
-#define GW_PEER_F_UP (1u << 0)
+#define GW_PEER_F_UP	  (1u << 0)
 #define GW_PEER_F_ENCRYPT (1u << 1)
 
 struct gw_peer {
@@ -143,8 +143,8 @@ _Static_assert(sizeof(struct gw_ct_key) == 40, "gw_ct_key ABI");
 
 #define GW_CT_F_NAT_SRC (1u << 0) /* rewrite source to nat_src:nat_sport */
 #define GW_CT_F_NAT_DST (1u << 1) /* rewrite destination to nat_dst:nat_dport */
-#define GW_CT_F_ENCAP (1u << 2)   /* send to peer out_peer in Geneve */
-#define GW_CT_F_REPLY (1u << 3)   /* the reverse (reply) entry of a flow */
+#define GW_CT_F_ENCAP	(1u << 2) /* send to peer out_peer in Geneve */
+#define GW_CT_F_REPLY	(1u << 3) /* the reverse (reply) entry of a flow */
 
 struct gw_ct {
 	__be32 nat_src[4];
@@ -170,19 +170,19 @@ _Static_assert(sizeof(struct gw_counter) == 16, "gw_counter ABI");
 
 /* --- wire formats -------------------------------------------------------- */
 #define GW_GENEVE_PORT 6081
-#define GW_PROBE_PORT 6082
+#define GW_PROBE_PORT  6082
 
 /* Geneve option carrying the source identity. Class 0xFFF1 lies in the
  * experimental range of the IANA Geneve option class registry. */
-#define GW_GENEVE_OPT_CLASS 0xFFF1
+#define GW_GENEVE_OPT_CLASS	    0xFFF1
 #define GW_GENEVE_OPT_TYPE_IDENTITY 0x49
-#define GW_GENEVE_OPT_LEN_WORDS 2 /* 8 bytes of data */
+#define GW_GENEVE_OPT_LEN_WORDS	    2 /* 8 bytes of data */
 
 struct gw_geneve_hdr {
 	__u8 opt_len_ver; /* version (2 bits) | option length in 4-byte words (6 bits) */
-	__u8 flags;       /* O | C | reserved */
-	__be16 proto;     /* 0x0800 / 0x86DD: no inner Ethernet */
-	__u8 vni[3];      /* sending site id */
+	__u8 flags;	  /* O | C | reserved */
+	__be16 proto;	  /* 0x0800 / 0x86DD: no inner Ethernet */
+	__u8 vni[3];	  /* sending site id */
 	__u8 _rsvd;
 };
 _Static_assert(sizeof(struct gw_geneve_hdr) == 8, "gw_geneve_hdr ABI");
@@ -199,8 +199,8 @@ _Static_assert(sizeof(struct gw_geneve_opt_identity) == 12, "gw_geneve_opt_ident
 
 #define GW_TUNNEL_OVERHEAD (20 + 8 + 8 + 12) /* outer IPv4 + UDP + Geneve + option */
 
-#define GW_PROBE_MAGIC 0x49535450 /* "ISTP" */
-#define GW_PROBE_F_REPLY 1
+#define GW_PROBE_MAGIC	   0x49535450 /* "ISTP" */
+#define GW_PROBE_F_REPLY   1
 
 struct gw_probe {
 	__be32 magic;

@@ -4,6 +4,7 @@
 #define GW_ABI_REASONS_H
 
 /* X(symbol, "name", "what it means") — order is ABI: append only. */
+/* clang-format off */
 #define GW_REASONS(X)                                                                   \
 	X(PASS, "pass", "not ours: handed to the kernel stack")                          \
 	X(FWD_LOCAL, "fwd_local", "new or tracked flow forwarded to a local backend")     \
@@ -31,12 +32,13 @@
 	X(DROP_UNSUPPORTED, "drop_unsupported", "protocol not balanced for this service") \
 	X(DROP_NO_SERVICE, "drop_no_service", "tunnelled packet for no service and no flow") \
 	X(DROP_PROBE, "drop_probe", "malformed probe packet")
+/* clang-format on */
 
 enum gw_reason {
 #define GW_REASON_ENUM(sym, name, help) GW_R_##sym,
 	GW_REASONS(GW_REASON_ENUM)
 #undef GW_REASON_ENUM
-	GW_R__COUNT
+		GW_R__COUNT
 };
 
 #define GW_R_FIRST_DROP GW_R_DROP_TRUNCATED

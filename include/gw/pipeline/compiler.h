@@ -9,7 +9,7 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 #ifndef likely
-#define likely(x) __builtin_expect(!!(x), 1)
+#define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #endif
 
@@ -29,6 +29,6 @@
 #endif
 
 /* Compile-time constant byte swaps, for switch labels. */
-#define GW_BE16(x) ((__be16)((((x) & 0xff) << 8) | (((x) >> 8) & 0xff)))
+#define GW_BE16(x) ((__be16)((((x)&0xff) << 8) | (((x) >> 8) & 0xff)))
 
 #endif

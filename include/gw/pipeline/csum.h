@@ -22,7 +22,7 @@ static __always_inline __u32 gw_csum_add32(__u32 c, __u32 v)
 static __always_inline void gw_csum_replace_words(__u16 *sum, const __be32 *from, const __be32 *to,
 						  int n)
 {
-	__u32 c = (__u16)~*sum;
+	__u32 c = (__u16) ~*sum;
 	int i;
 
 #pragma unroll
@@ -37,7 +37,7 @@ static __always_inline void gw_csum_replace_words(__u16 *sum, const __be32 *from
 
 static __always_inline void gw_csum_replace2(__u16 *sum, __be16 from, __be16 to)
 {
-	__u32 c = (__u16)~*sum;
+	__u32 c = (__u16) ~*sum;
 
 	c += (__u16)~from;
 	c += to;

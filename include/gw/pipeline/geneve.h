@@ -8,10 +8,10 @@
 #include "gw/pipeline/parse.h"
 
 #define GW_GENEVE_MAX_OPTS 4
-#define GW_TCP_MAX_OPTS 10
-#define GW_TCPOPT_MSS 2
-#define GW_TCPOPT_EOL 0
-#define GW_TCPOPT_NOP 1
+#define GW_TCP_MAX_OPTS	   10
+#define GW_TCPOPT_MSS	   2
+#define GW_TCPOPT_EOL	   0
+#define GW_TCPOPT_NOP	   1
 
 /* Outer UDP source port from the flow hash, in the dynamic range, for ECMP
  * and RSS entropy (RFC 8926 §3.3). */
@@ -95,7 +95,7 @@ static __always_inline int gw_geneve_encap(struct gw_ctx *c, const struct gw_cfg
 }
 
 struct gw_geneve_info {
-	__u16 inner_off; /* offset of the inner IP header */
+	__u16 inner_off;   /* offset of the inner IP header */
 	__u16 inner_proto; /* ETH_P_IP / ETH_P_IPV6, host order */
 	__u32 identity;
 	__u8 have_identity;

@@ -20,20 +20,20 @@
 #define IPPROTO_SCTP 132
 #endif
 
-#define GW_IPV6_MAX_EXT 4      /* extension headers we walk before giving up */
-#define GW_MAX_L3_OFF 64       /* an L3 header never starts later than this */
-#define GW_MAX_L4_OFF 256      /* nor an L4 header */
+#define GW_IPV6_MAX_EXT 4   /* extension headers we walk before giving up */
+#define GW_MAX_L3_OFF	64  /* an L3 header never starts later than this */
+#define GW_MAX_L4_OFF	256 /* nor an L4 header */
 
 /* Outcome of a parse: 0 parsed, GW_PARSE_NOT_IP, or -reason. */
-#define GW_PARSE_NOT_IP 1
+#define GW_PARSE_NOT_IP	  1
 
-#define GW_PKT_F_FRAGMENT (1u << 0)  /* any fragment: L4 ports may be absent */
-#define GW_PKT_F_L4 (1u << 1)        /* ports/ids are valid */
+#define GW_PKT_F_FRAGMENT (1u << 0) /* any fragment: L4 ports may be absent */
+#define GW_PKT_F_L4	  (1u << 1) /* ports/ids are valid */
 
 struct gw_pkt {
 	__u16 l3_off;
 	__u16 l4_off;
-	__u16 l3_len;   /* IP total length (IPv4) or payload + 40 (IPv6) */
+	__u16 l3_len; /* IP total length (IPv4) or payload + 40 (IPv6) */
 	__u8 family;
 	__u8 proto;
 	__u8 flags;
@@ -42,7 +42,7 @@ struct gw_pkt {
 	__u8 _pad;
 	__be32 src[4];
 	__be32 dst[4];
-	__be16 sport;   /* ICMP echo: the identifier in both */
+	__be16 sport; /* ICMP echo: the identifier in both */
 	__be16 dport;
 };
 

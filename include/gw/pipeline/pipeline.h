@@ -33,12 +33,12 @@
 #include "gw/pipeline/nat.h"
 #include "gw/pipeline/parse.h"
 
-#define GW_ACT_PASS 0
-#define GW_ACT_DROP 1
-#define GW_ACT_TX 2
+#define GW_ACT_PASS	0
+#define GW_ACT_DROP	1
+#define GW_ACT_TX	2
 #define GW_ACT_REDIRECT 3
 
-#define GW_SNAT_TRIES 8
+#define GW_SNAT_TRIES	8
 
 struct gw_result {
 	__u32 action;
@@ -47,18 +47,18 @@ struct gw_result {
 	__u32 _pad;
 };
 
-#define GW_FIB_OK 0
+#define GW_FIB_OK   0
 #define GW_FIB_PASS 1 /* no neighbour entry yet: let the kernel route it */
 
 struct gw_fib {
 	__u8 family;
 	__u8 _pad[3];
-	__u32 ifindex;  /* out: egress interface */
+	__u32 ifindex; /* out: egress interface */
 	__be32 src[4];
 	__be32 dst[4];
 	__u16 l3_len;
-	__u8 smac[6];   /* out */
-	__u8 dmac[6];   /* out */
+	__u8 smac[6]; /* out */
+	__u8 dmac[6]; /* out */
 };
 
 /* Temporaries too large for the BPF stack when all is inlined. */
@@ -146,7 +146,8 @@ static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, 
 		if (!peer || !(peer->flags & GW_PEER_F_UP))
 			return -GW_R_DROP_NO_PEER;
 		if (cfg->tunnel_mtu > GW_TUNNEL_OVERHEAD + hdrs)
-			gw_tcp_clamp_mss(data, data_end, p, cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD - hdrs);
+			gw_tcp_clamp_mss(data, data_end, p,
+					 cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD - hdrs);
 		r = gw_geneve_encap(c, cfg, peer, e->identity, hash, p);
 		if (r)
 			return r;
@@ -194,8 +195,7 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 	/* Policy is decided where the client's labels are known: at the gateway
 	 * of its own site. A peer's flow was checked there; the identity check
 	 * on decap makes sure the peer may speak for it. */
-	if (!zone && (svc->flags & GW_SVC_F_POLICY) &&
-	    !gw_ctx_policy_allows(c, identity, svc->id))
+	if (!zone && (svc->flags & GW_SVC_F_POLICY) && !gw_ctx_policy_allows(c, identity, svc->id))
 		return -GW_R_DROP_POLICY;
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return -GW_R_DROP_UNSUPPORTED;
@@ -243,7 +243,7 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 		__u32 range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
 		/* port 0: the backend listens on the port the client asked for */
 		__be16 be_port = be->port ? be->port : p->dport;
-		__be32 snat[4] = { cfg->int_addr4, 0, 0, 0 };
+		__be32 snat[4] = {cfg->int_addr4, 0, 0, 0};
 		__be16 port = 0;
 
 		if (p->family == GW_AF_INET6) {
