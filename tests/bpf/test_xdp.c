@@ -506,10 +506,13 @@ static const struct xcase T_REMOTE[] = {
 	{ .desc = "remote backend whose peer has no route", .prog = P_INT,
 	  .in = { FROM_CLIENT, V4(CLIENT, VIP_NOROUTE), DF, TCP(41007, 80, TH_SYN) },
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_FIB },
-	{ .desc = "tracked remote flow while its peer is down", .prog = P_INT,
+	/* A tracked flow whose peer is down is balanced anew; this table still
+	 * names only that peer, so the new choice fails too and the old entry
+	 * is left as it was (gatewayd rebuilds the tables when a peer dies). */
+	{ .desc = "tracked remote flow while its peer is down: balanced anew", .prog = P_INT,
 	  .before = peer2_down,
 	  .in = { FROM_CLIENT, V4(CLIENT, VIP_REMOTE), DF, TCP(41000, 80, TH_ACK) },
-	  .verdict = XDP_DROP, .reason = GW_R_DROP_NO_PEER, .ct = CT_HIT },
+	  .verdict = XDP_DROP, .reason = GW_R_DROP_NO_PEER, .ct = CT_ANY },
 	{ .desc = "...and once it is back up", .prog = P_INT, .before = peer2_up,
 	  .in = { FROM_CLIENT, V4(CLIENT, VIP_REMOTE), DF, TCP(41000, 80, TH_ACK) },
 	  .verdict = XDP_REDIRECT, .egress = E_EXT0, .reason = GW_R_FWD_REMOTE,
