@@ -1,0 +1,984 @@
+/* Native driver context for the shared pipeline (include/gw/pipeline/): the
+ * packet in an exactly sized heap buffer with headroom, small bounded tables
+ * and a fake FIB, so unit tests and the fuzzer run gw_pipeline_int/ext and
+ * every helper under ASan without a kernel. Also a standard one-site topology
+ * and packet builders with full (non-incremental) checksums. */
+#ifndef GW_TESTS_PIPELINE_CTX_H
+#define GW_TESTS_PIPELINE_CTX_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The pipeline's loops carry clang's `#pragma unroll` for the BPF verifier;
+ * gcc does not know it and -Wall -Werror would refuse the headers. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#endif
+
+#include "gw/abi/maps.h"
+#include "gw/pipeline/compiler.h"
+#include "gw/pipeline/parse.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GWT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GWT_ASAN 1
+#endif
+#endif
+#ifdef GWT_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#define GWT_HEADROOM 256 /* default room in front of the packet (XDP has 256) */
+/* data sits at 6 mod 8: IP headers 4-aligned, as NET_IP_ALIGN drivers deliver
+ * them and the verifier assumes, and every struct the pipeline reads through
+ * a pointer (gw_probe needs 8) naturally aligned, so UBSan stays quiet */
+#define GWT_IP_ALIGN	   6
+#define GWT_PKT_MAX	   4096
+#define GWT_MAX_SVCS	   32
+#define GWT_MAGLEV_SLOTS   64
+#define GWT_MAGLEV_MAX	   16
+#define GWT_MAX_BACKENDS   32
+#define GWT_MAX_PEERS	   8
+#define GWT_MAX_SRC_IDENTS 16
+#define GWT_MAX_IDENTS	   16
+#define GWT_MAX_POLICY	   32
+#define GWT_CT_MAX	   256
+#define GWT_MAX_ROUTES	   16
+#define GWT_SCRATCH_BYTES  512
+
+#define GWT_ENOSPC	   28
+#define GWT_EEXIST	   17
+#define GWT_EINVAL	   22
+
+/* What the fake FIB answers for a destination. */
+#define GWT_ROUTE_OK	   0 /* next hop known: ifindex and MACs */
+#define GWT_ROUTE_NO_NEIGH 1 /* route but no neighbour entry yet */
+
+struct gwt_svc {
+	struct gw_svc_key key;
+	struct gw_svc val;
+};
+
+struct gwt_maglev {
+	__u32 n;
+	__u32 be[GWT_MAGLEV_MAX];
+};
+
+struct gwt_peer_addr {
+	__be32 addr;
+	__u32 id;
+};
+
+struct gwt_src_ident {
+	__u8 family;
+	__u8 plen;
+	__be32 addr[4];
+	__u32 identity;
+};
+
+struct gwt_ident {
+	__u32 id;
+	struct gw_identity val;
+};
+
+struct gwt_policy {
+	__u32 identity;
+	__u32 svc_id;
+};
+
+struct gwt_ct_slot {
+	struct gw_ct_key k;
+	struct gw_ct v;
+};
+
+struct gwt_route {
+	__u8 family;
+	__u8 plen;
+	__u8 kind;
+	__be32 dst[4];
+	__u32 ifindex;
+	__u16 mtu; /* 0: no limit; else a larger l3_len gets "fragmentation needed" */
+	__u8 smac[6];
+	__u8 dmac[6];
+};
+
+struct gwt_fib_req {
+	__u32 calls;
+	__u8 family;
+	__be32 src[4];
+	__be32 dst[4];
+	__u16 l3_len;
+};
+
+struct gw_ctx {
+	/* The packet: mem[head, mem_len) is data..data_end. mem is allocated
+	 * to exactly mem_len bytes, so ASan sees any access past data_end. */
+	__u8 *mem;
+	__u32 mem_len;
+	__u32 head;
+	__u32 floor; /* alignment padding: not headroom */
+
+	struct gw_cfg cfg;
+	int have_cfg;
+	struct gwt_svc svcs[GWT_MAX_SVCS];
+	__u32 n_svcs;
+	struct gwt_maglev maglev[GWT_MAGLEV_SLOTS];
+	struct gw_backend backends[GWT_MAX_BACKENDS]; /* array map: unset = zeroed */
+	struct gw_peer peers[GWT_MAX_PEERS];	      /* array map; id 0 is never a peer */
+	struct gwt_peer_addr peer_addrs[GWT_MAX_PEERS];
+	__u32 n_peer_addrs;
+	struct gwt_src_ident src_idents[GWT_MAX_SRC_IDENTS];
+	__u32 n_src_idents;
+	struct gwt_ident idents[GWT_MAX_IDENTS];
+	__u32 n_idents;
+	struct gwt_policy policy[GWT_MAX_POLICY];
+	__u32 n_policy;
+	struct gwt_ct_slot ct[GWT_CT_MAX];
+	__u32 n_ct;
+	__u32 ct_cap; /* inserts of new keys fail beyond this many entries */
+	__u64 now;
+	struct gwt_route routes[GWT_MAX_ROUTES];
+	__u32 n_routes;
+
+	/* What the pipeline did, for assertions. */
+	struct gwt_fib_req fib_last;
+	__u32 ct_inserts;
+	__u32 ct_insert_fails;
+	__u32 adjust_calls;
+	int no_scratch; /* make gw_ctx_scratch() fail */
+
+	union {
+		__u64 align;
+		__u8 bytes[GWT_SCRATCH_BYTES];
+	} scratch;
+};
+
+/* --- packet buffer --------------------------------------------------------- */
+
+static inline void gwt_poison(struct gw_ctx *c)
+{
+#ifdef GWT_ASAN
+	/* The headroom is not part of the packet: reading it is a bug. ASan
+	 * tracks 8-byte granules, so up to 7 bytes before data stay readable. */
+	ASAN_UNPOISON_MEMORY_REGION(c->mem, c->mem_len);
+	ASAN_POISON_MEMORY_REGION(c->mem, c->head);
+#else
+	(void)c;
+#endif
+}
+
+static inline void gwt_packet_free(struct gw_ctx *c)
+{
+	if (!c->mem)
+		return;
+#ifdef GWT_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(c->mem, c->mem_len);
+#endif
+	free(c->mem);
+	c->mem = NULL;
+	c->mem_len = c->head = c->floor = 0;
+}
+
+/* Put a frame in the context with `headroom` bytes in front of it. */
+static inline int gwt_packet_set(struct gw_ctx *c, const void *frame, size_t len, size_t headroom)
+{
+	size_t pad = (GWT_IP_ALIGN + 8 - headroom % 8) % 8; /* malloc aligns to 8 */
+
+	gwt_packet_free(c);
+	if (len > GWT_PKT_MAX || headroom > 4096)
+		return -GWT_EINVAL;
+	c->mem = malloc(pad + headroom + len);
+	if (!c->mem)
+		return -GWT_ENOSPC;
+	memset(c->mem, 0xa5, pad + headroom);
+	if (len)
+		memcpy(c->mem + pad + headroom, frame, len);
+	c->mem_len = (__u32)(pad + headroom + len);
+	c->head = (__u32)(pad + headroom);
+	c->floor = (__u32)pad;
+	gwt_poison(c);
+	return 0;
+}
+
+static inline __u8 *gwt_packet(struct gw_ctx *c)
+{
+	return c->mem + c->head;
+}
+
+static inline size_t gwt_packet_len(const struct gw_ctx *c)
+{
+	return c->mem_len - c->head;
+}
+
+/* --- the driver contract ----------------------------------------------------- */
+
+static __always_inline void *gw_ctx_data(struct gw_ctx *c)
+{
+	return c->mem + c->head;
+}
+
+static __always_inline void *gw_ctx_data_end(struct gw_ctx *c)
+{
+	return c->mem + c->mem_len;
+}
+
+/* Same limits as bpf_xdp_adjust_head: data stays inside the buffer and at
+ * least an Ethernet header remains. */
+static __always_inline int gw_ctx_adjust_head(struct gw_ctx *c, int delta)
+{
+	long nh = (long)c->head + delta;
+
+	c->adjust_calls++;
+	if (nh < (long)c->floor || nh > (long)c->mem_len - (long)sizeof(struct ethhdr))
+		return -GWT_EINVAL;
+	c->head = (__u32)nh;
+	gwt_poison(c);
+	return 0;
+}
+
+static __always_inline const struct gw_cfg *gw_ctx_cfg(struct gw_ctx *c)
+{
+	if (!c->have_cfg || c->cfg.abi_version != GW_ABI_VERSION)
+		return 0;
+	return &c->cfg;
+}
+
+static __always_inline const struct gw_svc *gw_ctx_svc(struct gw_ctx *c, const struct gw_svc_key *k)
+{
+	__u32 i;
+
+	for (i = 0; i < c->n_svcs && i < GWT_MAX_SVCS; i++)
+		if (!memcmp(&c->svcs[i].key, k, sizeof(*k)))
+			return &c->svcs[i].val;
+	return 0;
+}
+
+static __always_inline int gw_ctx_maglev(struct gw_ctx *c, __u32 slot, __u32 hash,
+					 __u32 *ret_backend)
+{
+	const struct gwt_maglev *m;
+
+	if (slot >= GWT_MAGLEV_SLOTS)
+		return -1;
+	m = &c->maglev[slot];
+	if (!m->n || m->n > GWT_MAGLEV_MAX)
+		return -1;
+	*ret_backend = m->be[hash % m->n];
+	return 0;
+}
+
+static __always_inline const struct gw_backend *gw_ctx_backend(struct gw_ctx *c, __u32 id)
+{
+	return id < GWT_MAX_BACKENDS ? &c->backends[id] : 0;
+}
+
+static __always_inline const struct gw_peer *gw_ctx_peer(struct gw_ctx *c, __u32 id)
+{
+	return id && id < GWT_MAX_PEERS ? &c->peers[id] : 0;
+}
+
+static __always_inline const __u32 *gw_ctx_peer_by_addr(struct gw_ctx *c, __be32 addr)
+{
+	__u32 i;
+
+	for (i = 0; i < c->n_peer_addrs && i < GWT_MAX_PEERS; i++)
+		if (c->peer_addrs[i].addr == addr)
+			return &c->peer_addrs[i].id;
+	return 0;
+}
+
+/* Does addr fall in the plen-bit prefix pfx? */
+static inline int gwt_prefix_match(const __be32 *pfx, __u8 plen, const __be32 *addr)
+{
+	const __u8 *a = (const __u8 *)pfx, *b = (const __u8 *)addr;
+	__u8 i, full = plen / 8, rest = plen % 8;
+
+	for (i = 0; i < full && i < 16; i++)
+		if (a[i] != b[i])
+			return 0;
+	if (rest && full < 16) {
+		__u8 mask = (__u8)(0xff << (8 - rest));
+
+		if ((a[full] & mask) != (b[full] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline __u32 gw_ctx_identity_of(struct gw_ctx *c, const struct gw_pkt *p)
+{
+	const struct gwt_src_ident *best = 0;
+	__u32 i;
+
+	for (i = 0; i < c->n_src_idents && i < GWT_MAX_SRC_IDENTS; i++) {
+		const struct gwt_src_ident *s = &c->src_idents[i];
+
+		if (s->family != p->family || !gwt_prefix_match(s->addr, s->plen, p->src))
+			continue;
+		if (!best || s->plen > best->plen)
+			best = s;
+	}
+	if (best)
+		return best->identity;
+	return c->have_cfg ? c->cfg.default_identity : 0;
+}
+
+static __always_inline const struct gw_identity *gw_ctx_identity(struct gw_ctx *c, __u32 id)
+{
+	__u32 i;
+
+	for (i = 0; i < c->n_idents && i < GWT_MAX_IDENTS; i++)
+		if (c->idents[i].id == id)
+			return &c->idents[i].val;
+	return 0;
+}
+
+static __always_inline int gw_ctx_policy_allows(struct gw_ctx *c, __u32 identity, __u32 svc_id)
+{
+	__u32 i;
+
+	for (i = 0; i < c->n_policy && i < GWT_MAX_POLICY; i++)
+		if (c->policy[i].identity == identity && c->policy[i].svc_id == svc_id)
+			return 1;
+	return 0;
+}
+
+static __always_inline struct gw_ct *gw_ctx_ct_lookup(struct gw_ctx *c, const struct gw_ct_key *k)
+{
+	__u32 i;
+
+	for (i = 0; i < c->n_ct && i < GWT_CT_MAX; i++)
+		if (!memcmp(&c->ct[i].k, k, sizeof(*k)))
+			return &c->ct[i].v;
+	return 0;
+}
+
+/* excl: fail if the key exists (BPF_NOEXIST); else create or replace. New
+ * keys fail once ct_cap entries exist (unlike an LRU map, which evicts). */
+static __always_inline int gw_ctx_ct_insert(struct gw_ctx *c, const struct gw_ct_key *k,
+					    const struct gw_ct *v, int excl)
+{
+	struct gw_ct *e = gw_ctx_ct_lookup(c, k);
+	__u32 cap = c->ct_cap < GWT_CT_MAX ? c->ct_cap : GWT_CT_MAX;
+
+	c->ct_inserts++;
+	if (e) {
+		if (excl) {
+			c->ct_insert_fails++;
+			return -GWT_EEXIST;
+		}
+		memcpy(e, v, sizeof(*v));
+		return 0;
+	}
+	if (c->n_ct >= cap) {
+		c->ct_insert_fails++;
+		return -GWT_ENOSPC;
+	}
+	memcpy(&c->ct[c->n_ct].k, k, sizeof(*k));
+	memcpy(&c->ct[c->n_ct].v, v, sizeof(*v));
+	c->n_ct++;
+	return 0;
+}
+
+static __always_inline __u64 gw_ctx_now(struct gw_ctx *c)
+{
+	return c->now;
+}
+
+struct gw_fib;
+static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f);
+struct gw_scratch;
+static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c);
+
+#include "gw/pipeline/pipeline.h"
+
+_Static_assert(sizeof(struct gw_scratch) <= GWT_SCRATCH_BYTES, "scratch room");
+
+/* Longest-prefix match over the configured routes; no match is "no route". */
+static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f)
+{
+	const struct gwt_route *best = 0;
+	__u32 i;
+
+	c->fib_last.calls++;
+	c->fib_last.family = f->family;
+	memcpy(c->fib_last.src, f->src, 16);
+	memcpy(c->fib_last.dst, f->dst, 16);
+	c->fib_last.l3_len = f->l3_len;
+	for (i = 0; i < c->n_routes && i < GWT_MAX_ROUTES; i++) {
+		const struct gwt_route *r = &c->routes[i];
+
+		if (r->family != f->family || !gwt_prefix_match(r->dst, r->plen, f->dst))
+			continue;
+		if (!best || r->plen > best->plen)
+			best = r;
+	}
+	if (!best)
+		return -GW_R_DROP_FIB;
+	if (best->kind == GWT_ROUTE_NO_NEIGH)
+		return GW_FIB_PASS;
+	if (best->mtu && f->l3_len > best->mtu)
+		return -GW_R_DROP_TOO_BIG;
+	f->ifindex = best->ifindex;
+	memcpy(f->smac, best->smac, 6);
+	memcpy(f->dmac, best->dmac, 6);
+	return GW_FIB_OK;
+}
+
+static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c)
+{
+	return c->no_scratch ? 0 : (struct gw_scratch *)c->scratch.bytes;
+}
+
+/* --- building the tables ------------------------------------------------------ */
+
+static inline struct gw_ctx *gwt_ctx_new(void)
+{
+	struct gw_ctx *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->ct_cap = GWT_CT_MAX;
+	return c;
+}
+
+static inline void gwt_ctx_free(struct gw_ctx *c)
+{
+	if (!c)
+		return;
+	gwt_packet_free(c);
+	free(c);
+}
+
+/* Forget every flow and what was recorded; tables stay. */
+static inline void gwt_ctx_reset_flows(struct gw_ctx *c)
+{
+	c->n_ct = 0;
+	memset(&c->fib_last, 0, sizeof(c->fib_last));
+	c->ct_inserts = c->ct_insert_fails = c->adjust_calls = 0;
+}
+
+static inline int gwt_svc_add(struct gw_ctx *c, __u8 family, const __be32 *vip, __u16 port,
+			      __u8 proto, __u32 id, __u32 flags)
+{
+	struct gwt_svc *s;
+
+	if (c->n_svcs >= GWT_MAX_SVCS)
+		return -GWT_ENOSPC;
+	s = &c->svcs[c->n_svcs++];
+	memset(s, 0, sizeof(*s));
+	memcpy(s->key.vip, vip, 16);
+	s->key.port = gw_htons(port);
+	s->key.proto = proto;
+	s->key.family = family;
+	s->val.id = id;
+	s->val.flags = flags;
+	return 0;
+}
+
+/* The {vip, 0, 0} entry that marks an address as a VIP. */
+static inline int gwt_vip_add(struct gw_ctx *c, __u8 family, const __be32 *vip)
+{
+	return gwt_svc_add(c, family, vip, 0, 0, 0, GW_SVC_F_VIP);
+}
+
+static inline int gwt_maglev_set(struct gw_ctx *c, __u32 slot, const __u32 *be, __u32 n)
+{
+	if (slot >= GWT_MAGLEV_SLOTS || n > GWT_MAGLEV_MAX)
+		return -GWT_EINVAL;
+	c->maglev[slot].n = n;
+	memcpy(c->maglev[slot].be, be, n * sizeof(*be));
+	return 0;
+}
+
+static inline int gwt_backend_set(struct gw_ctx *c, __u32 id, __u8 family, const __be32 *addr,
+				  __u16 port, __u16 site_id, __u16 peer_id, __u32 flags)
+{
+	struct gw_backend *b;
+
+	if (id >= GWT_MAX_BACKENDS)
+		return -GWT_EINVAL;
+	b = &c->backends[id];
+	memset(b, 0, sizeof(*b));
+	memcpy(b->addr, addr, 16);
+	b->port = gw_htons(port);
+	b->family = family;
+	b->site_id = site_id;
+	b->peer_id = peer_id;
+	b->flags = flags;
+	return 0;
+}
+
+static inline int gwt_peer_set(struct gw_ctx *c, __u32 id, __be32 addr, __u16 site_id, __u16 flags)
+{
+	__u32 i;
+
+	if (!id || id >= GWT_MAX_PEERS)
+		return -GWT_EINVAL;
+	c->peers[id].addr = addr;
+	c->peers[id].site_id = site_id;
+	c->peers[id].flags = flags;
+	for (i = 0; i < c->n_peer_addrs; i++)
+		if (c->peer_addrs[i].addr == addr) {
+			c->peer_addrs[i].id = id;
+			return 0;
+		}
+	if (c->n_peer_addrs >= GWT_MAX_PEERS)
+		return -GWT_ENOSPC;
+	c->peer_addrs[c->n_peer_addrs].addr = addr;
+	c->peer_addrs[c->n_peer_addrs].id = id;
+	c->n_peer_addrs++;
+	return 0;
+}
+
+static inline int gwt_src_ident_add(struct gw_ctx *c, __u8 family, const __be32 *addr, __u8 plen,
+				    __u32 identity)
+{
+	struct gwt_src_ident *s;
+
+	if (c->n_src_idents >= GWT_MAX_SRC_IDENTS)
+		return -GWT_ENOSPC;
+	s = &c->src_idents[c->n_src_idents++];
+	memset(s, 0, sizeof(*s));
+	s->family = family;
+	s->plen = plen;
+	memcpy(s->addr, addr, 16);
+	s->identity = identity;
+	return 0;
+}
+
+static inline int gwt_ident_add(struct gw_ctx *c, __u32 id, __u16 site_id)
+{
+	if (c->n_idents >= GWT_MAX_IDENTS)
+		return -GWT_ENOSPC;
+	c->idents[c->n_idents].id = id;
+	c->idents[c->n_idents].val.site_id = site_id;
+	c->idents[c->n_idents].val.flags = 0;
+	c->n_idents++;
+	return 0;
+}
+
+static inline int gwt_policy_add(struct gw_ctx *c, __u32 identity, __u32 svc_id)
+{
+	if (c->n_policy >= GWT_MAX_POLICY)
+		return -GWT_ENOSPC;
+	c->policy[c->n_policy].identity = identity;
+	c->policy[c->n_policy].svc_id = svc_id;
+	c->n_policy++;
+	return 0;
+}
+
+static inline int gwt_route_add(struct gw_ctx *c, __u8 family, const __be32 *dst, __u8 plen,
+				__u8 kind, __u32 ifindex, const __u8 *smac, const __u8 *dmac)
+{
+	struct gwt_route *r;
+
+	if (c->n_routes >= GWT_MAX_ROUTES)
+		return -GWT_ENOSPC;
+	r = &c->routes[c->n_routes++];
+	memset(r, 0, sizeof(*r));
+	r->family = family;
+	r->plen = plen;
+	r->kind = kind;
+	memcpy(r->dst, dst, 16);
+	r->ifindex = ifindex;
+	if (smac)
+		memcpy(r->smac, smac, 6);
+	if (dmac)
+		memcpy(r->dmac, dmac, 6);
+	return 0;
+}
+
+/* --- the standard topology ---------------------------------------------------- *
+ * This gateway is in site 1; peer 1 is site 2's gateway. Addresses are
+ * network order in word 0 (IPv4) or all four words (IPv6). */
+#define GWT_IP4(a, b, c, d) gw_htonl(((__u32)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
+#define GWT_A4(a, b, c, d)  ((const __be32[4]){GWT_IP4(a, b, c, d), 0, 0, 0})
+/* fdXX:YY::ZZ */
+#define GWT_A6(x, y, z)                                                                            \
+	((const __be32[4]){gw_htonl(0xfd000000u | ((x) << 16) | (y)), 0, 0, gw_htonl(z)})
+
+#define GWT_SITE	   1
+#define GWT_PEER_SITE	   2
+#define GWT_PEER_ID	   1
+#define GWT_PEER_DOWN_ID   2 /* site 3's gateway, known but down */
+#define GWT_ID_SITE(s)	   GW_SITE_IDENTITY(s)
+#define GWT_ID_CLIENTS	   (GWT_ID_SITE(GWT_SITE) | 1) /* 10.10.0.0/16 */
+#define GWT_ID_PEER	   (GWT_ID_SITE(GWT_PEER_SITE))
+
+#define GWT_INT4	   GWT_IP4(10, 1, 0, 1)	  /* SNAT address */
+#define GWT_EXT4	   GWT_IP4(192, 0, 2, 1)  /* tunnel source */
+#define GWT_PEER4	   GWT_IP4(192, 0, 2, 2)  /* peer 1 */
+#define GWT_PEER_DOWN4	   GWT_IP4(192, 0, 2, 3)  /* peer 2 (down) */
+#define GWT_VIP4	   GWT_IP4(10, 96, 0, 10) /* svc 1 tcp/80 local, svc 3 udp/53 local */
+#define GWT_VIP6	   GWT_A6(96, 0, 0x10)	  /* svc 1 tcp/80 (dual stack), svc 3 udp/53 */
+#define GWT_VIP4_REMOTE	   GWT_IP4(10, 96, 0, 11) /* svc 2 tcp/443: remote backend */
+#define GWT_VIP4_POLICY	   GWT_IP4(10, 96, 0, 12) /* svc 4 tcp/80 with policy */
+#define GWT_VIP4_L7	   GWT_IP4(10, 96, 0, 13) /* svc 5 tcp/80 L7 */
+#define GWT_VIP4_DOWN	   GWT_IP4(10, 96, 0, 14) /* svc 7 tcp/80: backend behind peer 2 */
+#define GWT_VIP4_EMPTY	   GWT_IP4(10, 96, 0, 15) /* svc 8 tcp/80: no backends */
+#define GWT_VIP4_ANYPORT   GWT_IP4(10, 96, 0, 16) /* svc 9 tcp/8443: backend port 0 */
+#define GWT_BE4		   GWT_IP4(10, 1, 1, 10)  /* backend 1, port 8080 */
+#define GWT_BE4_REMOTE	   GWT_IP4(10, 2, 1, 10)  /* backend 2, site 2 */
+#define GWT_CLIENT4	   GWT_IP4(10, 10, 0, 5)
+#define GWT_REMOTE_CLIENT4 GWT_IP4(10, 20, 0, 5) /* a client in site 2 */
+#define GWT_BE_PORT	   8080
+#define GWT_SNAT_MIN	   40000
+#define GWT_SNAT_MAX	   40999
+#define GWT_TUNNEL_MTU	   1500
+
+#define GWT_SVC_LOCAL	   1
+#define GWT_SVC_REMOTE	   2
+#define GWT_SVC_UDP	   3
+#define GWT_SVC_POLICY	   4
+#define GWT_SVC_L7	   5
+#define GWT_SVC_DOWN	   7
+#define GWT_SVC_EMPTY	   8
+#define GWT_SVC_ANYPORT	   9
+
+#define GWT_BE_LOCAL	   1
+#define GWT_BE_REMOTE	   2
+#define GWT_BE_V6	   3
+#define GWT_BE_UDP	   4
+#define GWT_BE_DOWN	   5
+#define GWT_BE_ANYPORT	   6 /* 10.1.1.20, port 0 */
+
+#define GWT_IF_INT	   2
+#define GWT_IF_EXT	   3
+
+static const __u8 gwt_mac_int[6] = {0x02, 0, 0, 0, 0x01, 0x01};	   /* our internal NIC */
+static const __u8 gwt_mac_ext[6] = {0x02, 0, 0, 0, 0x01, 0x02};	   /* our external NIC */
+static const __u8 gwt_mac_hostA[6] = {0x02, 0, 0, 0, 0x0a, 0x01};  /* next hop inside */
+static const __u8 gwt_mac_router[6] = {0x02, 0, 0, 0, 0x0b, 0x01}; /* underlay router */
+
+static inline void gwt_cfg_default(struct gw_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->abi_version = GW_ABI_VERSION;
+	cfg->site_id = GWT_SITE;
+	cfg->flags = GW_CFG_F_HAVE_V6;
+	cfg->int_ifindex = GWT_IF_INT;
+	cfg->ext_ifindex = GWT_IF_EXT;
+	cfg->int_addr4 = GWT_INT4;
+	cfg->ext_addr4 = GWT_EXT4;
+	memcpy(cfg->int_addr6, GWT_A6(1, 0, 1), 16);
+	cfg->geneve_port = gw_htons(GW_GENEVE_PORT);
+	cfg->probe_port = gw_htons(GW_PROBE_PORT);
+	cfg->snat_port_min = GWT_SNAT_MIN;
+	cfg->snat_port_max = GWT_SNAT_MAX;
+	cfg->tunnel_mtu = GWT_TUNNEL_MTU;
+	cfg->default_identity = GWT_ID_SITE(GWT_SITE);
+}
+
+static inline void gwt_maglev_one(struct gw_ctx *c, __u32 svc, __u32 table, int v6, __u32 be)
+{
+	gwt_maglev_set(c, GW_MAGLEV_SLOT(svc, table, v6), &be, 1);
+}
+
+/* Services, backends, a peer, identities and routes of site 1. */
+static inline void gwt_topology(struct gw_ctx *c)
+{
+	gwt_cfg_default(&c->cfg);
+	c->have_cfg = 1;
+	c->now = 1000000000ull;
+
+	gwt_svc_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 10), 80, IPPROTO_TCP, GWT_SVC_LOCAL, 0);
+	gwt_svc_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 11), 443, IPPROTO_TCP, GWT_SVC_REMOTE, 0);
+	gwt_svc_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 10), 53, IPPROTO_UDP, GWT_SVC_UDP, 0);
+	gwt_svc_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 12), 80, IPPROTO_TCP, GWT_SVC_POLICY,
+		    GW_SVC_F_POLICY);
+	gwt_svc_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 13), 80, IPPROTO_TCP, GWT_SVC_L7, GW_SVC_F_L7);
+	gwt_svc_add(c, GW_AF_INET6, GWT_VIP6, 80, IPPROTO_TCP, GWT_SVC_LOCAL, 0);
+	gwt_svc_add(c, GW_AF_INET6, GWT_VIP6, 53, IPPROTO_UDP, GWT_SVC_UDP, 0); /* no v6 backend */
+	gwt_svc_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 16), 8443, IPPROTO_TCP, GWT_SVC_ANYPORT, 0);
+	gwt_svc_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 14), 80, IPPROTO_TCP, GWT_SVC_DOWN, 0);
+	gwt_svc_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 15), 80, IPPROTO_TCP, GWT_SVC_EMPTY, 0);
+	gwt_vip_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 10));
+	gwt_vip_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 11));
+	gwt_vip_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 12));
+	gwt_vip_add(c, GW_AF_INET, GWT_A4(10, 96, 0, 13));
+	gwt_vip_add(c, GW_AF_INET6, GWT_VIP6);
+
+	gwt_backend_set(c, GWT_BE_LOCAL, GW_AF_INET, GWT_A4(10, 1, 1, 10), GWT_BE_PORT, GWT_SITE, 0,
+			0);
+	gwt_backend_set(c, GWT_BE_REMOTE, GW_AF_INET, GWT_A4(10, 2, 1, 10), GWT_BE_PORT,
+			GWT_PEER_SITE, GWT_PEER_ID, GW_BE_F_REMOTE);
+	gwt_backend_set(c, GWT_BE_V6, GW_AF_INET6, GWT_A6(1, 1, 0x10), GWT_BE_PORT, GWT_SITE, 0, 0);
+	gwt_backend_set(c, GWT_BE_UDP, GW_AF_INET, GWT_A4(10, 1, 1, 53), 5353, GWT_SITE, 0, 0);
+	gwt_backend_set(c, GWT_BE_DOWN, GW_AF_INET, GWT_A4(10, 3, 1, 10), GWT_BE_PORT, 3,
+			GWT_PEER_DOWN_ID, GW_BE_F_REMOTE);
+	gwt_backend_set(c, GWT_BE_ANYPORT, GW_AF_INET, GWT_A4(10, 1, 1, 20), 0, GWT_SITE, 0, 0);
+
+	gwt_maglev_one(c, GWT_SVC_LOCAL, GW_MAGLEV_CLIENT, 0, GWT_BE_LOCAL);
+	gwt_maglev_one(c, GWT_SVC_LOCAL, GW_MAGLEV_PEER, 0, GWT_BE_LOCAL);
+	gwt_maglev_one(c, GWT_SVC_LOCAL, GW_MAGLEV_CLIENT, 1, GWT_BE_V6);
+	gwt_maglev_one(c, GWT_SVC_LOCAL, GW_MAGLEV_PEER, 1, GWT_BE_V6);
+	gwt_maglev_one(c, GWT_SVC_REMOTE, GW_MAGLEV_CLIENT, 0, GWT_BE_REMOTE);
+	/* misconfigured on purpose: the pipeline must refuse to relay */
+	gwt_maglev_one(c, GWT_SVC_REMOTE, GW_MAGLEV_PEER, 0, GWT_BE_REMOTE);
+	gwt_maglev_one(c, GWT_SVC_UDP, GW_MAGLEV_CLIENT, 0, GWT_BE_UDP);
+	gwt_maglev_one(c, GWT_SVC_UDP, GW_MAGLEV_PEER, 0, GWT_BE_UDP);
+	gwt_maglev_one(c, GWT_SVC_POLICY, GW_MAGLEV_CLIENT, 0, GWT_BE_LOCAL);
+	gwt_maglev_one(c, GWT_SVC_POLICY, GW_MAGLEV_PEER, 0, GWT_BE_LOCAL);
+	gwt_maglev_one(c, GWT_SVC_DOWN, GW_MAGLEV_CLIENT, 0, GWT_BE_DOWN);
+	gwt_maglev_one(c, GWT_SVC_ANYPORT, GW_MAGLEV_CLIENT, 0, GWT_BE_ANYPORT);
+
+	gwt_peer_set(c, GWT_PEER_ID, GWT_PEER4, GWT_PEER_SITE, GW_PEER_F_UP);
+	gwt_peer_set(c, GWT_PEER_DOWN_ID, GWT_PEER_DOWN4, 3, 0);
+
+	gwt_src_ident_add(c, GW_AF_INET, GWT_A4(10, 10, 0, 0), 16, GWT_ID_CLIENTS);
+	gwt_ident_add(c, GWT_ID_SITE(GWT_SITE), GWT_SITE);
+	gwt_ident_add(c, GWT_ID_CLIENTS, GWT_SITE);
+	gwt_ident_add(c, GWT_ID_PEER, GWT_PEER_SITE);
+	gwt_ident_add(c, GWT_ID_SITE(3), 3);
+	gwt_policy_add(c, GWT_ID_CLIENTS, GWT_SVC_POLICY);
+
+	gwt_route_add(c, GW_AF_INET, GWT_A4(10, 0, 0, 0), 8, GWT_ROUTE_OK, GWT_IF_INT, gwt_mac_int,
+		      gwt_mac_hostA);
+	gwt_route_add(c, GW_AF_INET, GWT_A4(192, 0, 2, 0), 24, GWT_ROUTE_OK, GWT_IF_EXT,
+		      gwt_mac_ext, gwt_mac_router);
+	gwt_route_add(c, GW_AF_INET6, GWT_A6(0, 0, 0), 8, GWT_ROUTE_OK, GWT_IF_INT, gwt_mac_int,
+		      gwt_mac_hostA);
+}
+
+/* --- checksums computed the slow way -------------------------------------------- */
+
+static inline __u32 gwt_sum16(__u32 sum, const void *buf, size_t len)
+{
+	const __u8 *b = buf;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (__u32)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (__u32)b[len - 1] << 8;
+	return sum;
+}
+
+/* Host-order checksum value of the summed words. */
+static inline __u16 gwt_fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* Full TCP/UDP checksum of the L4 segment at l4 (its checksum field treated
+ * as zero), host order; UDP's 0 is sent as 0xffff. */
+static inline __u16 gwt_l4_csum_full(__u8 family, __u8 proto, const __be32 *src, const __be32 *dst,
+				     const __u8 *l4, size_t l4_len)
+{
+	__u8 pseudo[40];
+	size_t plen, csum_off = proto == IPPROTO_TCP ? 16 : 6;
+	__u32 sum;
+	__u16 r;
+
+	if (family == GW_AF_INET) {
+		memcpy(pseudo, src, 4);
+		memcpy(pseudo + 4, dst, 4);
+		pseudo[8] = 0;
+		pseudo[9] = proto;
+		pseudo[10] = (__u8)(l4_len >> 8);
+		pseudo[11] = (__u8)l4_len;
+		plen = 12;
+	} else {
+		memcpy(pseudo, src, 16);
+		memcpy(pseudo + 16, dst, 16);
+		pseudo[32] = (__u8)(l4_len >> 24);
+		pseudo[33] = (__u8)(l4_len >> 16);
+		pseudo[34] = (__u8)(l4_len >> 8);
+		pseudo[35] = (__u8)l4_len;
+		pseudo[36] = pseudo[37] = pseudo[38] = 0;
+		pseudo[39] = proto;
+		plen = 40;
+	}
+	sum = gwt_sum16(0, pseudo, plen);
+	sum = gwt_sum16(sum, l4, csum_off);
+	sum = gwt_sum16(sum, l4 + csum_off + 2, l4_len - csum_off - 2);
+	r = gwt_fold(sum);
+	if (proto == IPPROTO_UDP && r == 0)
+		r = 0xffff;
+	return r;
+}
+
+/* Header checksum of the IPv4 header at iph (any IHL), host order. */
+static inline __u16 gwt_ipv4_csum_full(const __u8 *iph)
+{
+	size_t hlen = (size_t)(iph[0] & 0xf) * 4;
+	__u32 sum = gwt_sum16(0, iph, 10);
+
+	sum = gwt_sum16(sum, iph + 12, hlen - 12);
+	return gwt_fold(sum);
+}
+
+static inline __u16 gwt_get16(const __u8 *p)
+{
+	return (__u16)(p[0] << 8 | p[1]);
+}
+
+static inline void gwt_put16(__u8 *p, __u16 v)
+{
+	p[0] = (__u8)(v >> 8);
+	p[1] = (__u8)v;
+}
+
+/* --- packet builders -------------------------------------------------------------- */
+
+struct gwt_spec {
+	__u8 family; /* GW_AF_INET / GW_AF_INET6 */
+	__u8 proto;
+	__be32 src[4];
+	__be32 dst[4];
+	__u16 sport; /* host order */
+	__u16 dport;
+	__u8 tcp_flags;
+	__u8 ttl;	     /* 0: 64 */
+	__u16 frag;	     /* IPv4 flags + offset, host order */
+	const __u8 *ip_opts; /* IPv4 options (a multiple of 4 bytes) */
+	__u8 ip_opts_len;
+	const __u8 *tcp_opts; /* TCP options (a multiple of 4 bytes) */
+	__u8 tcp_opts_len;
+	const __u8 *payload; /* NULL: a counting pattern */
+	__u16 payload_len;
+	__u8 udp_csum_zero; /* IPv4 UDP without checksum */
+	__u8 no_eth;	    /* build only the IP packet (a tunnel's inner) */
+};
+
+static inline size_t gwt_l4_hdr_len(const struct gwt_spec *s)
+{
+	switch (s->proto) {
+	case IPPROTO_TCP:
+		return 20 + s->tcp_opts_len;
+	case IPPROTO_UDP:
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+/* Writes an Ethernet frame (or bare IP packet) with correct checksums;
+ * returns its length, or 0 when cap is too small. */
+static inline size_t gwt_build(__u8 *buf, size_t cap, const struct gwt_spec *s)
+{
+	size_t eth = s->no_eth ? 0 : 14;
+	size_t l3h = s->family == GW_AF_INET ? 20 + s->ip_opts_len : 40;
+	size_t l4h = gwt_l4_hdr_len(s);
+	size_t l4_len = l4h + s->payload_len, total = eth + l3h + l4_len, i;
+	__u8 *ip = buf + eth, *l4 = ip + l3h;
+
+	if (total > cap)
+		return 0;
+	memset(buf, 0, total);
+	if (eth) {
+		memcpy(buf, gwt_mac_int, 6);
+		memcpy(buf + 6, gwt_mac_hostA, 6);
+		gwt_put16(buf + 12, s->family == GW_AF_INET ? ETH_P_IP : ETH_P_IPV6);
+	}
+	if (s->family == GW_AF_INET) {
+		ip[0] = (__u8)(0x40 | (l3h / 4));
+		gwt_put16(ip + 2, (__u16)(l3h + l4_len));
+		gwt_put16(ip + 4, 0x1234);
+		gwt_put16(ip + 6, s->frag);
+		ip[8] = s->ttl ? s->ttl : 64;
+		ip[9] = s->proto;
+		memcpy(ip + 12, s->src, 4);
+		memcpy(ip + 16, s->dst, 4);
+		if (s->ip_opts_len)
+			memcpy(ip + 20, s->ip_opts, s->ip_opts_len);
+	} else {
+		ip[0] = 0x60;
+		gwt_put16(ip + 4, (__u16)l4_len);
+		ip[6] = s->proto;
+		ip[7] = s->ttl ? s->ttl : 64;
+		memcpy(ip + 8, s->src, 16);
+		memcpy(ip + 24, s->dst, 16);
+	}
+	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
+		gwt_put16(l4, s->sport);
+		gwt_put16(l4 + 2, s->dport);
+	}
+	if (s->proto == IPPROTO_TCP) {
+		gwt_put16(l4 + 4, 0x0102);
+		gwt_put16(l4 + 6, 0x0304);
+		l4[12] = (__u8)((l4h / 4) << 4);
+		l4[13] = s->tcp_flags;
+		gwt_put16(l4 + 14, 64240);
+		if (s->tcp_opts_len)
+			memcpy(l4 + 20, s->tcp_opts, s->tcp_opts_len);
+	} else if (s->proto == IPPROTO_UDP) {
+		gwt_put16(l4 + 4, (__u16)l4_len);
+	} else if (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) {
+		l4[0] = s->proto == IPPROTO_ICMP ? ICMP_ECHO : ICMPV6_ECHO_REQUEST;
+		gwt_put16(l4 + 4, s->sport); /* echo identifier */
+		gwt_put16(l4 + 6, 1);
+	}
+	for (i = 0; i < s->payload_len; i++)
+		l4[l4h + i] = s->payload ? s->payload[i] : (__u8)(i * 7 + 1);
+	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
+		__u16 sum = gwt_l4_csum_full(s->family, s->proto, s->src, s->dst, l4, l4_len);
+
+		if (s->proto == IPPROTO_UDP && s->family == GW_AF_INET && s->udp_csum_zero)
+			sum = 0;
+		gwt_put16(l4 + (s->proto == IPPROTO_TCP ? 16 : 6), sum);
+	}
+	if (s->family == GW_AF_INET)
+		gwt_put16(ip + 10, gwt_ipv4_csum_full(ip));
+	return total;
+}
+
+/* Wraps the bare IP packet inner in Ethernet/IPv4/UDP/Geneve with the raw
+ * option bytes opts (a multiple of 4); returns the frame length or 0. */
+static inline size_t gwt_build_geneve(__u8 *buf, size_t cap, __be32 src, __be32 dst, __u16 sport,
+				      __u16 dport, __u16 vni, const __u8 *opts, size_t opts_len,
+				      const __u8 *inner, size_t inner_len)
+{
+	size_t total = 14 + 20 + 8 + 8 + opts_len + inner_len;
+	__u8 *ip = buf + 14, *uh = ip + 20, *gnv = uh + 8;
+
+	if (total > cap || opts_len > 252 || (opts_len & 3))
+		return 0;
+	memset(buf, 0, 14 + 20 + 8 + 8);
+	memcpy(buf, gwt_mac_ext, 6);
+	memcpy(buf + 6, gwt_mac_router, 6);
+	gwt_put16(buf + 12, ETH_P_IP);
+	ip[0] = 0x45;
+	gwt_put16(ip + 2, (__u16)(total - 14));
+	gwt_put16(ip + 6, 0x4000);
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	memcpy(ip + 12, &src, 4);
+	memcpy(ip + 16, &dst, 4);
+	gwt_put16(ip + 10, gwt_ipv4_csum_full(ip));
+	gwt_put16(uh, sport);
+	gwt_put16(uh + 2, dport);
+	gwt_put16(uh + 4, (__u16)(total - 34));
+	gnv[0] = (__u8)(opts_len / 4);
+	gwt_put16(gnv + 2, inner_len && (inner[0] >> 4) == 6 ? ETH_P_IPV6 : ETH_P_IP);
+	gnv[5] = (__u8)(vni >> 8);
+	gnv[6] = (__u8)vni;
+	if (opts_len)
+		memcpy(gnv + 8, opts, opts_len);
+	if (inner_len)
+		memcpy(gnv + 8 + opts_len, inner, inner_len);
+	return total;
+}
+
+/* The 12-byte identity option. */
+static inline void gwt_opt_identity(__u8 *o, __u32 identity, __u16 site_id)
+{
+	memset(o, 0, 12);
+	gwt_put16(o, GW_GENEVE_OPT_CLASS);
+	o[2] = GW_GENEVE_OPT_TYPE_IDENTITY;
+	o[3] = GW_GENEVE_OPT_LEN_WORDS;
+	o[4] = (__u8)(identity >> 24);
+	o[5] = (__u8)(identity >> 16);
+	o[6] = (__u8)(identity >> 8);
+	o[7] = (__u8)identity;
+	gwt_put16(o + 8, site_id);
+}
+
+#endif

@@ -1,0 +1,1821 @@
+/* Native unit tests of the shared packet pipeline (include/gw/pipeline/):
+ * parser edge cases, checksum updates against full recomputation, MSS clamp,
+ * Geneve framing, and whole packets through gw_pipeline_int/ext with the
+ * native driver context of pipeline_ctx.h. No root, no network. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "pipeline_ctx.h"
+
+#define RAND_SEED  0x15f4a2c3d5e6f708ull
+#define CSUM_ITERS 20000
+
+/* --- helpers ------------------------------------------------------------------ */
+
+static __u64 rng = RAND_SEED;
+
+static __u32 rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (__u32)(rng >> 32);
+}
+
+static void rnd_bytes(void *buf, size_t n)
+{
+	__u8 *b = buf;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		b[i] = (__u8)rnd();
+}
+
+/* A frame buffer whose IP header is 4-aligned, like the context's. */
+#define FRAME(name)                                                                                \
+	__u8 name##_mem[GWT_PKT_MAX + 8] __attribute__((aligned(8)));                              \
+	__u8 *name = name##_mem + GWT_IP_ALIGN
+
+/* Parse a copy of the frame in a buffer that ends where it ends, so that
+ * ASan reports any read past the end. */
+static int parse_exact(const __u8 *frame, size_t len, struct gw_pkt *p)
+{
+	__u8 *m = malloc(GWT_IP_ALIGN + len);
+	int r;
+
+	assert_non_null(m);
+	memcpy(m + GWT_IP_ALIGN, frame, len);
+	r = gw_parse(m + GWT_IP_ALIGN, m + GWT_IP_ALIGN + len, p);
+	free(m);
+	return r;
+}
+
+static __attribute__((noinline)) void pipe_int(struct gw_ctx *c, struct gw_result *res)
+{
+	memset(res, 0xee, sizeof(*res));
+	gw_pipeline_int(c, res);
+}
+
+static __attribute__((noinline)) void pipe_ext(struct gw_ctx *c, struct gw_result *res)
+{
+	memset(res, 0xee, sizeof(*res));
+	gw_pipeline_ext(c, res);
+}
+
+static struct gw_ctx *topo_new(void)
+{
+	struct gw_ctx *c = gwt_ctx_new();
+
+	assert_non_null(c);
+	gwt_topology(c);
+	return c;
+}
+
+static void run(struct gw_ctx *c, int ext, const __u8 *frame, size_t len, size_t headroom,
+		struct gw_result *res)
+{
+	assert_int_equal(gwt_packet_set(c, frame, len, headroom), 0);
+	if (ext)
+		pipe_ext(c, res);
+	else
+		pipe_int(c, res);
+}
+
+static void expect_result(const struct gw_result *res, __u32 action, __u32 reason)
+{
+	if (res->action != action || res->reason != reason)
+		print_error("result: action %u reason %u, expected action %u reason %u\n",
+			    res->action, res->reason, action, reason);
+	assert_int_equal(res->action, action);
+	assert_int_equal(res->reason, reason);
+}
+
+static struct gwt_spec spec4(__u8 proto, __be32 src, __u16 sport, __be32 dst, __u16 dport)
+{
+	struct gwt_spec s;
+
+	memset(&s, 0, sizeof(s));
+	s.family = GW_AF_INET;
+	s.proto = proto;
+	s.src[0] = src;
+	s.dst[0] = dst;
+	s.sport = sport;
+	s.dport = dport;
+	s.tcp_flags = GW_TCP_ACK;
+	s.payload_len = 32;
+	return s;
+}
+
+static struct gwt_spec spec6(__u8 proto, const __be32 *src, __u16 sport, const __be32 *dst,
+			     __u16 dport)
+{
+	struct gwt_spec s;
+
+	memset(&s, 0, sizeof(s));
+	s.family = GW_AF_INET6;
+	s.proto = proto;
+	memcpy(s.src, src, 16);
+	memcpy(s.dst, dst, 16);
+	s.sport = sport;
+	s.dport = dport;
+	s.tcp_flags = GW_TCP_ACK;
+	s.payload_len = 32;
+	return s;
+}
+
+static size_t build(__u8 *buf, const struct gwt_spec *s)
+{
+	size_t n = gwt_build(buf, GWT_PKT_MAX, s);
+
+	assert_true(n > 0);
+	return n;
+}
+
+/* Every checksum of the frame equals a full recomputation. */
+static void expect_csums(const __u8 *frame, size_t len)
+{
+	struct gw_pkt p;
+	const __u8 *l4;
+	size_t l4_len;
+	__u16 sum, want;
+
+	assert_int_equal(parse_exact(frame, len, &p), 0);
+	if (p.family == GW_AF_INET)
+		assert_int_equal(gwt_get16(frame + p.l3_off + 10),
+				 gwt_ipv4_csum_full(frame + p.l3_off));
+	if (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP)
+		return;
+	l4 = frame + p.l4_off;
+	l4_len = p.l3_len - (p.l4_off - p.l3_off);
+	sum = gwt_get16(l4 + (p.proto == IPPROTO_TCP ? 16 : 6));
+	if (p.proto == IPPROTO_UDP && p.family == GW_AF_INET && sum == 0)
+		return;
+	want = gwt_l4_csum_full(p.family, p.proto, p.src, p.dst, l4, l4_len);
+	if (sum != want)
+		print_error("L4 checksum %04x, full recomputation %04x\n", sum, want);
+	assert_int_equal(sum, want);
+}
+
+static const __u8 opt_mss1460[] = {2, 4, 0x05, 0xb4, 1, 1, 4, 2};
+static const __u8 opt_mss1412[] = {2, 4, 0x05, 0x84, 1, 1, 4, 2};
+#define MSS_CLAMP (GWT_TUNNEL_MTU - GW_TUNNEL_OVERHEAD - 40)
+
+/* --- parser --------------------------------------------------------------------- */
+
+static void test_parse_eth_short(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	struct gw_pkt p;
+	size_t len, n;
+
+	len = build(f, &s);
+	for (n = 0; n < 14; n++) {
+		assert_int_equal(parse_exact(f, n, &p), -GW_R_DROP_TRUNCATED);
+		run(c, 0, f, n, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_DROP, GW_R_DROP_TRUNCATED);
+		run(c, 1, f, n, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_DROP, GW_R_DROP_TRUNCATED);
+	}
+	/* exactly an Ethernet header of IPv4: the IP header is missing */
+	assert_int_equal(parse_exact(f, 14, &p), -GW_R_DROP_TRUNCATED);
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	gwt_ctx_free(c);
+}
+
+static void test_parse_not_ip(void **state)
+{
+	__u8 f[64] = {0};
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gw_pkt p;
+
+	gwt_put16(f + 12, 0x0806); /* ARP */
+	assert_int_equal(parse_exact(f, sizeof(f), &p), GW_PARSE_NOT_IP);
+	run(c, 0, f, sizeof(f), GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	run(c, 1, f, sizeof(f), GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	gwt_put16(f + 12, 0x8100); /* VLAN tags are not parsed */
+	assert_int_equal(parse_exact(f, 14, &p), GW_PARSE_NOT_IP);
+	gwt_ctx_free(c);
+}
+
+static void test_parse_ipv4_bad_header(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gw_pkt p;
+	size_t len = build(f, &s);
+	int ihl;
+
+	for (ihl = 0; ihl < 5; ihl++) {
+		f[14] = (__u8)(0x40 | ihl);
+		assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_BAD_IHL);
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_DROP, GW_R_DROP_BAD_IHL);
+	}
+	f[14] = 0x65; /* version 6 behind an IPv4 ethertype */
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_BAD_IP);
+	f[14] = 0x45;
+	/* 19 bytes of IPv4 header */
+	assert_int_equal(parse_exact(f, 14 + 19, &p), -GW_R_DROP_TRUNCATED);
+	gwt_ctx_free(c);
+}
+
+static void test_parse_ipv4_options(void **state)
+{
+	__u8 f[GWT_PKT_MAX], opts[40];
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	struct gw_pkt p;
+	size_t len;
+	int ihl;
+
+	memset(opts, 1, sizeof(opts)); /* NOPs */
+	s.ip_opts = opts;
+	for (ihl = 5; ihl <= 15; ihl++) {
+		s.ip_opts_len = (__u8)((ihl - 5) * 4);
+		len = build(f, &s);
+		assert_int_equal(parse_exact(f, len, &p), 0);
+		assert_int_equal(p.l4_off, 14 + ihl * 4);
+		assert_int_equal(p.sport, gw_htons(1000));
+		assert_int_equal(p.dport, gw_htons(80));
+		assert_true(p.flags & GW_PKT_F_L4);
+		expect_csums(f, len);
+		/* the options run past the end of the buffer */
+		if (ihl > 5)
+			assert_int_equal(parse_exact(f, 14 + ihl * 4 - 1, &p),
+					 -GW_R_DROP_TRUNCATED);
+	}
+}
+
+static void test_parse_ipv4_tot_len(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gwt_spec s = spec4(IPPROTO_UDP, GWT_CLIENT4, 1000, GWT_VIP4, 53);
+	struct gw_pkt p;
+	size_t len = build(f, &s);
+	__u16 tot = gwt_get16(f + 16);
+
+	gwt_put16(f + 16, tot + 1); /* one byte beyond the buffer */
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_TRUNCATED);
+	gwt_put16(f + 16, 0xffff);
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_TRUNCATED);
+	gwt_put16(f + 16, 19); /* shorter than the header */
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_BAD_IP);
+	gwt_put16(f + 16, tot);
+	/* Ethernet padding after the IP packet is fine */
+	memset(f + len, 0, 18);
+	assert_int_equal(parse_exact(f, len + 18, &p), 0);
+	assert_int_equal(p.l3_len, tot);
+}
+
+static void test_parse_ipv4_fragments(void **state)
+{
+	static const __u16 frags[] = {0x2000, 0x2010, 0x0010, 0x1fff};
+	__u8 f[GWT_PKT_MAX];
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gw_pkt p;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(frags) / sizeof(frags[0]); i++) {
+		s.frag = frags[i]; /* first (MF, offset 0), middle, last, odd offset */
+		s.dst[0] = GWT_VIP4;
+		len = build(f, &s);
+		assert_int_equal(parse_exact(f, len, &p), 0);
+		assert_true(p.flags & GW_PKT_F_FRAGMENT);
+		assert_false(p.flags & GW_PKT_F_L4);
+		assert_int_equal(p.sport, 0);
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_DROP, GW_R_DROP_FRAGMENT);
+		s.dst[0] = GWT_IP4(10, 50, 0, 1); /* not a VIP: the kernel's business */
+		len = build(f, &s);
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	}
+	/* a non-first fragment too short for a TCP header is still no error */
+	s.frag = 0x0010;
+	s.payload_len = 0;
+	s.tcp_opts_len = 0;
+	len = build(f, &s) - 20;
+	gwt_put16(f + 16, 20);
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_true(p.flags & GW_PKT_F_FRAGMENT);
+	s.frag = 0x4000; /* DF alone is no fragment */
+	len = build(f, &s);
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_false(p.flags & GW_PKT_F_FRAGMENT);
+	assert_true(p.flags & GW_PKT_F_L4);
+	gwt_ctx_free(c);
+}
+
+/* IPv6 + the given extension headers + TCP; returns the frame length. */
+static size_t build_v6_ext(__u8 *f, const __u8 *types, int n, size_t *ret_l4_off)
+{
+	struct gwt_spec s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), 1000, GWT_A6(96, 0, 0x10), 80);
+	__u8 tcp[GWT_PKT_MAX];
+	size_t tcp_len, off = 54;
+	int i;
+
+	tcp_len = build(tcp, &s) - 54;
+	memcpy(f, tcp, 54);
+	f[20] = n ? types[0] : IPPROTO_TCP;
+	for (i = 0; i < n; i++) {
+		size_t ext_len = types[i] == IPPROTO_ROUTING ? 24 : 8;
+
+		memset(f + off, 0, ext_len);
+		f[off] = i + 1 < n ? types[i + 1] : IPPROTO_TCP;
+		if (types[i] != IPPROTO_FRAGMENT)
+			f[off + 1] = (__u8)(ext_len / 8 - 1);
+		off += ext_len;
+	}
+	memcpy(f + off, tcp + 54, tcp_len);
+	gwt_put16(f + 18, (__u16)(off - 54 + tcp_len));
+	*ret_l4_off = off;
+	return off + tcp_len;
+}
+
+static void test_parse_ipv6_ext_headers(void **state)
+{
+	static const __u8 types[] = {IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_DSTOPTS,
+				     IPPROTO_DSTOPTS, IPPROTO_ROUTING};
+	static const __u8 frag[] = {IPPROTO_HOPOPTS, IPPROTO_FRAGMENT, IPPROTO_DSTOPTS};
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gw_pkt p;
+	size_t len, l4_off;
+	int n;
+
+	for (n = 0; n <= 4; n++) { /* DESIGN: four are walked, a fifth is dropped */
+		len = build_v6_ext(f, types, n, &l4_off);
+		assert_int_equal(parse_exact(f, len, &p), 0);
+		assert_int_equal(p.family, GW_AF_INET6);
+		assert_int_equal(p.proto, IPPROTO_TCP);
+		assert_int_equal(p.l4_off, l4_off);
+		assert_int_equal(p.l3_len, len - 14);
+		assert_true(p.flags & GW_PKT_F_L4);
+		assert_int_equal(p.dport, gw_htons(80));
+		/* cut inside the last extension header, payload length agreeing */
+		if (n) {
+			gwt_put16(f + 18, (__u16)(l4_off - 1 - 54));
+			assert_int_equal(parse_exact(f, l4_off - 1, &p), -GW_R_DROP_TRUNCATED);
+		}
+	}
+	len = build_v6_ext(f, types, 5, &l4_off);
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_IPV6_EXT);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_IPV6_EXT);
+
+	len = build_v6_ext(f, frag, 3, &l4_off);
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_true(p.flags & GW_PKT_F_FRAGMENT);
+	assert_false(p.flags & GW_PKT_F_L4);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_FRAGMENT);
+
+	/* one routing header of 2 KiB puts L4 beyond what we walk */
+	len = build_v6_ext(f, types, 1, &l4_off);
+	f[54 + 1] = 255;
+	memset(f + len, 0, 2048);
+	gwt_put16(f + 18, (__u16)(len + 2048 - 54));
+	assert_true(parse_exact(f, len + 2048, &p) < 0);
+	gwt_ctx_free(c);
+}
+
+static void test_parse_ipv6_payload_len(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gwt_spec s = spec6(IPPROTO_UDP, GWT_A6(10, 0, 5), 1000, GWT_A6(96, 0, 0x10), 53);
+	struct gw_pkt p;
+	size_t len = build(f, &s);
+	__u16 pl = gwt_get16(f + 18);
+
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_int_equal(p.l3_len, pl + 40);
+	gwt_put16(f + 18, pl + 1);
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_TRUNCATED);
+	f[14] = 0x40; /* version 4 behind an IPv6 ethertype */
+	gwt_put16(f + 18, pl);
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_BAD_IP);
+	f[14] = 0x60;
+	assert_int_equal(parse_exact(f, 14 + 39, &p), -GW_R_DROP_TRUNCATED);
+	/* payload lengths near 64 KiB must not wrap the 16-bit l3_len */
+	gwt_put16(f + 18, 0xffff);
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_TRUNCATED);
+	gwt_put16(f + 18, 0xffd8);
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_TRUNCATED);
+}
+
+/* Cut the packet right after k bytes of L4 header, with tot_len agreeing. */
+static void expect_l4_truncated(struct gwt_spec *s, size_t hdr)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_pkt p;
+	size_t k;
+
+	s->payload_len = 0;
+	build(f, s);
+	for (k = 0; k < hdr; k++) {
+		if (s->family == GW_AF_INET)
+			gwt_put16(f + 16, (__u16)(20 + k));
+		else
+			gwt_put16(f + 18, (__u16)k);
+		assert_int_equal(parse_exact(f, (s->family == GW_AF_INET ? 34 : 54) + k, &p),
+				 -GW_R_DROP_TRUNCATED);
+	}
+	if (s->family == GW_AF_INET)
+		gwt_put16(f + 16, (__u16)(20 + hdr));
+	else
+		gwt_put16(f + 18, (__u16)hdr);
+	assert_int_equal(parse_exact(f, (s->family == GW_AF_INET ? 34 : 54) + hdr, &p), 0);
+	assert_true(p.flags & GW_PKT_F_L4);
+}
+
+static void test_parse_l4_truncated(void **state)
+{
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+
+	expect_l4_truncated(&s, 20);
+	s.proto = IPPROTO_UDP;
+	expect_l4_truncated(&s, 8);
+	s.proto = IPPROTO_ICMP;
+	expect_l4_truncated(&s, 8);
+	s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), 1000, GWT_A6(96, 0, 0x10), 80);
+	expect_l4_truncated(&s, 20);
+	s.proto = IPPROTO_UDP;
+	expect_l4_truncated(&s, 8);
+	s.proto = IPPROTO_ICMPV6;
+	expect_l4_truncated(&s, 8);
+}
+
+static void test_parse_l4_kinds(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gw_pkt p;
+	size_t len;
+
+	s.tcp_flags = GW_TCP_SYN | GW_TCP_ACK;
+	len = build(f, &s);
+	f[14 + 20 + 12] = 0x40; /* TCP data offset 4 */
+	assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_TRUNCATED);
+	f[14 + 20 + 12] = 0x50;
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_int_equal(p.tcp_flags, GW_TCP_SYN | GW_TCP_ACK);
+	assert_int_equal(p.ttl, 64);
+
+	s.proto = IPPROTO_ICMP; /* echo: the identifier stands in for both ports */
+	s.sport = 0x4242;
+	len = build(f, &s);
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_true(p.flags & GW_PKT_F_L4);
+	assert_int_equal(p.sport, gw_htons(0x4242));
+	assert_int_equal(p.dport, gw_htons(0x4242));
+	f[34] = ICMP_DEST_UNREACH; /* errors carry no flow identifiers */
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_false(p.flags & GW_PKT_F_L4);
+	assert_int_equal(p.sport, 0);
+	/* ... so they are not balanced: dropped when sent to a VIP */
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_UNSUPPORTED);
+	s.dst[0] = GWT_IP4(10, 50, 0, 1);
+	len = build(f, &s);
+	f[34] = ICMP_DEST_UNREACH;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	s.dst[0] = GWT_VIP4;
+
+	s.proto = IPPROTO_SCTP;
+	s.payload_len = 12;
+	len = build(f, &s);
+	gwt_put16(f + 34, 5000);
+	gwt_put16(f + 36, 80);
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_int_equal(p.sport, gw_htons(5000));
+	assert_int_equal(p.dport, gw_htons(80));
+	gwt_put16(f + 16, 20 + 11);
+	assert_int_equal(parse_exact(f, 34 + 11, &p), -GW_R_DROP_TRUNCATED);
+
+	s.proto = 47; /* GRE: no ports */
+	s.payload_len = 4;
+	len = build(f, &s);
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_false(p.flags & GW_PKT_F_L4);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_UNSUPPORTED);
+	s.dst[0] = GWT_IP4(10, 50, 0, 1);
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	gwt_ctx_free(c);
+}
+
+/* --- checksums -------------------------------------------------------------------- */
+
+static void test_csum_ipv4_header_vector(void **state)
+{
+	/* the textbook example header: checksum 0xb861 */
+	static const __u8 h[20] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+				   0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7};
+	__u16 sum = gw_csum_ipv4_hdr(h);
+
+	assert_int_equal(gwt_get16((__u8 *)&sum), 0xb861);
+	assert_int_equal(gwt_ipv4_csum_full(h), 0xb861);
+}
+
+static void rnd_addr(__u8 family, __be32 *a)
+{
+	memset(a, 0, 16);
+	rnd_bytes(a, family == GW_AF_INET ? 4 : 16);
+}
+
+/* Random TCP/UDP packets: gw_nat_rewrite's incremental updates equal a
+ * full recomputation, for one or both rewrites and either order. */
+static void nat_random(__u8 family)
+{
+	__u8 ipo[40], tcpo[40];
+	FRAME(f);
+	unsigned int it, zero_kept = 0, udp_ffff = 0;
+
+	for (it = 0; it < CSUM_ITERS; it++) {
+		struct gwt_spec s;
+		struct gw_pkt p;
+		__be32 a[4];
+		__be16 port;
+		size_t len;
+		int which, twice = rnd() & 1, k;
+
+		memset(&s, 0, sizeof(s));
+		s.family = family;
+		s.proto = rnd() & 1 ? IPPROTO_TCP : IPPROTO_UDP;
+		rnd_addr(family, s.src);
+		rnd_addr(family, s.dst);
+		s.sport = (__u16)rnd();
+		s.dport = (__u16)rnd();
+		s.tcp_flags = (__u8)rnd();
+		s.payload_len = rnd() % 300;
+		if (family == GW_AF_INET) {
+			s.ip_opts_len = (rnd() % 11) * 4;
+			rnd_bytes(ipo, sizeof(ipo));
+			s.ip_opts = ipo;
+			s.udp_csum_zero = s.proto == IPPROTO_UDP && rnd() % 8 == 0;
+		}
+		if (s.proto == IPPROTO_TCP) {
+			s.tcp_opts_len = (rnd() % 11) * 4;
+			rnd_bytes(tcpo, sizeof(tcpo));
+			s.tcp_opts = tcpo;
+		}
+		len = build(f, &s);
+		assert_int_equal(parse_exact(f, len, &p), 0);
+		which = rnd() & 1;
+		for (k = 0; k <= twice; k++, which ^= 1) {
+			rnd_addr(family, a);
+			port = (__be16)rnd();
+			assert_int_equal(gw_nat_rewrite(f, f + len, &p, which, a, port), 0);
+			assert_memory_equal(which == GW_NAT_SRC ? p.src : p.dst, a, 16);
+			assert_int_equal(which == GW_NAT_SRC ? p.sport : p.dport, port);
+			assert_memory_equal(f + p.l4_off + (which == GW_NAT_SRC ? 0 : 2), &port, 2);
+		}
+		if (s.udp_csum_zero) {
+			assert_int_equal(gwt_get16(f + p.l4_off + 6), 0);
+			zero_kept++;
+		}
+		if (s.proto == IPPROTO_UDP && gwt_get16(f + p.l4_off + 6) == 0xffff)
+			udp_ffff++;
+		expect_csums(f, len);
+		{
+			struct gw_pkt q;
+
+			assert_int_equal(parse_exact(f, len, &q), 0);
+			assert_memory_equal(q.src, p.src, 16);
+			assert_memory_equal(q.dst, p.dst, 16);
+			assert_int_equal(q.sport, p.sport);
+			assert_int_equal(q.dport, p.dport);
+		}
+	}
+	if (family == GW_AF_INET)
+		assert_true(zero_kept > 100);
+	print_message("    %u packets, %u UDP with checksum 0 kept, %u UDP sums 0xffff\n",
+		      CSUM_ITERS, zero_kept, udp_ffff);
+}
+
+static void test_csum_nat_random_ipv4(void **state)
+{
+	nat_random(GW_AF_INET);
+}
+
+static void test_csum_nat_random_ipv6(void **state)
+{
+	nat_random(GW_AF_INET6);
+}
+
+/* A rewrite whose incremental result would be 0 must send 0xffff for UDP. */
+static void test_csum_nat_udp_zero_result(void **state)
+{
+	FRAME(f);
+	struct gwt_spec s = spec4(IPPROTO_UDP, GWT_CLIENT4, 1000, GWT_VIP4, 53);
+	unsigned int hits = 0, it;
+
+	for (it = 0; it < 200000 && hits < 3; it++) {
+		struct gw_pkt p;
+		__be32 a[4] = {0};
+		size_t len;
+		__u16 before;
+		__u32 t;
+
+		s.payload_len = 4;
+		s.sport = (__u16)rnd();
+		len = build(f, &s);
+		assert_int_equal(parse_exact(f, len, &p), 0);
+		before = gwt_get16(f + 40);
+		/* new port = old sum + old port (one's complement): the updated
+		 * sum is a one's complement zero, which UDP must send as 0xffff */
+		a[0] = p.dst[0];
+		t = (__u32)before + gw_ntohs(p.dport);
+		t = (t & 0xffff) + (t >> 16);
+		assert_int_equal(gw_nat_rewrite(f, f + len, &p, GW_NAT_DST, a, gw_htons((__u16)t)),
+				 0);
+		if (gwt_get16(f + 40) == 0xffff)
+			hits++;
+		assert_int_not_equal(gwt_get16(f + 40), 0);
+		expect_csums(f, len);
+	}
+	assert_true(hits > 0);
+}
+
+/* --- MSS clamp ---------------------------------------------------------------------- */
+
+static void clamp_frame(__u8 *f, size_t len, __u16 max)
+{
+	struct gw_pkt p;
+
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	gw_tcp_clamp_mss(f, f + len, &p, max);
+}
+
+/* SYN with the options opts; the MSS after clamping, or 0 if none. */
+static void expect_clamp(const __u8 *opts, size_t n, __u8 flags, __u16 max, __u16 want_mss,
+			 int changed)
+{
+	__u8 orig[GWT_PKT_MAX], o[40];
+	FRAME(f);
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	size_t len, i;
+
+	memset(o, 0, sizeof(o));
+	memcpy(o, opts, n);
+	s.tcp_opts = o;
+	s.tcp_opts_len = (__u8)((n + 3) & ~3u);
+	s.tcp_flags = flags;
+	s.payload_len = 7;
+	len = build(f, &s);
+	memcpy(orig, f, len);
+	clamp_frame(f, len, max);
+	expect_csums(f, len);
+	if (!changed) {
+		assert_memory_equal(f, orig, len);
+		return;
+	}
+	for (i = 0; i + 4 <= n; i++)
+		if (opts[i] == 2 && opts[i + 1] == 4)
+			break;
+	assert_true(i + 4 <= n);
+	assert_int_equal(gwt_get16(f + 54 + i + 2), want_mss);
+	/* nothing but the MSS value and the checksum moved */
+	memcpy(orig + 54 + i + 2, f + 54 + i + 2, 2);
+	memcpy(orig + 50, f + 50, 2);
+	assert_memory_equal(f, orig, len);
+}
+
+static void test_mss_clamp_first(void **state)
+{
+	expect_clamp(opt_mss1460, sizeof(opt_mss1460), GW_TCP_SYN, 1412, 1412, 1);
+	expect_clamp(opt_mss1460, sizeof(opt_mss1460), GW_TCP_SYN | GW_TCP_ACK, 1000, 1000, 1);
+	expect_clamp(opt_mss1460, sizeof(opt_mss1460), GW_TCP_SYN, 1, 1, 1);
+}
+
+static void test_mss_clamp_after_nops_odd(void **state)
+{
+	static const __u8 nop1[] = {1, 2, 4, 0x05, 0xb4, 1, 1, 1};
+	static const __u8 nop2[] = {1, 1, 2, 4, 0x05, 0xb4, 1, 1};
+	static const __u8 nop3[] = {1, 1, 1, 2, 4, 0x05, 0xb4, 1};
+	/* NOP, timestamps, then MSS at an odd offset */
+	static const __u8 ts_odd[] = {1, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 2, 4, 0xff, 0xff, 0};
+	static const __u8 ws_odd[] = {3, 3, 7, 2, 4, 0x23, 0x45, 0};
+	__u16 v;
+
+	for (v = 536; v < 1460; v += 37) {
+		expect_clamp(nop1, sizeof(nop1), GW_TCP_SYN, v, v, 1);
+		expect_clamp(nop2, sizeof(nop2), GW_TCP_SYN, v, v, 1);
+		expect_clamp(nop3, sizeof(nop3), GW_TCP_SYN, v, v, 1);
+		expect_clamp(ts_odd, sizeof(ts_odd), GW_TCP_SYN, v, v, 1);
+		expect_clamp(ws_odd, sizeof(ws_odd), GW_TCP_SYN, v, v, 1);
+	}
+}
+
+static void test_mss_clamp_unchanged(void **state)
+{
+	static const __u8 none[] = {1, 1, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8};
+	static const __u8 eol_first[] = {0, 2, 4, 0x05, 0xb4, 0, 0, 0};
+	static const __u8 bad_len[] = {1, 5, 1, 2, 4, 0x05, 0xb4, 0};
+	static const __u8 mss1200[] = {2, 4, 0x04, 0xb0};
+
+	expect_clamp(none, sizeof(none), GW_TCP_SYN, 1412, 0, 0);
+	expect_clamp(mss1200, sizeof(mss1200), GW_TCP_SYN, 1412, 0, 0);
+	expect_clamp(mss1200, sizeof(mss1200), GW_TCP_SYN, 1200, 0, 0);		/* equal */
+	expect_clamp(opt_mss1460, sizeof(opt_mss1460), GW_TCP_ACK, 1412, 0, 0); /* no SYN */
+	expect_clamp(eol_first, sizeof(eol_first), GW_TCP_SYN, 1412, 0, 0);
+	expect_clamp(bad_len, sizeof(bad_len), GW_TCP_SYN, 1412, 0, 0);
+	expect_clamp(opt_mss1460, 0, GW_TCP_SYN, 1412, 0, 0); /* no options at all */
+}
+
+/* Options claimed by the data offset but beyond the packet are not read. */
+static void test_mss_clamp_options_past_end(void **state)
+{
+	__u8 orig[GWT_PKT_MAX];
+	FRAME(f);
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	size_t len, cut;
+
+	s.tcp_flags = GW_TCP_SYN;
+	s.tcp_opts = (const __u8[]){1, 1, 1, 1};
+	s.tcp_opts_len = 4;
+	s.payload_len = 0;
+	len = build(f, &s);
+	f[46] = 0xf0; /* doff 15: 40 bytes of options that are not there */
+	for (cut = 54; cut <= len; cut++) {
+		gwt_put16(f + 16, (__u16)(cut - 14));
+		memcpy(orig, f, cut);
+		clamp_frame(f, cut, 536);
+		assert_memory_equal(f, orig, cut);
+	}
+}
+
+/* An MSS option that runs past the TCP header (here into bytes after the IP
+ * packet) is not an option: rewriting it would corrupt what follows and the
+ * checksum. Found by fuzz_pipeline. */
+static void test_mss_clamp_option_past_header(void **state)
+{
+	__u8 orig[GWT_PKT_MAX];
+	FRAME(f);
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	size_t len;
+
+	/* 8 option bytes: a 5-byte unknown option, then MSS kind/len and the
+	 * first value byte; the second value byte is Ethernet padding */
+	s.tcp_opts = (const __u8[8]){0xfd, 5, 0x85, 0xff, 0xff, 2, 4, 0x05};
+	s.tcp_opts_len = 8;
+	s.tcp_flags = GW_TCP_SYN;
+	s.payload_len = 0;
+	len = build(f, &s);
+	f[len] = 0xb4;
+	memset(f + len + 1, 0, 5);
+	len += 6;
+	memcpy(orig, f, len);
+	clamp_frame(f, len, 1000);
+	assert_memory_equal(f, orig, len);
+	expect_csums(f, len);
+	/* the same with payload after the header: the payload is not touched */
+	s.payload_len = 4;
+	len = build(f, &s);
+	memcpy(orig, f, len);
+	clamp_frame(f, len, 1000);
+	assert_memory_equal(f, orig, len);
+}
+
+/* Random option layouts: the clamp's checksum equals a full recomputation. */
+static void test_mss_clamp_random(void **state)
+{
+	__u8 o[40];
+	FRAME(f);
+	unsigned int it, clamped = 0;
+
+	for (it = 0; it < CSUM_ITERS; it++) {
+		struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+		size_t pos = 0, len;
+		__u16 mss = (__u16)rnd(), max = (__u16)(rnd() % 1500 + 1);
+		struct gw_pkt p;
+
+		while (pos < 36 && rnd() % 3) {
+			if (rnd() & 1) {
+				o[pos++] = 1;
+			} else {
+				size_t l = 2 + rnd() % 8;
+
+				if (pos + l > 36)
+					break;
+				o[pos] = (__u8)(3 + rnd() % 20);
+				o[pos + 1] = (__u8)l;
+				rnd_bytes(o + pos + 2, l - 2);
+				pos += l;
+			}
+		}
+		o[pos++] = 2;
+		o[pos++] = 4;
+		gwt_put16(o + pos, mss);
+		pos += 2;
+		memset(o + pos, 0, sizeof(o) - pos);
+		s.tcp_opts = o;
+		s.tcp_opts_len = (__u8)((pos + 3) & ~3u);
+		s.tcp_flags = GW_TCP_SYN;
+		s.payload_len = rnd() % 64;
+		len = build(f, &s);
+		assert_int_equal(parse_exact(f, len, &p), 0);
+		gw_tcp_clamp_mss(f, f + len, &p, max);
+		expect_csums(f, len);
+		if (gwt_get16(f + 54 + pos - 2) != mss) {
+			assert_true(mss > max);
+			assert_int_equal(gwt_get16(f + 54 + pos - 2), max);
+			clamped++;
+		}
+	}
+	assert_true(clamped > CSUM_ITERS / 10);
+}
+
+/* --- Geneve ------------------------------------------------------------------------ */
+
+static void expect_outer(const __u8 *f, size_t inner_len, __u32 identity, __u32 hash)
+{
+	__u8 want_opt[12];
+
+	assert_int_equal(gwt_get16(f + 12), ETH_P_IP);
+	assert_int_equal(f[14], 0x45);
+	assert_int_equal(gwt_get16(f + 16), inner_len + GW_TUNNEL_OVERHEAD);
+	assert_int_equal(gwt_get16(f + 20), 0x4000);
+	assert_int_equal(f[23], IPPROTO_UDP);
+	assert_int_equal(gwt_get16(f + 24), gwt_ipv4_csum_full(f + 14));
+	assert_memory_equal(f + 26, &(__be32){GWT_EXT4}, 4);
+	assert_memory_equal(f + 30, &(__be32){GWT_PEER4}, 4);
+	assert_int_equal(gwt_get16(f + 34), 49152 | (hash & 0x3fff));
+	assert_int_equal(gwt_get16(f + 36), GW_GENEVE_PORT);
+	assert_int_equal(gwt_get16(f + 38), inner_len + GW_TUNNEL_OVERHEAD - 20);
+	assert_int_equal(gwt_get16(f + 40), 0);
+	assert_int_equal(f[42], 3); /* version 0, 12 bytes of options */
+	assert_int_equal(f[43], 0);
+	assert_int_equal(gwt_get16(f + 44), (f[62] >> 4) == 6 ? ETH_P_IPV6 : ETH_P_IP);
+	assert_int_equal(f[46] << 16 | f[47] << 8 | f[48], GWT_SITE);
+	gwt_opt_identity(want_opt, identity, GWT_SITE);
+	assert_memory_equal(f + 50, want_opt, 12);
+}
+
+static void geneve_roundtrip(const struct gwt_spec *s)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_ctx *c = topo_new();
+	struct gw_geneve_info gi;
+	struct gw_pkt p;
+	size_t len = build(f, s);
+
+	assert_int_equal(gwt_packet_set(c, f, len, GWT_HEADROOM), 0);
+	assert_int_equal(gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p), 0);
+	assert_int_equal(
+		gw_geneve_encap(c, &c->cfg, &c->peers[GWT_PEER_ID], 0xabcdef01, 0x12345678, &p), 0);
+	assert_int_equal(gwt_packet_len(c), len + GW_TUNNEL_OVERHEAD);
+	assert_memory_equal(gwt_packet(c), f, 12); /* MACs kept for the FIB step */
+	expect_outer(gwt_packet(c), len - 14, 0xabcdef01, 0x12345678);
+	assert_memory_equal(gwt_packet(c) + 62, f + 14, len - 14);
+
+	assert_int_equal(gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p), 0);
+	assert_int_equal(gw_geneve_parse(gw_ctx_data(c), gw_ctx_data_end(c),
+					 p.l4_off + sizeof(struct udphdr), &gi),
+			 0);
+	assert_int_equal(gi.identity, 0xabcdef01);
+	assert_int_equal(gi.inner_off, 62);
+	assert_int_equal(gw_geneve_decap(c, &gi), 0);
+	assert_int_equal(gwt_packet_len(c), len);
+	assert_memory_equal(gwt_packet(c), f, len);
+	gwt_ctx_free(c);
+}
+
+static void test_geneve_roundtrip(void **state)
+{
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	__u16 n;
+
+	for (n = 0; n < 1400; n += 173) {
+		s.proto = n & 1 ? IPPROTO_UDP : IPPROTO_TCP;
+		s.payload_len = n;
+		geneve_roundtrip(&s);
+	}
+	s = spec6(IPPROTO_UDP, GWT_A6(10, 0, 5), 1000, GWT_A6(96, 0, 0x10), 53);
+	geneve_roundtrip(&s);
+	s.proto = IPPROTO_TCP;
+	s.payload_len = 0;
+	geneve_roundtrip(&s);
+}
+
+static void test_geneve_encap_limits(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_UDP, GWT_CLIENT4, 1000, GWT_VIP4, 53);
+	struct gw_pkt p;
+	size_t len;
+
+	s.payload_len = GWT_TUNNEL_MTU - GW_TUNNEL_OVERHEAD - 28; /* exactly fits */
+	len = build(f, &s);
+	assert_int_equal(gwt_packet_set(c, f, len, GW_TUNNEL_OVERHEAD), 0);
+	assert_int_equal(gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p), 0);
+	assert_int_equal(gw_geneve_encap(c, &c->cfg, &c->peers[GWT_PEER_ID], 1, 0, &p), 0);
+	assert_int_equal(gwt_get16(gwt_packet(c) + 16), GWT_TUNNEL_MTU);
+
+	s.payload_len++;
+	len = build(f, &s);
+	c->adjust_calls = 0;
+	assert_int_equal(gwt_packet_set(c, f, len, GWT_HEADROOM), 0);
+	assert_int_equal(gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p), 0);
+	assert_int_equal(gw_geneve_encap(c, &c->cfg, &c->peers[GWT_PEER_ID], 1, 0, &p),
+			 -GW_R_DROP_TOO_BIG);
+	assert_int_equal(c->adjust_calls, 0);
+
+	s.payload_len = 10;
+	len = build(f, &s);
+	assert_int_equal(gwt_packet_set(c, f, len, GW_TUNNEL_OVERHEAD - 1), 0);
+	assert_int_equal(gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p), 0);
+	assert_int_equal(gw_geneve_encap(c, &c->cfg, &c->peers[GWT_PEER_ID], 1, 0, &p),
+			 -GW_R_DROP_NO_HEADROOM);
+	assert_int_equal(gwt_packet_len(c), len);
+	assert_memory_equal(gwt_packet(c), f, len);
+	gwt_ctx_free(c);
+}
+
+/* A Geneve frame from the peer with raw options; returns its length. */
+static size_t geneve_frame(__u8 *f, const __u8 *opts, size_t opts_len)
+{
+	__u8 inner[GWT_PKT_MAX];
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_REMOTE_CLIENT4, 40000, GWT_VIP4, 80);
+	size_t n, len;
+
+	s.no_eth = 1;
+	s.tcp_flags = GW_TCP_SYN;
+	n = gwt_build(inner, GWT_PKT_MAX, &s);
+	assert_true(n > 0);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 50000, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, opts, opts_len, inner, n);
+	assert_true(len > 0);
+	return len;
+}
+
+static int geneve_parse_frame(const __u8 *f, size_t len, struct gw_geneve_info *gi)
+{
+	__u8 *m = malloc(GWT_IP_ALIGN + len);
+	int r;
+
+	assert_non_null(m);
+	memcpy(m + GWT_IP_ALIGN, f, len);
+	r = gw_geneve_parse(m + GWT_IP_ALIGN, m + GWT_IP_ALIGN + len, 42, gi);
+	free(m);
+	return r;
+}
+
+static void test_geneve_options(void **state)
+{
+	__u8 f[GWT_PKT_MAX], o[256];
+	struct gw_geneve_info gi;
+	size_t len;
+
+	/* an unknown non-critical option first, then ours */
+	memset(o, 0, sizeof(o));
+	gwt_put16(o, 0x0101);
+	o[2] = 0x05;
+	o[3] = 2;
+	memset(o + 4, 0x77, 8);
+	gwt_opt_identity(o + 12, GWT_ID_PEER, GWT_PEER_SITE);
+	len = geneve_frame(f, o, 24);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), 0);
+	assert_int_equal(gi.identity, GWT_ID_PEER);
+	assert_int_equal(gi.inner_off, 42 + 8 + 24);
+	assert_int_equal(gi.inner_proto, ETH_P_IP);
+
+	/* ours first, then a zero-length unknown non-critical option */
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	memset(o + 12, 0, 4);
+	gwt_put16(o + 12, 0x0102);
+	o[14] = 0x7f;
+	len = geneve_frame(f, o, 16);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), 0);
+
+	/* unknown critical option: drop, whatever follows */
+	memset(o, 0, 4);
+	gwt_put16(o, 0x0101);
+	o[2] = 0x85;
+	gwt_opt_identity(o + 4, GWT_ID_PEER, GWT_PEER_SITE);
+	len = geneve_frame(f, o, 16);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_BAD_GENEVE);
+
+	/* our class with a critical type that is not ours */
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	o[2] = 0xc9;
+	len = geneve_frame(f, o, 12);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_BAD_GENEVE);
+
+	/* an option's length overruns the options area */
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	memset(o + 12, 0, 4);
+	gwt_put16(o + 12, 0x0101);
+	o[15] = 1; /* claims 8 bytes, 4 remain */
+	len = geneve_frame(f, o, 16);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_BAD_GENEVE);
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	o[3] = 0x1f; /* our option claiming 128 bytes */
+	len = geneve_frame(f, o, 12);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_BAD_GENEVE);
+	o[3] = 1; /* our option with a wrong length */
+	len = geneve_frame(f, o, 8);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_BAD_GENEVE);
+
+	/* no identity option at all, and no options */
+	memset(o, 0, 8);
+	gwt_put16(o, 0x0101);
+	o[3] = 1;
+	len = geneve_frame(f, o, 8);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_NO_IDENTITY);
+	len = geneve_frame(f, o, 0);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_NO_IDENTITY);
+
+	/* more options than we walk: four unknown, ours fifth */
+	memset(o, 0, 16);
+	for (len = 0; len < 4; len++) {
+		gwt_put16(o + len * 4, 0x0101);
+		o[len * 4 + 2] = 1;
+	}
+	gwt_opt_identity(o + 16, GWT_ID_PEER, GWT_PEER_SITE);
+	len = geneve_frame(f, o, 28);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_BAD_GENEVE);
+}
+
+static void test_geneve_header(void **state)
+{
+	__u8 f[GWT_PKT_MAX], o[12];
+	struct gw_geneve_info gi;
+	size_t len;
+
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	len = geneve_frame(f, o, 12);
+	assert_int_equal(geneve_parse_frame(f, len, &gi), 0);
+	f[42] |= 0x40; /* version 1 */
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_BAD_GENEVE);
+	f[42] &= 0x3f;
+	f[43] = 0x80; /* O: control message */
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_BAD_GENEVE);
+	f[43] = 0x40; /* C alone is fine: we checked every option */
+	assert_int_equal(geneve_parse_frame(f, len, &gi), 0);
+	f[43] = 0;
+	gwt_put16(f + 44, 0x6558); /* inner Ethernet: not ours */
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_BAD_GENEVE);
+	gwt_put16(f + 44, ETH_P_IP);
+	/* cut in the fixed header and in the option */
+	assert_int_equal(geneve_parse_frame(f, 42 + 7, &gi), -GW_R_DROP_TRUNCATED);
+	assert_int_equal(geneve_parse_frame(f, 42 + 8 + 3, &gi), -GW_R_DROP_TRUNCATED);
+	assert_int_equal(geneve_parse_frame(f, 42 + 8 + 11, &gi), -GW_R_DROP_TRUNCATED);
+	assert_int_equal(geneve_parse_frame(f, 42 + 8 + 12, &gi), 0);
+}
+
+/* Options that claim more bytes than the packet has are a truncated packet. */
+static void test_geneve_options_past_end(void **state)
+{
+	__u8 f[GWT_PKT_MAX], o[140];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gw_geneve_info gi;
+	size_t len;
+
+	memset(o, 0, sizeof(o));
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	gwt_put16(o + 12, 0x0101);
+	o[15] = 31; /* a 128-byte unknown option */
+	len = geneve_frame(f, o, 140);
+	/* keep the option headers, lose the rest of the option and the inner packet */
+	len = 42 + 8 + 16;
+	gwt_put16(f + 16, (__u16)(len - 14));
+	gwt_put16(f + 24, 0);
+	gwt_put16(f + 24, gwt_ipv4_csum_full(f + 14));
+	assert_int_equal(geneve_parse_frame(f, len, &gi), -GW_R_DROP_TRUNCATED);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_TRUNCATED);
+	gwt_ctx_free(c);
+}
+
+/* --- end to end --------------------------------------------------------------------- */
+
+#define CPORT 33333
+
+static size_t client_syn(__u8 *f, __be32 vip, __u16 port)
+{
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, CPORT, vip, port);
+
+	s.tcp_flags = GW_TCP_SYN;
+	s.tcp_opts = opt_mss1460;
+	s.tcp_opts_len = sizeof(opt_mss1460);
+	return build(f, &s);
+}
+
+static void expect_l2(struct gw_ctx *c, const struct gw_result *res, __u32 ifindex,
+		      const __u8 *smac, const __u8 *dmac)
+{
+	assert_int_equal(res->ifindex, ifindex);
+	assert_memory_equal(gwt_packet(c), dmac, 6);
+	assert_memory_equal(gwt_packet(c) + 6, smac, 6);
+}
+
+static void expect_tuple(struct gw_ctx *c, __be32 src, __u16 sport, __be32 dst, __u16 dport)
+{
+	struct gw_pkt p;
+
+	assert_int_equal(parse_exact(gwt_packet(c), gwt_packet_len(c), &p), 0);
+	assert_int_equal(p.src[0], src);
+	assert_int_equal(p.dst[0], dst);
+	if (sport)
+		assert_int_equal(gw_ntohs(p.sport), sport);
+	assert_int_equal(gw_ntohs(p.dport), dport);
+	expect_csums(gwt_packet(c), gwt_packet_len(c));
+}
+
+static void test_e2e_local_flow_and_reply(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gw_pkt p;
+	struct gwt_spec s;
+	size_t len = client_syn(f, GWT_VIP4, 80);
+	__u16 snat;
+
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	expect_l2(c, &res, GWT_IF_INT, gwt_mac_int, gwt_mac_hostA);
+	assert_int_equal(gwt_packet_len(c), len);
+	assert_int_equal(parse_exact(gwt_packet(c), len, &p), 0);
+	snat = gw_ntohs(p.sport);
+	assert_true(snat >= GWT_SNAT_MIN && snat <= GWT_SNAT_MAX);
+	expect_tuple(c, GWT_INT4, snat, GWT_BE4, GWT_BE_PORT);
+	assert_memory_equal(gwt_packet(c) + 54, opt_mss1460, 4); /* not clamped locally */
+	assert_int_equal(c->n_ct, 2);
+	assert_int_equal(c->fib_last.dst[0], GWT_BE4);
+	assert_int_equal(c->ct[1].v.identity, GWT_ID_CLIENTS);
+	assert_int_equal(c->ct[1].v.backend_id, GWT_BE_LOCAL);
+
+	/* the next packet of the flow takes the same path */
+	s = spec4(IPPROTO_TCP, GWT_CLIENT4, CPORT, GWT_VIP4, 80);
+	len = build(f, &s);
+	c->now += 5;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	expect_tuple(c, GWT_INT4, snat, GWT_BE4, GWT_BE_PORT);
+	assert_int_equal(c->n_ct, 2);
+	assert_int_equal(c->ct[1].v.packets, 1);
+	assert_int_equal(c->ct[1].v.last_seen_ns, c->now);
+
+	/* the backend's reply goes back to the client from the VIP */
+	s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, snat);
+	s.tcp_flags = GW_TCP_SYN | GW_TCP_ACK;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	expect_l2(c, &res, GWT_IF_INT, gwt_mac_int, gwt_mac_hostA);
+	expect_tuple(c, GWT_VIP4, 80, GWT_CLIENT4, CPORT);
+	assert_int_equal(c->n_ct, 2);
+
+	/* a reply to another SNAT port is nobody's */
+	s.dport = snat == GWT_SNAT_MIN ? snat + 1 : snat - 1;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	gwt_ctx_free(c);
+}
+
+static void test_e2e_local_udp_and_ipv6(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_UDP, GWT_CLIENT4, 5555, GWT_VIP4, 53);
+	struct gw_pkt p;
+	size_t len;
+	__u16 snat;
+
+	s.udp_csum_zero = 1;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(parse_exact(gwt_packet(c), len, &p), 0);
+	snat = gw_ntohs(p.sport);
+	expect_tuple(c, GWT_INT4, snat, GWT_IP4(10, 1, 1, 53), 5353);
+	assert_int_equal(gwt_get16(gwt_packet(c) + 40), 0); /* no checksum stays none */
+
+	s = spec4(IPPROTO_UDP, GWT_IP4(10, 1, 1, 53), 5353, GWT_INT4, snat);
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	expect_tuple(c, GWT_VIP4, 53, GWT_CLIENT4, 5555);
+	assert_int_not_equal(gwt_get16(gwt_packet(c) + 40), 0);
+
+	s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), 1234, GWT_A6(96, 0, 0x10), 80);
+	s.tcp_flags = GW_TCP_SYN;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(parse_exact(gwt_packet(c), len, &p), 0);
+	assert_memory_equal(p.src, c->cfg.int_addr6, 16);
+	assert_memory_equal(p.dst, GWT_A6(1, 1, 0x10), 16);
+	assert_int_equal(gw_ntohs(p.dport), GWT_BE_PORT);
+	expect_csums(gwt_packet(c), len);
+	snat = gw_ntohs(p.sport);
+
+	s = spec6(IPPROTO_TCP, GWT_A6(1, 1, 0x10), GWT_BE_PORT, c->cfg.int_addr6, snat);
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	assert_int_equal(parse_exact(gwt_packet(c), len, &p), 0);
+	assert_memory_equal(p.src, GWT_A6(96, 0, 0x10), 16);
+	assert_memory_equal(p.dst, GWT_A6(10, 0, 5), 16);
+	assert_int_equal(gw_ntohs(p.sport), 80);
+	assert_int_equal(gw_ntohs(p.dport), 1234);
+	expect_csums(gwt_packet(c), len);
+
+	/* the UDP service has IPv4 backends only: its IPv6 table is empty */
+	s = spec6(IPPROTO_UDP, GWT_A6(10, 0, 5), 1234, GWT_VIP6, 53);
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_NO_BACKEND);
+
+	/* without an IPv6 SNAT address there is no IPv6 service */
+	c->cfg.flags &= ~GW_CFG_F_HAVE_V6;
+	s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 6), 1234, GWT_A6(96, 0, 0x10), 80);
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_UNSUPPORTED);
+	gwt_ctx_free(c);
+}
+
+static __u32 tuple_hash(__be32 src, __u16 sport, __be32 dst, __u16 dport, __u8 proto)
+{
+	__be32 s[4] = {src, 0, 0, 0}, d[4] = {dst, 0, 0, 0};
+
+	return gw_flow_hash(s, d, gw_htons(sport), gw_htons(dport), proto);
+}
+
+static void test_e2e_remote_flow_encap_and_reply(void **state)
+{
+	__u8 f[GWT_PKT_MAX], want[GWT_PKT_MAX], inner[GWT_PKT_MAX], o[12];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, CPORT, GWT_VIP4_REMOTE, 443);
+	size_t len = client_syn(f, GWT_VIP4_REMOTE, 443), wlen, n;
+
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	expect_l2(c, &res, GWT_IF_EXT, gwt_mac_ext, gwt_mac_router);
+	assert_int_equal(gwt_packet_len(c), len + GW_TUNNEL_OVERHEAD);
+	expect_outer(gwt_packet(c), len - 14, GWT_ID_CLIENTS,
+		     tuple_hash(GWT_CLIENT4, CPORT, GWT_VIP4_REMOTE, 443, IPPROTO_TCP));
+	/* the inner packet is the client's, MSS clamped to fit the tunnel */
+	s.tcp_flags = GW_TCP_SYN;
+	s.tcp_opts = opt_mss1412;
+	s.tcp_opts_len = sizeof(opt_mss1412);
+	wlen = build(want, &s);
+	assert_int_equal(MSS_CLAMP, 1412);
+	assert_memory_equal(gwt_packet(c) + 62, want + 14, wlen - 14);
+	assert_int_equal(c->fib_last.dst[0], GWT_PEER4);
+	assert_int_equal(c->fib_last.l3_len, len - 14 + GW_TUNNEL_OVERHEAD);
+	assert_int_equal(c->n_ct, 2);
+
+	/* the reply comes back from the peer, tunnelled, with site 2's identity */
+	s = spec4(IPPROTO_TCP, GWT_VIP4_REMOTE, 443, GWT_CLIENT4, CPORT);
+	s.tcp_flags = GW_TCP_SYN | GW_TCP_ACK;
+	s.no_eth = 1;
+	n = gwt_build(inner, GWT_PKT_MAX, &s);
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	expect_l2(c, &res, GWT_IF_INT, gwt_mac_int, gwt_mac_hostA);
+	assert_int_equal(gwt_packet_len(c), n + 14);
+	assert_int_equal(gwt_get16(gwt_packet(c) + 12), ETH_P_IP);
+	assert_memory_equal(gwt_packet(c) + 14, inner, n);
+	assert_int_equal(c->n_ct, 2);
+
+	/* the same reply claiming an identity of another site is refused */
+	gwt_opt_identity(o, GWT_ID_CLIENTS, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_IDENTITY_SITE);
+	gwt_opt_identity(o, 0x7777, GWT_PEER_SITE); /* unknown identity */
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_IDENTITY_SITE);
+	gwt_ctx_free(c);
+}
+
+static void test_e2e_peer_flow_decap_nat_and_reply(void **state)
+{
+	__u8 f[GWT_PKT_MAX], inner[GWT_PKT_MAX], want[GWT_PKT_MAX], o[12];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_REMOTE_CLIENT4, 40000, GWT_VIP4, 80);
+	struct gw_pkt p;
+	size_t len, n, wlen;
+	__u16 snat;
+
+	s.tcp_flags = GW_TCP_SYN;
+	s.tcp_opts = opt_mss1412;
+	s.tcp_opts_len = sizeof(opt_mss1412);
+	s.no_eth = 1;
+	n = gwt_build(inner, GWT_PKT_MAX, &s);
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	expect_l2(c, &res, GWT_IF_INT, gwt_mac_int, gwt_mac_hostA);
+	assert_int_equal(gwt_packet_len(c), n + 14);
+	assert_int_equal(parse_exact(gwt_packet(c), gwt_packet_len(c), &p), 0);
+	snat = gw_ntohs(p.sport);
+	expect_tuple(c, GWT_INT4, snat, GWT_BE4, GWT_BE_PORT);
+	assert_int_equal(c->n_ct, 2);
+	assert_int_equal(c->ct[1].k.zone, GWT_PEER_SITE);
+	assert_int_equal(c->ct[1].v.identity, GWT_ID_PEER);
+	assert_int_equal(c->ct[0].k.zone, 0);
+	assert_int_equal(c->ct[0].v.out_peer, GWT_PEER_ID);
+
+	/* a retransmission of the SYN hits the flow */
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	expect_tuple(c, GWT_INT4, snat, GWT_BE4, GWT_BE_PORT);
+	assert_int_equal(c->n_ct, 2);
+
+	/* the backend's reply is tunnelled back to the peer with our identity */
+	s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, snat);
+	s.tcp_flags = GW_TCP_SYN | GW_TCP_ACK;
+	s.tcp_opts = opt_mss1460;
+	s.tcp_opts_len = sizeof(opt_mss1460);
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_REMOTE);
+	expect_l2(c, &res, GWT_IF_EXT, gwt_mac_ext, gwt_mac_router);
+	expect_outer(gwt_packet(c), len - 14, GWT_ID_SITE(GWT_SITE),
+		     tuple_hash(GWT_BE4, GWT_BE_PORT, GWT_INT4, snat, IPPROTO_TCP));
+	s = spec4(IPPROTO_TCP, GWT_VIP4, 80, GWT_REMOTE_CLIENT4, 40000);
+	s.tcp_flags = GW_TCP_SYN | GW_TCP_ACK;
+	s.tcp_opts = opt_mss1412;
+	s.tcp_opts_len = sizeof(opt_mss1412);
+	wlen = build(want, &s);
+	assert_int_equal(gwt_packet_len(c), wlen + GW_TUNNEL_OVERHEAD);
+	/* equal to a packet built from scratch, but for the IP checksum of the
+	 * rewritten header (identical anyway) */
+	assert_memory_equal(gwt_packet(c) + 62, want + 14, wlen - 14);
+
+	/* the same inner flow from site 2 with an overlapping client address
+	 * but from another site is another zone: another flow */
+	gwt_ctx_free(c);
+}
+
+/* A flow sent to a peer that has gone down is balanced anew over what the
+ * tables now hold; its reply entry stays for replies already in flight. */
+static void test_e2e_peer_down_rebalance(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t len = client_syn(f, GWT_VIP4_REMOTE, 443);
+
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	/* peer down, tables not yet rebuilt: nowhere to go */
+	c->peers[GWT_PEER_ID].flags &= ~GW_PEER_F_UP;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_NO_PEER);
+	/* gatewayd rebuilt the table with a local backend */
+	gwt_maglev_one(c, GWT_SVC_REMOTE, GW_MAGLEV_CLIENT, 0, GWT_BE_LOCAL);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	expect_tuple(c, GWT_INT4, 0, GWT_BE4, GWT_BE_PORT);
+	/* and the flow sticks to it, even when the peer comes back */
+	c->peers[GWT_PEER_ID].flags |= GW_PEER_F_UP;
+	gwt_maglev_one(c, GWT_SVC_REMOTE, GW_MAGLEV_CLIENT, 0, GWT_BE_REMOTE);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	gwt_ctx_free(c);
+}
+
+static void test_e2e_ext_edges(void **state)
+{
+	__u8 f[GWT_PKT_MAX], inner[GWT_PKT_MAX], o[12];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s =
+		spec4(IPPROTO_TCP, GWT_REMOTE_CLIENT4, 40000, GWT_IP4(10, 50, 0, 1), 80);
+	struct gw_probe *pr;
+	size_t len, n;
+
+	/* tunnelled packet for no service and no flow */
+	s.no_eth = 1;
+	n = gwt_build(inner, GWT_PKT_MAX, &s);
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_NO_SERVICE);
+	/* from an address that is no peer */
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_IP4(198, 51, 100, 1), GWT_EXT4, 51234,
+			       GW_GENEVE_PORT, GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_UNKNOWN_PEER);
+	/* to another address or port, or a fragment: the kernel's */
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_IP4(192, 0, 2, 9), 51234,
+			       GW_GENEVE_PORT, GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, 4500, GWT_PEER_SITE, o,
+			       12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	/* a tunnelled fragment of a service flow */
+	s.dst[0] = GWT_VIP4;
+	s.frag = 0x2000;
+	n = gwt_build(inner, GWT_PKT_MAX, &s);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_FRAGMENT);
+	/* policy is decided at the client's own gateway, not for a peer's flow */
+	s = spec4(IPPROTO_TCP, GWT_REMOTE_CLIENT4, 40000, GWT_VIP4_POLICY, 80);
+	s.no_eth = 1;
+	n = gwt_build(inner, GWT_PKT_MAX, &s);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	/* identities: unknown ones in the sender's range pass, others not */
+	s.dst[0] = GWT_VIP4;
+	n = gwt_build(inner, GWT_PKT_MAX, &s);
+	gwt_opt_identity(o, GWT_ID_SITE(GWT_PEER_SITE) | 5, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(c->ct[c->n_ct - 1].v.identity, GWT_ID_SITE(GWT_PEER_SITE) | 5);
+	gwt_opt_identity(o, GWT_ID_SITE(3) | 5, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_IDENTITY_SITE);
+	gwt_opt_identity(o, GWT_ID_SITE(3), GWT_PEER_SITE); /* known, of site 3 */
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_IDENTITY_SITE);
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	/* a peer may not use us to reach a third site */
+	s = spec4(IPPROTO_TCP, GWT_REMOTE_CLIENT4, 40000, GWT_VIP4_REMOTE, 443);
+	s.no_eth = 1;
+	n = gwt_build(inner, GWT_PKT_MAX, &s);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_NO_BACKEND);
+	/* plain traffic to the external address */
+	s = spec4(IPPROTO_TCP, GWT_PEER4, 40000, GWT_EXT4, 2379);
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+
+	/* a probe is answered in place */
+	s = spec4(IPPROTO_UDP, GWT_PEER4, 45000, GWT_EXT4, GW_PROBE_PORT);
+	s.payload_len = sizeof(*pr);
+	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, 0, 0, 0, 0, 7};
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_TX, GW_R_PROBE_REPLY);
+	assert_memory_equal(gwt_packet(c), f + 6, 6);
+	assert_memory_equal(gwt_packet(c) + 6, f, 6);
+	expect_tuple(c, GWT_EXT4, GW_PROBE_PORT, GWT_PEER4, 45000);
+	pr = (struct gw_probe *)(gwt_packet(c) + 42);
+	assert_int_equal(gw_ntohs(pr->flags), GW_PROBE_F_REPLY);
+	assert_int_equal(gw_ntohl(pr->seq), 7);
+	/* an answer is not answered again; bad magic; short */
+	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, GW_PROBE_F_REPLY};
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_PROBE);
+	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x51};
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_PROBE);
+	s.payload_len = sizeof(*pr) - 1;
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_PROBE);
+	gwt_ctx_free(c);
+}
+
+static void test_e2e_service_edges(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s;
+	size_t len;
+
+	/* not a service: the kernel's */
+	len = client_syn(f, GWT_IP4(10, 50, 0, 1), 80);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	len = client_syn(f, GWT_VIP4, 22);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	/* L7 mode: the stack hands it to gw-proxy */
+	len = client_syn(f, GWT_VIP4_L7, 80);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	assert_int_equal(c->n_ct, 0);
+	/* policy: our clients are allowed, others are not */
+	len = client_syn(f, GWT_VIP4_POLICY, 80);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	s = spec4(IPPROTO_TCP, GWT_IP4(10, 11, 0, 5), 1000, GWT_VIP4_POLICY, 80);
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_POLICY);
+	/* a backend with port 0 listens on the port the client asked for */
+	len = client_syn(f, GWT_VIP4_ANYPORT, 8443);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	{
+		struct gw_pkt p;
+
+		assert_int_equal(parse_exact(gwt_packet(c), len, &p), 0);
+		expect_tuple(c, GWT_INT4, 0, GWT_IP4(10, 1, 1, 20), 8443);
+		s = spec4(IPPROTO_TCP, GWT_IP4(10, 1, 1, 20), 8443, GWT_INT4, gw_ntohs(p.sport));
+	}
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	expect_tuple(c, GWT_VIP4_ANYPORT, 8443, GWT_CLIENT4, CPORT);
+	/* no backend, backend behind a down peer */
+	len = client_syn(f, GWT_VIP4_EMPTY, 80);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_NO_BACKEND);
+	len = client_syn(f, GWT_VIP4_DOWN, 80);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_NO_PEER);
+	/* unconfigured (or another ABI version): everything passes */
+	c->cfg.abi_version++;
+	len = client_syn(f, GWT_VIP4, 80);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	gwt_ctx_free(c);
+}
+
+static void test_e2e_fib(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t len = client_syn(f, GWT_VIP4, 80);
+
+	/* no neighbour yet: NATed, then the kernel resolves and sends it */
+	c->routes[0].kind = GWT_ROUTE_NO_NEIGH;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_FWD_LOCAL);
+	expect_tuple(c, GWT_INT4, 0, GWT_BE4, GWT_BE_PORT);
+	assert_memory_equal(gwt_packet(c), f, 12); /* MACs untouched */
+	/* no route at all */
+	gwt_ctx_reset_flows(c);
+	c->routes[0].kind = GWT_ROUTE_OK;
+	c->routes[0].family = 0;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_FIB);
+	/* the route's MTU is too small */
+	gwt_ctx_reset_flows(c);
+	c->routes[0].family = GW_AF_INET;
+	c->routes[0].mtu = 60;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_TOO_BIG);
+	/* no scratch room */
+	gwt_ctx_reset_flows(c);
+	c->routes[0].mtu = 0;
+	c->no_scratch = 1;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	assert_int_equal(res.action, GW_ACT_DROP);
+	assert_true(res.reason >= GW_R_FIRST_DROP && res.reason < GW_R__COUNT);
+	gwt_ctx_free(c);
+}
+
+static void test_e2e_drop_ct_full(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t len;
+
+	c->ct_cap = 0; /* remote flow: the reply entry does not fit */
+	len = client_syn(f, GWT_VIP4_REMOTE, 443);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_CT_FULL);
+	c->ct_cap = 1; /* local flow: the reply entry fits, the forward one not */
+	len = client_syn(f, GWT_VIP4, 80);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_CT_FULL);
+	c->ct_cap = 1; /* remote flow again, reply entry fits */
+	gwt_ctx_reset_flows(c);
+	len = client_syn(f, GWT_VIP4_REMOTE, 443);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_CT_FULL);
+	c->ct_cap = 2;
+	gwt_ctx_reset_flows(c);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	gwt_ctx_free(c);
+}
+
+static void test_e2e_drop_no_headroom(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t len = client_syn(f, GWT_VIP4_REMOTE, 443);
+
+	run(c, 0, f, len, GW_TUNNEL_OVERHEAD - 1, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_NO_HEADROOM);
+	run(c, 0, f, len, 0, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_NO_HEADROOM);
+	run(c, 0, f, len, GW_TUNNEL_OVERHEAD, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	gwt_ctx_free(c);
+}
+
+static void test_e2e_drop_too_big(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, CPORT, GWT_VIP4_REMOTE, 443);
+	size_t len;
+
+	s.payload_len = GWT_TUNNEL_MTU - GW_TUNNEL_OVERHEAD - 40 + 1;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_TOO_BIG);
+	s.payload_len--;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	assert_int_equal(gwt_packet_len(c) - 14, GWT_TUNNEL_MTU);
+	gwt_ctx_free(c);
+}
+
+static void test_e2e_drop_snat_exhausted(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	size_t len;
+
+	c->cfg.snat_port_min = c->cfg.snat_port_max = 40000; /* one port */
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	expect_tuple(c, GWT_INT4, 40000, GWT_BE4, GWT_BE_PORT);
+	s.sport = 1001; /* a second flow to the same backend */
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_SNAT_EXHAUSTED);
+	assert_int_equal(c->n_ct, 2);
+	/* the first flow still works */
+	s.sport = 1000;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	/* an empty range */
+	gwt_ctx_reset_flows(c);
+	c->cfg.snat_port_max = 39999;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_SNAT_EXHAUSTED);
+	assert_int_equal(c->n_ct, 0);
+	gwt_ctx_free(c);
+}
+
+/* --- flow hash ----------------------------------------------------------------------- */
+
+static void test_hash_same_tuple(void **state)
+{
+	__be32 a[4], b[4], a2[4];
+	unsigned int i, differ = 0;
+
+	for (i = 0; i < 1000; i++) {
+		__u32 h;
+
+		rnd_bytes(a, sizeof(a));
+		rnd_bytes(b, sizeof(b));
+		memcpy(a2, a, sizeof(a));
+		h = gw_flow_hash(a, b, 1, 2, IPPROTO_TCP);
+		assert_int_equal(h, gw_flow_hash(a2, b, 1, 2, IPPROTO_TCP));
+		differ += h != gw_flow_hash(a, b, 1, 3, IPPROTO_TCP);
+		differ += h != gw_flow_hash(a, b, 1, 2, IPPROTO_UDP);
+		differ += h != gw_flow_hash(b, a, 2, 1, IPPROTO_TCP);
+	}
+	assert_true(differ >= 2990);
+	/* Golden value: every gateway and driver must agree on the hash, so a
+	 * change here is a data-plane ABI change (flows move between backends
+	 * while gateways of two versions run). */
+	a[0] = GWT_CLIENT4;
+	b[0] = GWT_VIP4;
+	a[1] = a[2] = a[3] = b[1] = b[2] = b[3] = 0;
+	assert_int_equal(gw_flow_hash(a, b, gw_htons(CPORT), gw_htons(80), IPPROTO_TCP),
+			 0x4c586a2f);
+}
+
+static void test_hash_distribution(void **state)
+{
+	unsigned int lo[16] = {0}, hi[16] = {0}, i;
+
+	for (i = 0; i < 10000; i++) {
+		__be32 a[4] = {0}, b[4] = {GWT_VIP4, 0, 0, 0};
+		__u32 h;
+
+		a[0] = gw_htonl(0x0a0a0000 | (rnd() & 0xffff)); /* clients in one /16 */
+		h = gw_flow_hash(a, b, (__be16)rnd(), gw_htons(80), IPPROTO_TCP);
+		lo[h % 16]++;
+		hi[h >> 28]++;
+	}
+	for (i = 0; i < 16; i++) {
+		if (lo[i] < 500 || lo[i] > 750 || hi[i] < 500 || hi[i] > 750)
+			print_error("bucket %u: low bits %u, high bits %u (want 625 +-20%%)\n", i,
+				    lo[i], hi[i]);
+		assert_in_range(lo[i], 500, 750);
+		assert_in_range(hi[i], 500, 750);
+	}
+	/* the outer source port stays in the dynamic range */
+	for (i = 0; i < 1000; i++)
+		assert_true(gw_ntohs(gw_geneve_sport(rnd())) >= 49152);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_eth_short),
+		cmocka_unit_test(test_parse_not_ip),
+		cmocka_unit_test(test_parse_ipv4_bad_header),
+		cmocka_unit_test(test_parse_ipv4_options),
+		cmocka_unit_test(test_parse_ipv4_tot_len),
+		cmocka_unit_test(test_parse_ipv4_fragments),
+		cmocka_unit_test(test_parse_ipv6_ext_headers),
+		cmocka_unit_test(test_parse_ipv6_payload_len),
+		cmocka_unit_test(test_parse_l4_truncated),
+		cmocka_unit_test(test_parse_l4_kinds),
+		cmocka_unit_test(test_csum_ipv4_header_vector),
+		cmocka_unit_test(test_csum_nat_random_ipv4),
+		cmocka_unit_test(test_csum_nat_random_ipv6),
+		cmocka_unit_test(test_csum_nat_udp_zero_result),
+		cmocka_unit_test(test_mss_clamp_first),
+		cmocka_unit_test(test_mss_clamp_after_nops_odd),
+		cmocka_unit_test(test_mss_clamp_unchanged),
+		cmocka_unit_test(test_mss_clamp_options_past_end),
+		cmocka_unit_test(test_mss_clamp_option_past_header),
+		cmocka_unit_test(test_mss_clamp_random),
+		cmocka_unit_test(test_geneve_roundtrip),
+		cmocka_unit_test(test_geneve_encap_limits),
+		cmocka_unit_test(test_geneve_options),
+		cmocka_unit_test(test_geneve_header),
+		cmocka_unit_test(test_geneve_options_past_end),
+		cmocka_unit_test(test_e2e_local_flow_and_reply),
+		cmocka_unit_test(test_e2e_local_udp_and_ipv6),
+		cmocka_unit_test(test_e2e_remote_flow_encap_and_reply),
+		cmocka_unit_test(test_e2e_peer_flow_decap_nat_and_reply),
+		cmocka_unit_test(test_e2e_peer_down_rebalance),
+		cmocka_unit_test(test_e2e_ext_edges),
+		cmocka_unit_test(test_e2e_service_edges),
+		cmocka_unit_test(test_e2e_fib),
+		cmocka_unit_test(test_e2e_drop_ct_full),
+		cmocka_unit_test(test_e2e_drop_no_headroom),
+		cmocka_unit_test(test_e2e_drop_too_big),
+		cmocka_unit_test(test_e2e_drop_snat_exhausted),
+		cmocka_unit_test(test_hash_same_tuple),
+		cmocka_unit_test(test_hash_distribution),
+	};
+
+	print_message("pipeline tests: PRNG seed 0x%016llx\n", (unsigned long long)RAND_SEED);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
