@@ -269,7 +269,7 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 			rev->flags |= GW_CT_F_ENCAP;
 			rev->out_peer = in_peer;
 		}
-#pragma unroll
+GW_UNROLL
 		for (i = 0; i < GW_SNAT_TRIES; i++) {
 			rk->dport = gw_htons(cfg->snat_port_min + gw_hash_mix(hash, i) % range);
 			if (!gw_ctx_ct_insert(c, rk, rev, 1)) {
