@@ -507,8 +507,8 @@ static void ka_timer_cb(uv_timer_t *t)
 	int err;
 
 	cs_etcd__enter(e);
-	if (ka->x.active) {
-		/* still waiting: request_timeout_ms ends it */
+	if (ka->x.active || ka->finished) {
+		/* still waiting (request_timeout_ms ends it), or the lease is gone */
 	} else if (ka->sent_once) {
 		err = cs_etcd__xfer_resend(&ka->x);
 		if (err)

@@ -11,6 +11,8 @@
 #include <uv.h>
 
 #include "gw/config.h"
+#include "gw/etcd.h"
+#include "gw/identity.h"
 #include "gw/sync.h"
 
 static void usage(FILE *f)
@@ -20,7 +22,85 @@ static void usage(FILE *f)
 		   "  -c, --config FILE        the site configuration gatewayd uses\n"
 		   "      --gateway-socket P   gatewayd's control socket (default\n"
 		   "                           /run/isthmus/<gateway>.sock)\n"
-		   "      --poll-ms MS         how often gatewayd's export is read (default 50)\n");
+		   "      --poll-ms MS         how often gatewayd's export is read (default 50)\n"
+		   "      --allocate LABELS    allocate (or look up) the identity of a label set,\n"
+		   "                           e.g. app=web,tier=front; repeatable, all at once;\n"
+		   "                           prints \"LABELS ID\" per set and exits\n");
+}
+
+#define MAX_ALLOC 256
+
+struct alloc_job {
+	char text[512];
+	const char *labels[CS_IDENTITY_MAX_LABELS];
+	size_t n;
+	int err;
+	uint32_t id;
+	int *pending;
+};
+
+static void alloc_done(void *ud, int err, uint32_t id)
+{
+	struct alloc_job *j = ud;
+
+	j->err = err;
+	j->id = id;
+	(*j->pending)--;
+}
+
+/* One-shot: allocate every label set at once (they contend like several
+ * sites would) and print the ids. */
+static int allocate(const struct gw_config *cfg, char **sets, size_t n_sets)
+{
+	static struct alloc_job jobs[MAX_ALLOC];
+	struct cs_etcd_opts eo = { 0 };
+	const char *prefix = cfg->etcd.prefix ? cfg->etcd.prefix : CS_DEFAULT_PREFIX;
+	struct cs_etcd *etcd;
+	int pending = 0, rc = 0;
+	uv_loop_t loop;
+	size_t i;
+
+	uv_loop_init(&loop);
+	eo.endpoints = cfg->etcd.endpoints;
+	eo.n_endpoints = cfg->etcd.n_endpoints;
+	eo.dial_timeout_ms = cfg->etcd.dial_timeout_ms;
+	eo.request_timeout_ms = cfg->etcd.request_timeout_ms;
+	etcd = cs_etcd_new(&loop, &eo);
+	if (!etcd) {
+		fprintf(stderr, "cluster-syncd: etcd client: %s\n", strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < n_sets; i++) {
+		struct alloc_job *j = &jobs[i];
+		char *save = NULL, *tok;
+		int r;
+
+		snprintf(j->text, sizeof(j->text), "%s", sets[i]);
+		for (tok = strtok_r(j->text, ",", &save); tok && j->n < CS_IDENTITY_MAX_LABELS;
+		     tok = strtok_r(NULL, ",", &save))
+			j->labels[j->n++] = tok;
+		j->pending = &pending;
+		r = cs_identity_allocate(etcd, prefix, j->labels, j->n, cfg->site.name, alloc_done, j);
+		if (r) {
+			j->err = r;
+			continue;
+		}
+		pending++;
+	}
+	while (pending > 0 && uv_run(&loop, UV_RUN_ONCE))
+		;
+	for (i = 0; i < n_sets; i++) {
+		if (jobs[i].err) {
+			fprintf(stderr, "%s: %s\n", sets[i], strerror(-jobs[i].err));
+			rc = 1;
+		} else {
+			printf("%s %u\n", sets[i], jobs[i].id);
+		}
+	}
+	cs_etcd_free(etcd);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return rc;
 }
 
 static void on_stop(uv_signal_t *h, int signum)
@@ -48,6 +128,8 @@ int main(int argc, char **argv)
 	struct gw_config_errors errs = {0};
 	struct cs_sync_opts o = {0};
 	const char *conf = NULL, *sock = NULL;
+	char *sets[MAX_ALLOC];
+	size_t n_sets = 0;
 	struct gw_config *cfg = NULL;
 	uv_signal_t sigint, sigterm;
 	char sock_buf[256];
@@ -66,6 +148,13 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			o.poll_ms = (uint32_t)atoi(optarg);
+			break;
+		case 'a':
+			if (n_sets == MAX_ALLOC) {
+				fprintf(stderr, "cluster-syncd: at most %d --allocate\n", MAX_ALLOC);
+				return 2;
+			}
+			sets[n_sets++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -92,6 +181,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: no etcd.endpoints: nothing to sync with\n", conf);
 		gw_config_free(cfg);
 		return 1;
+	}
+	if (n_sets) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		r = allocate(cfg, sets, n_sets);
+		gw_config_free(cfg);
+		curl_global_cleanup();
+		return r;
 	}
 	if (!sock) {
 		snprintf(sock_buf, sizeof(sock_buf), "/run/isthmus/%s.sock", cfg->gateway.name);

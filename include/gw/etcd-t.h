@@ -267,7 +267,9 @@ struct cs_etcd_kv {
  * The answer to one request, valid only during the callback. Fields etcd
  * leaves out read 0/false/NULL.
  *
- * @revision:     header.revision, the store revision the answer reflects.
+ * @revision:     header.revision: the store's newest revision when etcd
+ *                answered (for a read at the newest revision, the one it
+ *                reflects; a read at an older revision still gets the newest).
  * @kvs:          RANGE (all pages), the pairs in key order.
  * @count:        RANGE: number of keys in the range (of the first page).
  * @more:         RANGE: more keys exist (only when the request's limit cut them).
@@ -331,9 +333,10 @@ enum cs_etcd_event_type {
 	/* etcd says every event up to @revision has been sent. */
 	CS_ETCD_EV_PROGRESS,
 	/* Events were lost to a compaction (@err -ESTALE, @revision = the
-	 * compact revision) or cannot be caught up with (@err -EMSGSIZE: a
-	 * line over max_line). The watch is finished: stop it, read the range
-	 * (paged) and start a new watch from that read's revision + 1. */
+	 * compact revision, 0 if etcd did not say) or cannot be caught up with
+	 * (@err -EMSGSIZE: a line over max_line). The watch is finished: stop
+	 * it, read the range (paged) and start a new watch from that read's
+	 * revision + 1. */
 	CS_ETCD_EV_RESYNC,
 	/* etcd refused the watch for good (@err, @grpc_code, @message: e.g.
 	 * permission denied, invalid range). The watch is finished. */

@@ -24,9 +24,11 @@ struct cs_etcd_keepalive;
  * -EINVAL (bad arguments), -EBUSY (max_requests reached), -ENOMEM.
  *
  * Errors given to callbacks:
- *   -ECONNREFUSED  no endpoint could be reached (connect or TLS failed)
+ *   -ECONNREFUSED  no endpoint could be reached (connect, DNS or TLS handshake
+ *                  failed)
  *   -ETIMEDOUT     request_timeout_ms passed
- *   -ECONNRESET    the connection broke after the request was sent
+ *   -ECONNRESET    the connection broke after the request was sent (also a
+ *                  TLS 1.3 server refusing the client certificate)
  *   -EPROTO        not an etcd answer: an HTTP status other than 200
  *                  without an etcd error object
  *   -EBADMSG       malformed answer: bad JSON or not an object, bad base64,
@@ -41,13 +43,16 @@ struct cs_etcd_keepalive;
  *   OUT_OF_RANGE -ESTALE when the revision was compacted, else -ERANGE,
  *   UNIMPLEMENTED -ENOSYS, UNAVAILABLE -EAGAIN, DEADLINE_EXCEEDED
  *   -ETIMEDOUT, others -EIO.
+ *   For transport errors res->message is libcurl's description.
  *
- * Failover: requests go to the endpoint that last worked. A failure before
- * the request reached etcd (connect refused or timed out, TLS, DNS), and for
- * requests that are safe to repeat (all but TXN) also a timeout, a broken
- * connection or UNAVAILABLE (no leader), is retried at once on the next
- * endpoint, up to max_attempts tries; the endpoint that answers becomes the
- * preferred one. A TXN is not repeated once sent: it may have been applied.
+ * Failover: requests go to the preferred endpoint (initially the first).
+ * A transport failure or an UNAVAILABLE answer (no leader) moves the
+ * preferred endpoint to the next one, so the next request goes there. The
+ * failed request itself is tried again at once on the new preferred one, up
+ * to max_attempts tries, if it cannot have reached etcd (connect refused or
+ * timed out, DNS, TLS handshake) or if it is safe to repeat: everything but
+ * a TXN and a lease grant without an ID (a TXN may have been applied; a
+ * repeated grant would create a second lease).
  *
  * Callbacks may call any function of this file, cs_etcd_free() included.
  */
@@ -115,12 +120,16 @@ int cs_etcd_lease_keepalive_once(struct cs_etcd *etcd, int64_t id, cs_etcd_cb cb
 
 /*
  * Watch a key or range from @req->start_revision, calling @cb per event in
- * revision order. When the stream breaks (member down, idle timeout, no
- * leader) it is resumed, with backoff, on the next endpoint from the last
+ * revision order (the events of one revision, one txn, come together, in
+ * one answer). When the stream breaks (member down, idle timeout, a member
+ * without a leader: watches carry etcd's "hasleader" requirement, malformed
+ * line) it is resumed, with backoff, on the next endpoint from the last
  * revision delivered (or known through a progress notification) + 1; no
- * event is lost and none delivered twice. A compaction that removed
- * revisions not yet delivered is reported as CS_ETCD_EV_RESYNC, never
- * skipped.
+ * event is lost and none delivered twice (any event at or below that
+ * revision is dropped and counted in watch_duplicates). A compaction that
+ * removed revisions not yet delivered is reported as CS_ETCD_EV_RESYNC,
+ * never skipped. Watches ask etcd for progress notifications; only
+ * periodic ones exist in 3.4 (see watch_idle_timeout_ms).
  *
  * Returns the watch, or NULL with errno EINVAL, EBUSY (max_streams), ENOMEM.
  * @req is copied.
@@ -139,8 +148,10 @@ void cs_etcd_watch_stop(struct cs_etcd_watch *w);
  * @interval_ms (0: a third of the TTL etcd answers), as one short POST
  * /v3/lease/keepalive each (etcd's HTTP/1.1 gateway holds a streamed answer
  * until the request body ends, so one long-lived keepalive stream cannot
- * work over plain HTTP). Failures are retried with backoff on the next
- * endpoint. @cb reports as documented for cs_etcd_keepalive_cb.
+ * work over plain HTTP). Failures are retried with backoff (at most
+ * @interval_ms apart) on the next endpoint. @cb reports as documented for
+ * cs_etcd_keepalive_cb; -ETIME needs one answered keepalive first (the TTL
+ * comes from etcd's answers).
  *
  * Returns the keepalive, or NULL with errno EINVAL, EBUSY, ENOMEM.
  */
