@@ -122,6 +122,7 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"gateway-socket", required_argument, NULL, 's'},
 		{"poll-ms", required_argument, NULL, 'p'},
+		{"allocate", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

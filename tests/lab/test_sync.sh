@@ -208,6 +208,39 @@ check "... other sites' state is unaffected: web-bc and only-b answer" bash -c "
 	'$LAB' exec --prefix $P a client -- curl -sS --max-time 2 http://10.100.0.15/ | grep -q site= &&
 	'$LAB' exec --prefix $P a client -- curl -sS --max-time 2 http://10.100.0.16/ | grep -q site=site-b"
 
+# ------------------------------------------------------------- identities
+# Three sites allocate the same 40 label sets at the same moment, 3 rounds:
+# every site must get the same id for a set, and no two sets one id.
+alloc_race() {
+	local round s i sets=() out
+	for round in 1 2 3; do
+		sets=()
+		for ((i = 0; i < 40; i++)); do sets+=(--allocate "app=race,round=$round,n=$i"); done
+		for s in a b c; do
+			nsenter --net="/run/netns/$P-$s-gw" "$REPO/build/cluster-syncd" \
+				-c "$REPO/conf/site-$s.conf" "${sets[@]}" >"$RUN/alloc-$s" 2>&1 &
+		done
+		wait
+		for s in b c; do
+			cmp -s "$RUN/alloc-a" "$RUN/alloc-$s" || {
+				echo "round $round: site-a and site-$s got different ids"
+				diff "$RUN/alloc-a" "$RUN/alloc-$s" | head
+				return 1
+			}
+		done
+		out=$(awk '{ print $2 }' "$RUN/alloc-a" | sort -u | wc -l)
+		((out == 40)) || {
+			echo "round $round: $out distinct ids for 40 label sets"
+			return 1
+		}
+		cat "$RUN/alloc-a" >>"$RUN/alloc-all"
+	done
+	out=$(awk '{ print $2 }' "$RUN/alloc-all" | sort -u | wc -l)
+	echo "120 label sets allocated by 3 sites at once: one id each, $out distinct ids"
+	((out == 120))
+}
+check "three sites allocating the same label sets at once always get one id per set" alloc_race
+
 lab_down "$P"
 check "nothing of $P left" lab_leftovers "$P"
 finish
