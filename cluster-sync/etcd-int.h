@@ -75,6 +75,7 @@ struct cs_etcd__xfer {
 	bool stream;
 	bool pending; /* streams: data not yet handed to @data */
 	bool too_large;
+	bool oom;
 	cs_etcd__done_fn done;
 	cs_etcd__data_fn data;
 	struct cs_etcd__link link; /* e->active */

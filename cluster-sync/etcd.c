@@ -196,8 +196,10 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 		if (cap > x->max)
 			cap = x->max;
 		p = realloc(x->buf, cap + 1);
-		if (!p)
+		if (!p) {
+			x->oom = true;
 			return 0;
+		}
 		x->buf = p;
 		x->cap = cap;
 	}
@@ -295,7 +297,7 @@ int cs_etcd__xfer_resend(struct cs_etcd__xfer *x)
 	snprintf(url, sizeof(url), "%s%s", e->endpoints[x->endpoint], x->path);
 	curl_easy_setopt(x->easy, CURLOPT_URL, url);
 	x->len = x->used = x->line_scan = 0;
-	x->too_large = false;
+	x->too_large = x->oom = false;
 	x->errbuf[0] = '\0';
 	if (curl_multi_add_handle(e->multi, x->easy) != CURLM_OK)
 		return -ENOMEM;
@@ -333,6 +335,8 @@ int cs_etcd__xfer_errno(struct cs_etcd__xfer *x, CURLcode rc, bool *ret_sent)
 	*ret_sent = true;
 	if (rc == CURLE_WRITE_ERROR && x->too_large)
 		return -EMSGSIZE; /* counted in write_cb */
+	if (rc == CURLE_WRITE_ERROR && x->oom)
+		return -ENOMEM;
 	e->stats.transport_errors++;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:

@@ -53,7 +53,7 @@ static void alloc_done(void *ud, int err, uint32_t id)
 static int allocate(const struct gw_config *cfg, char **sets, size_t n_sets)
 {
 	static struct alloc_job jobs[MAX_ALLOC];
-	struct cs_etcd_opts eo = { 0 };
+	struct cs_etcd_opts eo = {0};
 	const char *prefix = cfg->etcd.prefix ? cfg->etcd.prefix : CS_DEFAULT_PREFIX;
 	struct cs_etcd *etcd;
 	int pending = 0, rc = 0;
@@ -80,7 +80,8 @@ static int allocate(const struct gw_config *cfg, char **sets, size_t n_sets)
 		     tok = strtok_r(NULL, ",", &save))
 			j->labels[j->n++] = tok;
 		j->pending = &pending;
-		r = cs_identity_allocate(etcd, prefix, j->labels, j->n, cfg->site.name, alloc_done, j);
+		r = cs_identity_allocate(etcd, prefix, j->labels, j->n, cfg->site.name, alloc_done,
+					 j);
 		if (r) {
 			j->err = r;
 			continue;
@@ -152,7 +153,8 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			if (n_sets == MAX_ALLOC) {
-				fprintf(stderr, "cluster-syncd: at most %d --allocate\n", MAX_ALLOC);
+				fprintf(stderr, "cluster-syncd: at most %d --allocate\n",
+					MAX_ALLOC);
 				return 2;
 			}
 			sets[n_sets++] = optarg;

@@ -11,6 +11,7 @@
 #include "gw/config.h"
 #include "gw/etcd.h"
 #include "gw/gwctl.h"
+#include "gw/identity.h"
 #include "gw/sync.h"
 
 #define GW_HTTP_TIMEOUT_MS 3000
@@ -44,6 +45,9 @@ struct cs_sync {
 	bool range_pending;
 	bool have_view;
 	char gw_boot[40]; /* gatewayd's boot id of the last push */
+
+	json_t *identities; /* config identity name -> id allocated in etcd */
+	bool identities_pending;
 
 	uv_timer_t tick;
 	uv_timer_t flush;
@@ -510,6 +514,56 @@ static void publish(struct cs_sync *s)
 	json_decref(want);
 }
 
+/* ------------------------------------------------------------------ identities */
+
+struct ident_job {
+	struct cs_sync *s;
+	char name[64];
+};
+
+static void on_identity(void *ud, int err, uint32_t id)
+{
+	struct ident_job *j = ud;
+	struct cs_sync *s = j->s;
+
+	if (err)
+		set_error(s, "identity %s: allocation failed: %s (retrying)", j->name,
+			  strerror(-err));
+	else
+		json_object_set_new(s->identities, j->name, json_integer(id));
+	s->identities_pending = false;
+	free(j);
+}
+
+/* This site's config identities get their ids through etcd, one at a time. */
+static void allocate_identities(struct cs_sync *s)
+{
+	const struct gw_config *cfg = s->cfg;
+	struct ident_job *j;
+	size_t i;
+
+	if (s->identities_pending)
+		return;
+	for (i = 0; i < cfg->n_identities; i++) {
+		const struct gw_identity_conf *ic = &cfg->identities[i];
+
+		if (!ic->local || !ic->n_labels || json_object_get(s->identities, ic->name))
+			continue;
+		j = calloc(1, sizeof(*j));
+		if (!j)
+			return;
+		j->s = s;
+		snprintf(j->name, sizeof(j->name), "%s", ic->name);
+		if (cs_identity_allocate(s->etcd, s->prefix, ic->labels, ic->n_labels,
+					 cfg->site.name, on_identity, j)) {
+			free(j);
+			return;
+		}
+		s->identities_pending = true;
+		return;
+	}
+}
+
 /* ------------------------------------------------------------------ the tick */
 
 static void push_status(struct cs_sync *s)
@@ -550,6 +604,7 @@ static void tick(uv_timer_t *t)
 	json_decref(ex);
 	if (!s->lease)
 		grant_lease(s);
+	allocate_identities(s);
 	if (s->export && s->lease && s->need_publish && s->in_flight == 0)
 		publish(s);
 	if (json_object_size(s->dirty))
@@ -587,6 +642,7 @@ struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts)
 	s->view = json_object();
 	s->dirty = json_object();
 	s->pushed = json_object();
+	s->identities = json_object();
 	eo.endpoints = cfg->etcd.endpoints;
 	eo.n_endpoints = cfg->etcd.n_endpoints;
 	eo.dial_timeout_ms = cfg->etcd.dial_timeout_ms;
@@ -602,6 +658,7 @@ struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts)
 		json_decref(s->view);
 		json_decref(s->dirty);
 		json_decref(s->pushed);
+		json_decref(s->identities);
 		free(s);
 		errno = e;
 		return NULL;
@@ -627,6 +684,7 @@ static void closed(uv_handle_t *h)
 		json_decref(s->view);
 		json_decref(s->dirty);
 		json_decref(s->pushed);
+		json_decref(s->identities);
 		free(s);
 	}
 }
@@ -668,6 +726,7 @@ json_t *cs_sync_status(const struct cs_sync *s)
 					       : json_null());
 	json_object_set_new(o, "last_error", json_string(s->last_error));
 	json_object_set_new(o, "sites", json_integer(json_object_size(s->view)));
+	json_object_set_new(o, "identities", json_deep_copy(s->identities));
 	json_object_set_new(o, "counters", c);
 	json_object_set_new(o, "refused", ref);
 	return o;

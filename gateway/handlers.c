@@ -434,6 +434,7 @@ static const struct gw_api_route routes[] = {
 	{"PUT", "/v1/sync/status", 0, gw_h_sync_status_put},
 	{"GET", "/v1/sync/status", 0, gw_h_sync_status_get},
 	{"GET", "/v1/sites", 0, gw_h_sites},
+	{"GET", "/v1/identities", 0, gw_h_identities},
 };
 
 static const struct gw_api_route metrics_routes[] = {

@@ -368,3 +368,32 @@ void gw_h_sites(void *ud, const struct gw_api_request *req, struct gw_api_respon
 	json_decref(sites);
 	gw_api_reply_json(resp, 200, json_pack("{s:o}", "sites", arr));
 }
+
+/* The config's identities: the data-plane id (site-scoped range) and the id
+ * cluster-syncd allocated for the label set in etcd. */
+void gw_h_identities(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	struct gw_daemon *d = ud;
+	const struct gw_config *cfg = d->cfg;
+	json_t *arr = json_array();
+	json_t *global = json_object_get(d->sync_status, "identities");
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_identities; i++) {
+		const struct gw_identity_conf *ic = &cfg->identities[i];
+		json_t *labels = json_array(), *cidrs = json_array();
+		char buf[64];
+
+		for (j = 0; j < ic->n_labels; j++)
+			json_array_append_new(labels, json_string(ic->labels[j]));
+		for (j = 0; j < ic->n_cidrs; j++)
+			json_array_append_new(cidrs, json_string(gw_cidr_format(&ic->cidrs[j], buf,
+										sizeof(buf))));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:O?,s:o,s:o}", "name", ic->name,
+						     "site", ic->site, "id",
+						     (json_int_t)gw_apply_identity_id(cfg, i),
+						     "etcd_id", json_object_get(global, ic->name),
+						     "labels", labels, "cidrs", cidrs));
+	}
+	gw_api_reply_json(resp, 200, json_pack("{s:o}", "identities", arr));
+}

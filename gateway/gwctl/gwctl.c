@@ -511,6 +511,19 @@ static const struct gwctl_column sync_fields[] = {
 	{NULL, NULL},
 };
 
+static const struct gwctl_column identity_cols[] = {
+	{"name", "NAME"},     {"site", "SITE"},	  {"id", "ID"}, {"etcd_id", "ETCD ID"},
+	{"labels", "LABELS"}, {"cidrs", "CIDRS"}, {NULL, NULL},
+};
+
+static const struct gwctl_view identities_views[] = {
+	{.kind = GWCTL_VIEW_TABLE,
+	 .key = "identities",
+	 .cols = identity_cols,
+	 .empty = "no identities"},
+	{.kind = GWCTL_VIEW_END},
+};
+
 static const struct gwctl_view sync_views[] = {
 	{.kind = GWCTL_VIEW_FIELDS, .cols = sync_fields},
 	{.kind = GWCTL_VIEW_END},
@@ -701,6 +714,12 @@ static int cmd_sites(struct gwctl *ctl, int argc, char **argv)
 	return want_args(ctl, argc, argv, 0) ?: call(ctl, "GET", "/v1/sites", NULL, sites_views);
 }
 
+static int cmd_identities(struct gwctl *ctl, int argc, char **argv)
+{
+	return want_args(ctl, argc, argv, 0)
+		       ?: call(ctl, "GET", "/v1/identities", NULL, identities_views);
+}
+
 static int cmd_sync_status(struct gwctl *ctl, int argc, char **argv)
 {
 	return want_args(ctl, argc, argv, 0)
@@ -764,6 +783,8 @@ const struct gwctl_cmd gwctl_commands[] = {
 	{"peers", NULL, NULL, peers_cmds, cmd_peers_list},
 	{"sites", NULL, "sites, their gateways' liveness and backends", NULL, cmd_sites},
 	{"sync", NULL, NULL, sync_cmds, cmd_sync_status},
+	{"identities", NULL, "identities: data-plane id and the id allocated in etcd", NULL,
+	 cmd_identities},
 	{"stats", NULL, "packet and drop counters", NULL, cmd_stats},
 	{"config", NULL, NULL, config_cmds, NULL},
 	{"help", "[COMMAND]", "help on a command", NULL, cmd_help},

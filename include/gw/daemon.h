@@ -49,6 +49,7 @@ void gw_h_remote_get(void *ud, const struct gw_api_request *req, struct gw_api_r
 void gw_h_sync_status_put(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
 void gw_h_sync_status_get(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
 void gw_h_sites(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
+void gw_h_identities(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
 /* Applies a remote site's export; err says what was wrong. 0 or -errno. */
 int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err,
 			   size_t n);

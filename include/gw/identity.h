@@ -10,10 +10,10 @@
 #include "gw/etcd.h"
 
 /* Global ids live below the site-scoped ranges (site_id << 16). */
-#define CS_IDENTITY_MIN 256
-#define CS_IDENTITY_MAX 65535
+#define CS_IDENTITY_MIN	       256
+#define CS_IDENTITY_MAX	       65535
 #define CS_IDENTITY_MAX_LABELS 32
-#define CS_IDENTITY_ATTEMPTS 64 /* contended rounds before giving up */
+#define CS_IDENTITY_ATTEMPTS   64 /* contended rounds before giving up */
 
 /* The canonical form of a label set: sorted, deduplicated, joined by ","
  * into buf. 0, or -EINVAL (bad label: not key=value, or too many) or
