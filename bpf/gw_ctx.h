@@ -145,6 +145,11 @@ static __always_inline int gw_ctx_adjust_head(struct gw_ctx *c, int delta)
 	return bpf_xdp_adjust_head(c->xdp, delta);
 }
 
+static __always_inline int gw_ctx_adjust_tail(struct gw_ctx *c, int delta)
+{
+	return bpf_xdp_adjust_tail(c->xdp, delta);
+}
+
 static __always_inline const struct gw_cfg *gw_ctx_cfg(struct gw_ctx *c)
 {
 	__u32 zero = 0;

@@ -434,6 +434,40 @@ static const struct xcase T_SERVICE[] = {
 };
 
 /* Flows to a backend in another site: Geneve to the peer that fronts it. */
+/* clang-format on */
+
+/* The ICMP "fragmentation needed" a too-big IPv4 frame is answered with,
+ * built here byte by byte with full checksums: back to the sender's MAC and
+ * address, from the gateway's internal address, next-hop MTU 1500 - 48,
+ * quoting the IP header and 8 bytes after it. */
+static void expect_icmp4_too_big(const struct pb_pkt *in, struct pb_pkt *want)
+{
+	const uint8_t *oip = in->b + 14;
+	size_t quote = (size_t)(oip[0] & 0xf) * 4 + 8;
+	uint8_t *p = want->b, *ip = p + 14, *ic = ip + 20, a[16];
+
+	memset(want->b, 0, 14 + 20 + 8 + quote);
+	memcpy(p, in->b + 6, 6);
+	memcpy(p + 6, in->b, 6);
+	p[12] = 0x08;
+	ip[0] = 0x45;
+	ip[1] = 0xc0;
+	pb_put16(ip + 2, 20 + 8 + quote);
+	ip[8] = 64;
+	ip[9] = IPPROTO_ICMP;
+	pb_addr(4, GW_INT, a);
+	memcpy(ip + 12, a, 4);
+	memcpy(ip + 16, oip + 12, 4);
+	pb_put16(ip + 10, pb_csum(pb_sum(0, ip, 20)));
+	ic[0] = 3; /* destination unreachable */
+	ic[1] = 4; /* fragmentation needed */
+	pb_put16(ic + 6, 1500 - 48);
+	memcpy(ic + 8, oip, quote);
+	pb_put16(ic + 2, pb_csum(pb_sum(0, ic, 8 + quote)));
+	want->len = 14 + 20 + 8 + quote;
+}
+
+/* clang-format off */
 static const struct xcase T_REMOTE[] = {
 	{ .desc = "new flow to a remote backend: Geneve to the peer, MSS clamped", .prog = P_INT,
 	  .in = { FROM_CLIENT, V4(CLIENT, VIP_REMOTE), DF, TCP(41000, 80, TH_SYN), .l4.seq = 77,
@@ -496,8 +530,14 @@ static const struct xcase T_REMOTE[] = {
 					 GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE), DF,
 						 TCP(41004, 80, TH_ACK), .l4.payload_len = 1412) },
 	  .ct = CT_REMOTE, .peer = 1, .zone = 2 },
-	{ .desc = "1453-byte inner packet: too big for the tunnel MTU", .prog = P_INT,
+	{ .desc = "1453-byte inner packet with DF: ICMP frag-needed back to the client",
+	  .prog = P_INT,
 	  .in = { FROM_CLIENT, V4(CLIENT, VIP_REMOTE), DF, TCP(41005, 80, TH_ACK),
+		  .l4.payload_len = 1413 },
+	  .verdict = XDP_TX, .egress = E_INT0, .reason = GW_R_ICMP_TOO_BIG,
+	  .expect = expect_icmp4_too_big },
+	{ .desc = "1453-byte inner packet without DF: too big, dropped", .prog = P_INT,
+	  .in = { FROM_CLIENT, V4(CLIENT, VIP_REMOTE), TCP(41005, 80, TH_ACK),
 		  .l4.payload_len = 1413 },
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_TOO_BIG },
 	{ .desc = "remote backend whose peer is down", .prog = P_INT,

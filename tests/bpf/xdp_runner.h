@@ -50,6 +50,8 @@ struct xcase {
 	int egress; /* REDIRECT and TX: the interface the frame must leave by */
 	enum gw_reason reason;
 	const struct pb_spec *out; /* NULL: the input unchanged (not compared on DROP) */
+	/* instead of out: builds the expected frame from the input */
+	void (*expect)(const struct pb_pkt *in, struct pb_pkt *want);
 	int ct;
 	uint16_t zone; /* CT_LOCAL/HIT/ABSENT: the flow's zone; CT_REMOTE: its replies' zone */
 	uint16_t peer; /* CT_REMOTE: peer id of the encap; CT_LOCAL with a zone: replies' peer */
@@ -387,6 +389,8 @@ static void run_case(struct tctx *t, const struct xcase *c)
 		if (c->out) {
 			resolve(t, c->out, hashport, &rout);
 			pb_build(&rout.s, &want);
+		} else if (c->expect) {
+			c->expect(&in, &want);
 		} else {
 			want = in;
 		}

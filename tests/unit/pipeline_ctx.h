@@ -239,6 +239,17 @@ static __always_inline int gw_ctx_adjust_head(struct gw_ctx *c, int delta)
 	return 0;
 }
 
+/* Like bpf_xdp_adjust_tail for a shrink: at least an Ethernet header stays. */
+static __always_inline int gw_ctx_adjust_tail(struct gw_ctx *c, int delta)
+{
+	long nl = (long)c->mem_len + delta;
+
+	if (delta > 0 || nl < (long)c->head + (long)sizeof(struct ethhdr))
+		return -GWT_EINVAL;
+	c->mem_len = (__u32)nl;
+	return 0;
+}
+
 static __always_inline const struct gw_cfg *gw_ctx_cfg(struct gw_ctx *c)
 {
 	if (!c->have_cfg || c->cfg.abi_version != GW_ABI_VERSION)

@@ -1685,6 +1685,92 @@ static void test_e2e_drop_too_big(void **state)
 	gwt_ctx_free(c);
 }
 
+/* Too big for the tunnel with DF: the client gets an ICMP "fragmentation
+ * needed" from the gateway's internal address, quoting its IP header and 8
+ * bytes, with the largest inner size the tunnel carries. */
+static void test_e2e_icmp4_too_big(void **state)
+{
+	__u8 f[GWT_PKT_MAX], orig[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, CPORT, GWT_VIP4_REMOTE, 443);
+	const __u8 *o, *ip, *ic;
+	size_t len;
+
+	s.frag = 0x4000; /* DF */
+	s.payload_len = GWT_TUNNEL_MTU - GW_TUNNEL_OVERHEAD - 40 + 1;
+	len = build(f, &s);
+	memcpy(orig, f, len);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_TX, GW_R_ICMP_TOO_BIG);
+	o = gwt_packet(c);
+	assert_int_equal(gwt_packet_len(c), 14 + 20 + 8 + 28);
+	assert_memory_equal(o, orig + 6, 6); /* back to the sender */
+	assert_memory_equal(o + 6, orig, 6);
+	assert_int_equal(gwt_get16(o + 12), ETH_P_IP);
+	ip = o + 14;
+	assert_int_equal(ip[0], 0x45);
+	assert_int_equal(gwt_get16(ip + 2), 20 + 8 + 28);
+	assert_int_equal(ip[9], IPPROTO_ICMP);
+	assert_memory_equal(ip + 12, &c->cfg.int_addr4, 4);
+	assert_memory_equal(ip + 16, orig + 14 + 12, 4);
+	assert_int_equal(gwt_ipv4_csum_full(ip), gwt_get16(ip + 10));
+	ic = ip + 20;
+	assert_int_equal(ic[0], ICMP_DEST_UNREACH);
+	assert_int_equal(ic[1], ICMP_FRAG_NEEDED);
+	assert_int_equal(gwt_get16(ic + 6), GWT_TUNNEL_MTU - GW_TUNNEL_OVERHEAD);
+	assert_memory_equal(ic + 8, orig + 14, 28);
+	assert_int_equal(gwt_fold(gwt_sum16(0, ic, 8 + 28)),
+			 0);	      /* a valid checksum sums to all ones */
+	assert_int_equal(c->n_ct, 2); /* the flow exists; its next packets may fit */
+	gwt_ctx_free(c);
+}
+
+/* The same for IPv6: "packet too big" from the gateway's IPv6 address. */
+static void test_e2e_icmp6_too_big(void **state)
+{
+	__u8 f[GWT_PKT_MAX], orig[GWT_PKT_MAX], pseudo[40];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	const __be32 *vip = GWT_A6(96, 0, 0x11);
+	struct gwt_spec s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), CPORT, vip, 443);
+	const __u8 *o, *ip6, *ic;
+	size_t len;
+	__u32 sum;
+
+	assert_int_equal(gwt_svc_add(c, GW_AF_INET6, vip, 443, IPPROTO_TCP, 7, 0), 0);
+	assert_int_equal(gwt_backend_set(c, 9, GW_AF_INET6, GWT_A6(2, 1, 0x10), 443, GWT_PEER_SITE,
+					 GWT_PEER_ID, GW_BE_F_REMOTE),
+			 0);
+	gwt_maglev_one(c, 7, GW_MAGLEV_CLIENT, 1, 9);
+	s.payload_len = GWT_TUNNEL_MTU - GW_TUNNEL_OVERHEAD - 60 + 1;
+	len = build(f, &s);
+	memcpy(orig, f, len);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_TX, GW_R_ICMP_TOO_BIG);
+	o = gwt_packet(c);
+	assert_int_equal(gwt_packet_len(c), 14 + 40 + 8 + 48);
+	assert_memory_equal(o, orig + 6, 6);
+	assert_int_equal(gwt_get16(o + 12), ETH_P_IPV6);
+	ip6 = o + 14;
+	assert_int_equal(ip6[0] >> 4, 6);
+	assert_int_equal(gwt_get16(ip6 + 4), 8 + 48);
+	assert_int_equal(ip6[6], IPPROTO_ICMPV6);
+	assert_memory_equal(ip6 + 8, c->cfg.int_addr6, 16);
+	assert_memory_equal(ip6 + 24, orig + 14 + 8, 16);
+	ic = ip6 + 40;
+	assert_int_equal(ic[0], ICMPV6_PKT_TOOBIG);
+	assert_int_equal(gwt_get16(ic + 6), GWT_TUNNEL_MTU - GW_TUNNEL_OVERHEAD);
+	assert_memory_equal(ic + 8, orig + 14, 48);
+	memcpy(pseudo, ip6 + 8, 32);
+	memset(pseudo + 32, 0, 8);
+	pseudo[35] = 8 + 48;
+	pseudo[39] = IPPROTO_ICMPV6;
+	sum = gwt_sum16(0, pseudo, 40);
+	assert_int_equal(gwt_fold(gwt_sum16(sum, ic, 8 + 48)), 0);
+	gwt_ctx_free(c);
+}
+
 static void test_e2e_drop_snat_exhausted(void **state)
 {
 	__u8 f[GWT_PKT_MAX];
@@ -1811,6 +1897,8 @@ int main(void)
 		cmocka_unit_test(test_e2e_drop_ct_full),
 		cmocka_unit_test(test_e2e_drop_no_headroom),
 		cmocka_unit_test(test_e2e_drop_too_big),
+		cmocka_unit_test(test_e2e_icmp4_too_big),
+		cmocka_unit_test(test_e2e_icmp6_too_big),
 		cmocka_unit_test(test_e2e_drop_snat_exhausted),
 		cmocka_unit_test(test_hash_same_tuple),
 		cmocka_unit_test(test_hash_distribution),

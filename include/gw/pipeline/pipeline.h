@@ -8,6 +8,7 @@
  * Driver contract (all static __always_inline):
  *   void *gw_ctx_data(struct gw_ctx *c);          void *gw_ctx_data_end(c);
  *   int gw_ctx_adjust_head(c, int delta);         0, or non-zero on failure
+ *   int gw_ctx_adjust_tail(c, int delta);         0, or non-zero (shrinks only)
  *   const struct gw_cfg *gw_ctx_cfg(c);           NULL if unconfigured
  *   const struct gw_svc *gw_ctx_svc(c, const struct gw_svc_key *k);
  *   int gw_ctx_maglev(c, __u32 slot, __u32 hash, __u32 *ret_backend);   0 or -1
@@ -69,6 +70,9 @@ struct gw_scratch {
 	struct gw_fib fib;
 };
 
+/* needs struct gw_result and the GW_ACT_* verdicts above */
+#include "gw/pipeline/icmp.h"
+
 static __always_inline void gw_ct_key_from_pkt(struct gw_ct_key *k, const struct gw_pkt *p,
 					       __u16 zone)
 {
@@ -129,6 +133,10 @@ static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, 
 	int reply = e->flags & GW_CT_F_REPLY;
 	int r;
 
+	/* Too big for the tunnel: tell the sender (before any NAT, so the
+	 * error quotes the packet as it sent it). */
+	if ((e->flags & GW_CT_F_ENCAP) && p->l3_len + GW_TUNNEL_OVERHEAD > cfg->tunnel_mtu)
+		return gw_icmp_too_big(c, cfg, p, res);
 	if (e->flags & GW_CT_F_NAT_DST) {
 		r = gw_nat_rewrite(data, data_end, p, GW_NAT_DST, e->nat_dst, e->nat_dport);
 		if (r)
@@ -269,7 +277,7 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 			rev->flags |= GW_CT_F_ENCAP;
 			rev->out_peer = in_peer;
 		}
-GW_UNROLL
+		GW_UNROLL
 		for (i = 0; i < GW_SNAT_TRIES; i++) {
 			rk->dport = gw_htons(cfg->snat_port_min + gw_hash_mix(hash, i) % range);
 			if (!gw_ctx_ct_insert(c, rk, rev, 1)) {
