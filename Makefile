@@ -31,6 +31,8 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 BPFT_SRCS   := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
+ETCDT_SRCS  := $(wildcard tests/etcd/test_*.c)
+ETCDT_BINS  := $(patsubst tests/etcd/%.c,$(BUILD)/tests/etcd/%,$(ETCDT_SRCS))
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS  := $(wildcard tests/bench/*.c)
@@ -43,16 +45,16 @@ endif
 
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps check test test-bpf test-lab demo asan fuzz fuzz-smoke bench format format-check install clean help
+.PHONY: all deps check test test-bpf test-etcd test-lab demo asan fuzz fuzz-smoke bench format format-check install clean help
 .DEFAULT_GOAL := all
 
-all: $(BPF_OBJS) $(BPF_SKELS) $(LAB_BPF) $(PROGRAMS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
+all: $(BPF_OBJS) $(BPF_SKELS) $(LAB_BPF) $(PROGRAMS) $(UNIT_BINS) $(BPFT_BINS) $(ETCDT_BINS) $(BENCH_BINS)
 
 help:
 	@echo "make            build everything (BPF, daemons, gwctl, tests)"
 	@echo "make deps       install build, test and demo packages (apt, as root)"
 	@echo "make check      unit tests (no root, no network)"
-	@echo "make test       deps + build + unit + BPF + fuzz smoke + lab tests (root)"
+	@echo "make test       deps + build + unit + BPF + etcd + fuzz smoke + lab tests (root)"
 	@echo "make demo       bring up the 3-site lab mesh until Ctrl-C (root)"
 	@echo "make asan       unit tests under AddressSanitizer + UBSan"
 	@echo "make fuzz       run every fuzz target for FUZZ_SECONDS (default 20) each"
@@ -75,7 +77,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
 # --- userspace -------------------------------------------------------------
-HDRS := $(wildcard include/gw/*.h include/gw/abi/*.h include/gw/pipeline/*.h)
+HDRS := $(wildcard include/gw/*.h include/gw/abi/*.h include/gw/pipeline/*.h cluster-sync/*.h)
 
 $(BUILD)/%.o: %.c $(HDRS) | $(BPF_SKELS)
 	@mkdir -p $(@D)
@@ -110,7 +112,11 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(HDRS) $(wildcard tests/bpf/*.h) $(BPF_SKEL
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/bpf -o $@ $< $(BUILD)/libgw.a $(LDLIBS_TEST)
 
-$(BUILD)/bench/%: tests/bench/%.c $(HDRS) $(BPF_SKELS) $(BUILD)/libgw.a
+$(BUILD)/tests/etcd/%: tests/etcd/%.c $(HDRS) $(wildcard tests/etcd/*.h) $(BUILD)/libcs.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcs.a $(LDLIBS_TEST) -lcurl
+
+$(BUILD)/bench/%: tests/bench/%.c $(HDRS) $(wildcard tests/bench/*.h) $(BPF_SKELS) $(BUILD)/libgw.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgw.a $(LDLIBS_GW)
 
@@ -120,6 +126,9 @@ check: $(UNIT_BINS)
 
 test-bpf: $(BPFT_BINS) $(BPF_OBJS)
 	@tests/run-unit.sh $(BPFT_BINS)
+
+test-etcd: $(ETCDT_BINS)
+	@tests/run-unit.sh $(ETCDT_BINS)
 
 test-lab: all
 	@tests/lab/run
@@ -138,6 +147,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) check
 	$(MAKE) test-bpf
+	$(MAKE) test-etcd
 	$(MAKE) fuzz-smoke
 	$(MAKE) test-lab
 

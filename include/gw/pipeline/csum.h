@@ -25,7 +25,7 @@ static __always_inline void gw_csum_replace_words(__u16 *sum, const __be32 *from
 	__u32 c = (__u16) ~*sum;
 	int i;
 
-GW_UNROLL
+	GW_UNROLL
 	for (i = 0; i < 4; i++) {
 		if (i >= n)
 			break;
@@ -51,7 +51,7 @@ static __always_inline __u16 gw_csum_ipv4_hdr(const void *hdr)
 	__u32 c = 0;
 	int i;
 
-GW_UNROLL
+	GW_UNROLL
 	for (i = 0; i < 10; i++)
 		c += w[i];
 	return (__u16)~gw_csum_fold(c);

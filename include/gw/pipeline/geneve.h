@@ -134,7 +134,7 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 		return -GW_R_DROP_TRUNCATED;
 	gi->inner_off = opt_end;
 
-GW_UNROLL
+	GW_UNROLL
 	for (i = 0; i < GW_GENEVE_MAX_OPTS; i++) {
 		struct gw_geneve_opt_identity *o;
 		__u16 olen;
@@ -215,7 +215,7 @@ static __always_inline void gw_tcp_clamp_mss(void *data, void *data_end, const s
 	off = p->l4_off + sizeof(*th);
 	end = p->l4_off + th->doff * 4;
 
-GW_UNROLL
+	GW_UNROLL
 	for (i = 0; i < GW_TCP_MAX_OPTS; i++) {
 		__u8 *o;
 

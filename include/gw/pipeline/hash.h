@@ -40,7 +40,7 @@ static __always_inline __u32 gw_flow_hash(const __be32 *src, const __be32 *dst, 
 	__u32 h = GW_HASH_SEED;
 	int i;
 
-GW_UNROLL
+	GW_UNROLL
 	for (i = 0; i < 4; i++) {
 		h = gw_hash_mix(h, src[i]);
 		h = gw_hash_mix(h, dst[i]);

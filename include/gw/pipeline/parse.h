@@ -174,7 +174,7 @@ static __always_inline int gw_parse_ipv6(void *data, void *data_end, struct gw_p
 	nh = ip6->nexthdr;
 	off = p->l3_off + sizeof(*ip6);
 
-GW_UNROLL
+	GW_UNROLL
 	for (i = 0; i < GW_IPV6_MAX_EXT; i++) {
 		__u8 *ext;
 
