@@ -1173,7 +1173,7 @@ static void test_e2e_local_flow_and_reply(void **state)
 	/* the next packet of the flow takes the same path */
 	s = spec4(IPPROTO_TCP, GWT_CLIENT4, CPORT, GWT_VIP4, 80);
 	len = build(f, &s);
-	c->now += 5;
+	c->now += GW_CT_TOUCH_NS + 5; /* last_seen is refreshed at most this often */
 	run(c, 0, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 	expect_tuple(c, GWT_INT4, snat, GWT_BE4, GWT_BE_PORT);
@@ -1771,6 +1771,89 @@ static void test_e2e_icmp6_too_big(void **state)
 	gwt_ctx_free(c);
 }
 
+/* Conntrack entries end: a FIN or RST marks them closing, and once closed
+ * and quiet for GW_CT_CLOSED_NS their SNAT port serves a new flow and their
+ * tuple starts a new flow, so a backend is not out of ports after a few
+ * thousand short connections. */
+static void test_e2e_ct_closing_frees_snat_port(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+	size_t len;
+
+	c->cfg.snat_port_min = c->cfg.snat_port_max = 40000; /* one port */
+	s.tcp_flags = GW_TCP_SYN;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	/* the backend closes: its reply entry (the one holding the port) */
+	s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, 40000);
+	s.tcp_flags = GW_TCP_FIN | GW_TCP_ACK;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+
+	/* another client's flow: the port is still the first flow's */
+	s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1001, GWT_VIP4, 80);
+	s.tcp_flags = GW_TCP_SYN;
+	len = build(f, &s);
+	c->now += GW_CT_CLOSED_NS / 2;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_SNAT_EXHAUSTED);
+	/* ... and free once the first flow has been closed long enough */
+	c->now += GW_CT_CLOSED_NS;
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	expect_tuple(c, GWT_INT4, 40000, GWT_BE4, GWT_BE_PORT);
+
+	/* a new SYN on a tuple whose flow ended long ago is a new flow; an
+	 * idle flow that is not closed keeps its entry */
+	c->now += GW_CT_IDLE_NS + 1;
+	s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1001, GWT_VIP4, 80);
+	s.tcp_flags = GW_TCP_ACK;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	expect_tuple(c, GWT_INT4, 40000, GWT_BE4, GWT_BE_PORT);
+	gwt_ctx_free(c);
+}
+
+/* The table still holds a site whose gateway just went down: the flow is
+ * balanced elsewhere in the same table instead of being dropped. */
+static void test_e2e_repick_when_peer_down(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4_REMOTE, 443);
+	int local = 0, remote = 0, drop = 0, i;
+	size_t len;
+
+	static const __u32 half[2] = {GWT_BE_LOCAL, GWT_BE_REMOTE};
+
+	/* half the slots to the remote backend, half to a local one */
+	assert_int_equal(
+		gwt_maglev_set(c, GW_MAGLEV_SLOT(GWT_SVC_REMOTE, GW_MAGLEV_CLIENT, 0), half, 2), 0);
+	c->peers[GWT_PEER_ID].flags &= ~GW_PEER_F_UP;
+	for (i = 0; i < 64; i++) {
+		s.sport = 2000 + i;
+		len = build(f, &s);
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		if (res.action == GW_ACT_DROP)
+			drop++;
+		else if (res.reason == GW_R_FWD_LOCAL)
+			local++;
+		else
+			remote++;
+	}
+	assert_int_equal(remote, 0); /* never to the dead gateway */
+	assert_true(local >= 60);    /* 4 more tries miss with probability 1/32 */
+	assert_int_equal(drop, 64 - local);
+	gwt_ctx_free(c);
+}
+
 static void test_e2e_drop_snat_exhausted(void **state)
 {
 	__u8 f[GWT_PKT_MAX];
@@ -1899,6 +1982,8 @@ int main(void)
 		cmocka_unit_test(test_e2e_drop_too_big),
 		cmocka_unit_test(test_e2e_icmp4_too_big),
 		cmocka_unit_test(test_e2e_icmp6_too_big),
+		cmocka_unit_test(test_e2e_ct_closing_frees_snat_port),
+		cmocka_unit_test(test_e2e_repick_when_peer_down),
 		cmocka_unit_test(test_e2e_drop_snat_exhausted),
 		cmocka_unit_test(test_hash_same_tuple),
 		cmocka_unit_test(test_hash_distribution),

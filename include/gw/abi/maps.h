@@ -145,6 +145,13 @@ _Static_assert(sizeof(struct gw_ct_key) == 40, "gw_ct_key ABI");
 #define GW_CT_F_NAT_DST (1u << 1) /* rewrite destination to nat_dst:nat_dport */
 #define GW_CT_F_ENCAP	(1u << 2) /* send to peer out_peer in Geneve */
 #define GW_CT_F_REPLY	(1u << 3) /* the reverse (reply) entry of a flow */
+#define GW_CT_F_CLOSING (1u << 4) /* TCP FIN or RST seen: the entry ends soon */
+
+/* How long an entry is owned after its last packet (then a new flow may take
+ * its SNAT port, or its tuple starts a new flow): closed TCP, and idle. */
+#define GW_CT_CLOSED_NS (10ull * 1000000000)
+#define GW_CT_IDLE_NS	(300ull * 1000000000)
+#define GW_CT_TOUCH_NS	(1000000000ull) /* last_seen is refreshed at most this often */
 
 struct gw_ct {
 	__be32 nat_src[4];

@@ -172,6 +172,19 @@ static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, 
 						  : (reply ? GW_R_REPLY_LOCAL : GW_R_FWD_LOCAL));
 }
 
+/* An entry nobody owns any more: closed and quiet for GW_CT_CLOSED_NS, or
+ * idle for GW_CT_IDLE_NS. */
+static __always_inline int gw_ct_stale(const struct gw_ct *e, __u64 now)
+{
+	if (now < e->last_seen_ns)
+		return 0;
+	return now - e->last_seen_ns >
+	       ((e->flags & GW_CT_F_CLOSING) ? GW_CT_CLOSED_NS : GW_CT_IDLE_NS);
+}
+
+#define GW_REPICKS	 4	     /* tries to avoid a backend whose gateway is down */
+#define GW_IDENTITY_LAZY 0xffffffffu /* classify the source only if needed */
+
 /* Balance a new flow to a service and create its two conntrack entries.
  * zone is 0 for this site's clients, else the sending site's id (in_peer
  * the gateway it came from); fk is the flow's key. Returns 0 with the
@@ -187,7 +200,7 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 	const struct gw_backend *be;
 	const struct gw_svc *svc;
 	struct gw_svc_key sk;
-	__u32 be_id = 0;
+	__u32 be_id = 0, slot;
 	int i;
 
 	gw_memset(&sk, 0, sizeof(sk));
@@ -203,18 +216,36 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 	/* Policy is decided where the client's labels are known: at the gateway
 	 * of its own site. A peer's flow was checked there; the identity check
 	 * on decap makes sure the peer may speak for it. */
+	if (identity == GW_IDENTITY_LAZY)
+		identity = gw_ctx_identity_of(c, p);
 	if (!zone && (svc->flags & GW_SVC_F_POLICY) && !gw_ctx_policy_allows(c, identity, svc->id))
 		return -GW_R_DROP_POLICY;
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return -GW_R_DROP_UNSUPPORTED;
-	if (gw_ctx_maglev(c,
-			  GW_MAGLEV_SLOT(svc->id, zone ? GW_MAGLEV_PEER : GW_MAGLEV_CLIENT,
-					 p->family == GW_AF_INET6),
-			  hash, &be_id))
+	slot = GW_MAGLEV_SLOT(svc->id, zone ? GW_MAGLEV_PEER : GW_MAGLEV_CLIENT,
+			      p->family == GW_AF_INET6);
+	if (gw_ctx_maglev(c, slot, hash, &be_id))
 		return -GW_R_DROP_NO_BACKEND;
 	be = gw_ctx_backend(c, be_id);
 	if (!be || be->family != p->family)
 		return -GW_R_DROP_NO_BACKEND;
+	/* A gateway that just went down leaves the tables a moment later;
+	 * until then, look again elsewhere in the same table. */
+	GW_UNROLL
+	for (i = 1; i <= GW_REPICKS; i++) {
+		const struct gw_peer *bp;
+
+		if (!(be->flags & GW_BE_F_REMOTE))
+			break;
+		bp = gw_ctx_peer(c, be->peer_id);
+		if (bp && (bp->flags & GW_PEER_F_UP))
+			break;
+		if (gw_ctx_maglev(c, slot, gw_hash_mix(hash, 0x9e37 + i), &be_id))
+			return -GW_R_DROP_NO_BACKEND;
+		be = gw_ctx_backend(c, be_id);
+		if (!be || be->family != p->family)
+			return -GW_R_DROP_NO_BACKEND;
+	}
 
 	gw_memset(fwd, 0, sizeof(*fwd));
 	gw_memset(rev, 0, sizeof(*rev));
@@ -279,8 +310,17 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 		}
 		GW_UNROLL
 		for (i = 0; i < GW_SNAT_TRIES; i++) {
+			struct gw_ct *old;
+
 			rk->dport = gw_htons(cfg->snat_port_min + gw_hash_mix(hash, i) % range);
 			if (!gw_ctx_ct_insert(c, rk, rev, 1)) {
+				port = rk->dport;
+				break;
+			}
+			/* taken: by a flow that has ended, the port is free again */
+			old = gw_ctx_ct_lookup(c, rk);
+			if (old && gw_ct_stale(old, rev->last_seen_ns) &&
+			    !gw_ctx_ct_insert(c, rk, rev, 0)) {
 				port = rk->dport;
 				break;
 			}
@@ -306,6 +346,7 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 	struct gw_scratch *s = gw_ctx_scratch(c);
 	struct gw_ct_key k;
 	struct gw_ct *e;
+	__u64 now = 0;
 	int r;
 
 	if (!s)
@@ -321,8 +362,21 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 		if (!peer || !(peer->flags & GW_PEER_F_UP))
 			e = 0;
 	}
+	/* A new connection on the tuple of one that ended is a new flow. */
+	if (e && p->proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_SYN &&
+	    gw_ct_stale(e, now = gw_ctx_now(c)))
+		e = 0;
 	if (e) {
-		e->last_seen_ns = gw_ctx_now(c);
+		if (!now)
+			now = gw_ctx_now(c);
+		if (now - e->last_seen_ns > GW_CT_TOUCH_NS)
+			e->last_seen_ns = now;
+		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (GW_TCP_FIN | GW_TCP_RST)) &&
+		    !(e->flags & GW_CT_F_CLOSING)) {
+			e->flags |= GW_CT_F_CLOSING;
+			e->last_seen_ns = now;
+		}
 		e->packets++;
 	} else {
 		r = gw_new_flow(c, cfg, s, p, &k, zone, in_peer, identity, hash);
@@ -380,7 +434,7 @@ static __always_inline void gw_pipeline_int(struct gw_ctx *c, struct gw_result *
 								       : -GW_R_DROP_UNSUPPORTED);
 		return;
 	}
-	r = gw_flow(c, cfg, &p, 0, 0, gw_ctx_identity_of(c, &p), res);
+	r = gw_flow(c, cfg, &p, 0, 0, GW_IDENTITY_LAZY, res);
 	if (r < 0)
 		gw_set_drop(res, r);
 	else if (r == GW_PARSE_NOT_IP)
