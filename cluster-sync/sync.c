@@ -37,9 +37,10 @@ struct cs_sync {
 	unsigned in_flight; /* puts and deletes not answered yet */
 
 	/* what we learn */
-	json_t *view;	/* site -> {site_id, gateways: {name: rec}, services: {name: rec}} */
-	json_t *dirty;	/* site -> true: push it */
-	json_t *pushed; /* site -> body pushed into gatewayd */
+	json_t *view;	    /* site -> {site_id, gateways: {name: rec}, services: {name: rec}} */
+	json_t *dirty;	    /* site -> true: push it */
+	json_t *pushed;	    /* site -> body pushed into gatewayd */
+	json_t *push_retry; /* site -> [not before ms, backoff ms, body] after a refused push */
 	struct cs_etcd_watch *watch;
 	int64_t revision;
 	bool range_pending;
@@ -223,6 +224,36 @@ static int gw_call(struct cs_sync *s, const char *method, const char *target, js
 	return r;
 }
 
+/* A push gatewayd refused is tried again after a backoff (0.25 s doubling
+ * to 8 s), or at once when the site's view changed. */
+#define PUSH_BACKOFF_MIN_MS 250
+#define PUSH_BACKOFF_MAX_MS 8000
+
+static bool push_waits(struct cs_sync *s, const char *site, json_t *body)
+{
+	json_t *r = json_object_get(s->push_retry, site);
+
+	if (!r)
+		return false;
+	if (!json_equal(json_array_get(r, 2), body)) {
+		json_object_del(s->push_retry, site);
+		return false;
+	}
+	return uv_now(s->loop) < (uint64_t)json_integer_value(json_array_get(r, 0));
+}
+
+static void push_failed(struct cs_sync *s, const char *site, json_t *body)
+{
+	json_t *r = json_object_get(s->push_retry, site);
+	json_int_t backoff = r ? json_integer_value(json_array_get(r, 1)) * 2 : PUSH_BACKOFF_MIN_MS;
+
+	if (backoff > PUSH_BACKOFF_MAX_MS)
+		backoff = PUSH_BACKOFF_MAX_MS;
+	json_object_set_new(
+		s->push_retry, site,
+		json_pack("[I,I,O]", (json_int_t)uv_now(s->loop) + backoff, backoff, body));
+}
+
 static void flush_sites(uv_timer_t *t)
 {
 	struct cs_sync *s = t->data;
@@ -258,14 +289,20 @@ static void flush_sites(uv_timer_t *t)
 			json_object_del(s->dirty, site);
 			continue;
 		}
+		if (push_waits(s, site, body)) {
+			json_decref(body);
+			continue;
+		}
 		r = gw_call(s, "PUT", target, body, NULL);
 		if (r == 0) {
 			json_object_set_new(s->pushed, site, body);
 			json_object_del(s->dirty, site);
+			json_object_del(s->push_retry, site);
 			s->st.pushes++;
 		} else {
+			push_failed(s, site, body);
 			json_decref(body);
-			s->st.push_errors++; /* retried on the next tick */
+			s->st.push_errors++;
 		}
 	}
 	json_decref(dirty);
@@ -643,6 +680,7 @@ struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts)
 	s->dirty = json_object();
 	s->pushed = json_object();
 	s->identities = json_object();
+	s->push_retry = json_object();
 	eo.endpoints = cfg->etcd.endpoints;
 	eo.n_endpoints = cfg->etcd.n_endpoints;
 	eo.dial_timeout_ms = cfg->etcd.dial_timeout_ms;
@@ -659,6 +697,7 @@ struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts)
 		json_decref(s->dirty);
 		json_decref(s->pushed);
 		json_decref(s->identities);
+		json_decref(s->push_retry);
 		free(s);
 		errno = e;
 		return NULL;
@@ -685,6 +724,7 @@ static void closed(uv_handle_t *h)
 		json_decref(s->dirty);
 		json_decref(s->pushed);
 		json_decref(s->identities);
+		json_decref(s->push_retry);
 		free(s);
 	}
 }

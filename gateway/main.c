@@ -123,6 +123,10 @@ static enum gw_dp_mode dp_mode(enum gw_xdp_mode m)
 	}
 }
 
+static const struct gw_api_limits api_limits = {
+	.max_request = 8 << 20,
+};
+
 static int run(struct gw_daemon *d, const char *sock_opt)
 {
 	const struct gw_config *cfg = d->cfg;
@@ -191,7 +195,9 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 		gw_log(GW_LOG_WARN, "health checks not running: %s", strerror(errno));
 
 	routes = gw_daemon_routes(&n_routes);
-	d->api = gw_api_new(d->loop, sock_opt ? sock_opt : d->sock_path, routes, n_routes, NULL, d);
+	/* a whole site's export comes in one PUT: ~720 bytes per service */
+	d->api = gw_api_new(d->loop, sock_opt ? sock_opt : d->sock_path, routes, n_routes,
+			    &api_limits, d);
 	if (!d->api) {
 		r = -errno;
 		gw_log(GW_LOG_ERR, "control socket %s: %s", sock_opt ? sock_opt : d->sock_path,
