@@ -654,6 +654,18 @@ static void tick(uv_timer_t *t)
 
 /* ------------------------------------------------------------------ lifecycle */
 
+static void sync_release(struct cs_sync *s)
+{
+	json_decref(s->published);
+	json_decref(s->export);
+	json_decref(s->view);
+	json_decref(s->dirty);
+	json_decref(s->pushed);
+	json_decref(s->identities);
+	json_decref(s->push_retry);
+	free(s);
+}
+
 struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts)
 {
 	const struct gw_config *cfg = opts->cfg;
@@ -692,13 +704,7 @@ struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts)
 	if (!s->etcd) {
 		int e = errno;
 
-		json_decref(s->published);
-		json_decref(s->view);
-		json_decref(s->dirty);
-		json_decref(s->pushed);
-		json_decref(s->identities);
-		json_decref(s->push_retry);
-		free(s);
+		sync_release(s);
 		errno = e;
 		return NULL;
 	}
@@ -717,16 +723,8 @@ static void closed(uv_handle_t *h)
 {
 	struct cs_sync *s = h->data;
 
-	if (--s->closing == 0) {
-		json_decref(s->published);
-		json_decref(s->export);
-		json_decref(s->view);
-		json_decref(s->dirty);
-		json_decref(s->pushed);
-		json_decref(s->identities);
-		json_decref(s->push_retry);
-		free(s);
-	}
+	if (--s->closing == 0)
+		sync_release(s);
 }
 
 void cs_sync_free(struct cs_sync *s)

@@ -23,31 +23,39 @@ static const char *const reason_help[] = {
 #undef GW_REASON_HELP
 };
 
-static json_t *ip_json(const struct gw_ip *ip)
+json_t *gw_json_ip(const struct gw_ip *ip)
 {
 	char buf[64];
 
 	return json_string(gw_ip_format(ip, buf, sizeof(buf)));
 }
 
-static json_t *service_json(const struct gw_balancer *lb, const struct gw_lb_service *s)
+void gw_json_service_addrs(const struct gw_lb_service *s, json_t *o)
 {
-	json_t *o = json_object(), *vips = json_array(), *ports = json_array();
-	uint32_t active = 0;
+	json_t *vips = json_array(), *ports = json_array();
 	char buf[64];
 	size_t i;
 
 	for (i = 0; i < s->n_vips; i++)
-		json_array_append_new(vips, ip_json(&s->vips[i]));
+		json_array_append_new(vips, gw_json_ip(&s->vips[i]));
 	for (i = 0; i < s->n_ports; i++)
 		json_array_append_new(
 			ports, json_string(gw_port_range_format(&s->ports[i], buf, sizeof(buf))));
+	json_object_set_new(o, "vips", vips);
+	json_object_set_new(o, "ports", ports);
+}
+
+static json_t *service_json(const struct gw_balancer *lb, const struct gw_lb_service *s)
+{
+	json_t *o = json_object();
+	uint32_t active = 0;
+	size_t i;
+
 	for (i = 0; i < s->n_backends; i++)
 		active += gw_lb_backend_state(lb, &s->backends[i]) == GW_LB_ACTIVE;
 	json_object_set_new(o, "name", json_string(s->name));
 	json_object_set_new(o, "id", json_integer(s->id));
-	json_object_set_new(o, "vips", vips);
-	json_object_set_new(o, "ports", ports);
+	gw_json_service_addrs(s, o);
 	json_object_set_new(o, "affinity", json_string(gw_affinity_name(s->affinity)));
 	json_object_set_new(o, "lb", json_string(gw_lb_name(s->conf ? s->conf->lb : GW_LB_MAGLEV)));
 	json_object_set_new(o, "l7", json_string(gw_l7_name(s->l7)));
@@ -65,7 +73,7 @@ static json_t *backend_json(const struct gw_balancer *lb, const struct gw_lb_ser
 	json_t *o = json_object();
 
 	json_object_set_new(o, "service", json_string(s->name));
-	json_object_set_new(o, "address", ip_json(&b->addr));
+	json_object_set_new(o, "address", gw_json_ip(&b->addr));
 	json_object_set_new(o, "port", json_integer(b->port));
 	json_object_set_new(o, "site", json_string(b->site));
 	json_object_set_new(o, "local", json_boolean(b->local));
@@ -284,7 +292,7 @@ static void h_peers(void *ud, const struct gw_api_request *req, struct gw_api_re
 		json_object_set_new(o, "site", json_string(p->site));
 		json_object_set_new(o, "site_id", json_integer(p->site_id));
 		json_object_set_new(o, "gateway", json_string(p->gateway));
-		json_object_set_new(o, "address", ip_json(&p->addr));
+		json_object_set_new(o, "address", gw_json_ip(&p->addr));
 		json_object_set_new(o, "state", json_string(p->up ? "up" : "down"));
 		json_object_set_new(o, "rtt_us",
 				    p->up && p->last_seen_ms ? json_integer(p->rtt_us)

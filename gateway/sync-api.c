@@ -16,25 +16,11 @@
 #define REMOTE_MAX_BACKENDS 1024 /* per service */
 #define REMOTE_MAX_GATEWAYS 16
 
-static json_t *ip_json(const struct gw_ip *ip)
-{
-	char buf[64];
-
-	return json_string(gw_ip_format(ip, buf, sizeof(buf)));
-}
-
 static json_t *export_service(const struct gw_balancer *lb, const struct gw_lb_service *s)
 {
-	json_t *o = json_object(), *vips = json_array(), *ports = json_array();
-	json_t *bes = json_array();
-	char buf[64];
+	json_t *o = json_object(), *bes = json_array();
 	size_t i;
 
-	for (i = 0; i < s->n_vips; i++)
-		json_array_append_new(vips, ip_json(&s->vips[i]));
-	for (i = 0; i < s->n_ports; i++)
-		json_array_append_new(
-			ports, json_string(gw_port_range_format(&s->ports[i], buf, sizeof(buf))));
 	for (i = 0; i < s->n_backends; i++) {
 		const struct gw_lb_backend *b = &s->backends[i];
 		enum gw_lb_state st = gw_lb_backend_state(lb, b);
@@ -42,14 +28,13 @@ static json_t *export_service(const struct gw_balancer *lb, const struct gw_lb_s
 		if (!b->local)
 			continue;
 		/* a drained backend takes no new flows from other sites either */
-		json_array_append_new(bes, json_pack("{s:o,s:i,s:i,s:b}", "address",
-						     ip_json(&b->addr), "port", b->port, "weight",
-						     st == GW_LB_DRAINING ? 0 : (int)b->weight,
-						     "healthy", st != GW_LB_DOWN));
+		json_array_append_new(
+			bes, json_pack("{s:o,s:i,s:i,s:b}", "address", gw_json_ip(&b->addr), "port",
+				       b->port, "weight", st == GW_LB_DRAINING ? 0 : (int)b->weight,
+				       "healthy", st != GW_LB_DOWN));
 	}
 	json_object_set_new(o, "name", json_string(s->name));
-	json_object_set_new(o, "vips", vips);
-	json_object_set_new(o, "ports", ports);
+	gw_json_service_addrs(s, o);
 	json_object_set_new(o, "backends", bes);
 	return o;
 }
@@ -73,7 +58,7 @@ void gw_h_export(void *ud, const struct gw_api_request *req, struct gw_api_respo
 				    "version", (json_int_t)d->lb->version, "schema", EXPORT_SCHEMA,
 				    "site", "name", cfg->site.name, "id", cfg->site.id, "gateway",
 				    "name", cfg->gateway.name, "address",
-				    ip_json(&cfg->gateway.external.address), "services", svcs));
+				    gw_json_ip(&cfg->gateway.external.address), "services", svcs));
 }
 
 /* Parses one exported service; on error writes why into err. */

@@ -41,6 +41,11 @@ struct gw_daemon {
 
 const struct gw_api_route *gw_daemon_routes(size_t *ret_n);
 
+/* JSON pieces the handlers share: an address, and a service's "vips" and
+ * "ports" set into o. */
+json_t *gw_json_ip(const struct gw_ip *ip);
+void gw_json_service_addrs(const struct gw_lb_service *s, json_t *o);
+
 /* sync-api.c: the endpoints cluster-syncd uses. */
 void gw_h_export(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
 void gw_h_remote_put(void *ud, const struct gw_api_request *req, struct gw_api_response *resp);
