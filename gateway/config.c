@@ -653,6 +653,12 @@ static const struct key k_observability[] = {
 	KEND,
 };
 
+static const struct key k_probes[] = {
+	KINT("interval_ms", struct gw_probes_conf, interval_ms, 0, 10, 10000, 100),
+	KINT("down_after", struct gw_probes_conf, down_after, 0, 1, 100, 3),
+	KEND,
+};
+
 static const struct key k_limits[] = {
 	KINT("conntrack_entries", struct gw_limits_conf, conntrack_entries, 0, 1024, 1 << 27,
 	     262144),
@@ -680,6 +686,7 @@ static const struct key k_root[] = {
 	      k_identity, 0),
 	KLIST("policies", B, cfg.policies, cfg.n_policies, struct gw_policy_conf, k_policy, 0),
 	KGROUP("observability", B, cfg.observability, 0, k_observability),
+	KGROUP("probes", B, cfg.probes, 0, k_probes),
 	KGROUP("limits", B, cfg.limits, 0, k_limits),
 	KEND,
 };

@@ -233,6 +233,13 @@ struct gw_observability_conf {
 	uint32_t capture_max_packets;
 };
 
+/* Liveness of peer gateways: a probe every interval_ms; a peer whose last
+ * answer is older than down_after intervals is down. */
+struct gw_probes_conf {
+	uint32_t interval_ms;
+	uint32_t down_after;
+};
+
 struct gw_limits_conf {
 	uint32_t conntrack_entries;
 	uint32_t services;
@@ -262,6 +269,7 @@ struct gw_config {
 	const struct gw_policy_conf *policies;
 	size_t n_policies;
 	struct gw_observability_conf observability;
+	struct gw_probes_conf probes;
 	struct gw_limits_conf limits;
 	struct gw_config_priv *priv; /* memory and source lines; not for callers */
 };

@@ -346,6 +346,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->limits.maglev_table_size, 16381);
 	assert_int_equal(cfg->limits.snat_port_min, 61000);
 	assert_int_equal(cfg->limits.snat_port_max, 65535);
+	assert_int_equal(cfg->probes.interval_ms, 100);
+	assert_int_equal(cfg->probes.down_after, 3);
 	gw_config_free(cfg);
 	gw_config_errors_done(&e);
 }
@@ -666,6 +668,14 @@ static const struct bad_case bad_cases[] = {
 	  "found 200",
 	  "t.conf:7: policies[0].to: expected the name of a service in services; found "
 	  "\"webb\""}},
+	{"probes out of range",
+	 "site = { name = \"site-a\"; id = 1; };\n"
+	 "gateway = { name = \"gw1\"; internal = { interface = \"int0\"; address = \"10.1.0.1\"; "
+	 "}; external = { interface = \"ext0\"; address = \"10.255.0.1\"; }; };\n" WEB
+	 "probes = { interval_ms = 5; down_after = 0; };\n",
+	 2,
+	 {"t.conf:4: probes.interval_ms: expected an integer in 10..10000; found 5",
+	  "t.conf:4: probes.down_after: expected an integer in 1..100; found 0"}},
 	{"several errors, the last",
 	 "site = { name = \"site-a\"; id = 1; };\n"
 	 "gateway = { name = \"gw1\"; internal = { interface = \"int0\"; address = \"10.1.0.1\"; "
