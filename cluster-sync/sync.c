@@ -38,9 +38,10 @@ struct cs_sync {
 
 	/* what we learn */
 	json_t *view;	    /* site -> {site_id, gateways: {name: rec}, services: {name: rec}} */
-	json_t *dirty;	    /* site -> true: push it */
+	json_t *dirty;	    /* site -> changes not pushed yet (a count) */
 	json_t *pushed;	    /* site -> body pushed into gatewayd */
-	json_t *push_retry; /* site -> [not before ms, backoff ms, body] after a refused push */
+	json_t *push_retry; /* site -> [not before ms, backoff ms, dirty count] after a refused push
+			     */
 	struct cs_etcd_watch *watch;
 	int64_t revision;
 	bool range_pending;
@@ -113,7 +114,11 @@ static void flush_sites(uv_timer_t *t);
  * that changed in the events etcd delivered together. */
 static void mark_dirty(struct cs_sync *s, const char *site)
 {
-	json_object_set_new(s->dirty, site, json_true());
+	json_t *gen = json_object_get(s->dirty, site);
+
+	/* the value counts changes, so a push that failed knows whether the
+	 * site changed since */
+	json_object_set_new(s->dirty, site, json_integer((gen ? json_integer_value(gen) : 0) + 1));
 	if (!s->closing && !uv_is_active((uv_handle_t *)&s->flush))
 		uv_timer_start(&s->flush, flush_sites, 0, 0);
 }
@@ -170,49 +175,76 @@ static void apply_kv(struct cs_sync *s, const struct cs_etcd_kv *kv, bool del)
 			  kv->key, cs_refusal_name(r - 1), why);
 		return;
 	}
+	/* The view keeps what it needs compactly: a gateway's address, a
+	 * service's checked record as text (parsed again when pushed). */
 	e = site_entry(s, k.site);
 	if (k.kind == CS_REC_SITE) {
 		json_object_set(e, "site_id", json_object_get(rec, "id"));
 	} else {
+		json_t *kept = k.kind == CS_REC_GATEWAY
+				       ? json_incref(json_object_get(rec, "address"))
+				       : json_stringn(kv->value, kv->value_len);
+
 		json_object_set(e, "site_id", json_object_get(rec, "site_id"));
-		json_object_set(json_object_get(e, kind_dir(k.kind)), k.name, rec);
+		json_object_set_new(json_object_get(e, kind_dir(k.kind)), k.name, kept);
 	}
 	json_decref(rec);
 	mark_dirty(s, k.site);
 }
 
-/* The body of PUT /v1/remote/sites/SITE, or NULL when nothing is left. */
-static json_t *site_body(json_t *e)
+/* The body of PUT /v1/remote/sites/SITE as text, or NULL when nothing is
+ * left (or on lack of memory). */
+static char *site_body(json_t *e)
 {
 	json_t *gws = json_array(), *svcs = json_array(), *v, *out;
 	const char *name;
+	char *text = NULL;
 
 	json_object_foreach(json_object_get(e, "gateways"), name, v)
-		json_array_append_new(gws, json_pack("{s:s,s:O}", "name", name, "address",
-						     json_object_get(v, "address")));
-	json_object_foreach(json_object_get(e, "services"), name, v) json_array_append_new(
-		svcs, json_pack("{s:s,s:O,s:O,s:O}", "name", name, "vips",
-				json_object_get(v, "vips"), "ports", json_object_get(v, "ports"),
-				"backends", json_object_get(v, "backends")));
-	if (json_array_size(gws) == 0 && json_array_size(svcs) == 0) {
+		json_array_append_new(gws, json_pack("{s:s,s:O}", "name", name, "address", v));
+	json_object_foreach(json_object_get(e, "services"), name, v)
+	{
+		json_t *rec = json_loads(json_string_value(v), 0, NULL);
+
+		if (rec)
+			json_array_append_new(svcs,
+					      json_pack("{s:s,s:O,s:O,s:O}", "name", name, "vips",
+							json_object_get(rec, "vips"), "ports",
+							json_object_get(rec, "ports"), "backends",
+							json_object_get(rec, "backends")));
+		json_decref(rec);
+	}
+	if (json_array_size(gws) || json_array_size(svcs)) {
+		out = json_pack("{s:O,s:o,s:o}", "site_id", json_object_get(e, "site_id"),
+				"gateways", gws, "services", svcs);
+		text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(out);
+	} else {
 		json_decref(gws);
 		json_decref(svcs);
-		return NULL;
 	}
-	out = json_pack("{s:O,s:o,s:o}", "site_id", json_object_get(e, "site_id"), "gateways", gws,
-			"services", svcs);
-	return out;
+	return text;
 }
 
-static int gw_call(struct cs_sync *s, const char *method, const char *target, json_t *body,
-		   json_t **ret)
+/* What was pushed is remembered as a digest of the body, not the body. */
+static json_t *body_digest(const char *text)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	char hex[24];
+
+	for (; *text; text++)
+		h = (h ^ (unsigned char)*text) * 0x100000001b3ull;
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);
+	return json_string(hex);
+}
+
+static int gw_call_text(struct cs_sync *s, const char *method, const char *target, const char *text,
+			json_t **ret)
 {
 	struct gwctl_answer a = {0};
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	int r;
 
 	r = gwctl_http(s->gw_socket, GW_HTTP_TIMEOUT_MS, method, target, text, &a);
-	free(text);
 	if (r)
 		return r;
 	if (ret)
@@ -224,25 +256,35 @@ static int gw_call(struct cs_sync *s, const char *method, const char *target, js
 	return r;
 }
 
+static int gw_call(struct cs_sync *s, const char *method, const char *target, json_t *body,
+		   json_t **ret)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int r = gw_call_text(s, method, target, text, ret);
+
+	free(text);
+	return r;
+}
+
 /* A push gatewayd refused is tried again after a backoff (0.25 s doubling
  * to 8 s), or at once when the site's view changed. */
 #define PUSH_BACKOFF_MIN_MS 250
 #define PUSH_BACKOFF_MAX_MS 8000
 
-static bool push_waits(struct cs_sync *s, const char *site, json_t *body)
+static bool push_waits(struct cs_sync *s, const char *site, json_t *gen)
 {
 	json_t *r = json_object_get(s->push_retry, site);
 
 	if (!r)
 		return false;
-	if (!json_equal(json_array_get(r, 2), body)) {
+	if (!json_equal(json_array_get(r, 2), gen)) {
 		json_object_del(s->push_retry, site);
 		return false;
 	}
 	return uv_now(s->loop) < (uint64_t)json_integer_value(json_array_get(r, 0));
 }
 
-static void push_failed(struct cs_sync *s, const char *site, json_t *body)
+static void push_failed(struct cs_sync *s, const char *site, json_t *gen)
 {
 	json_t *r = json_object_get(s->push_retry, site);
 	json_int_t backoff = r ? json_integer_value(json_array_get(r, 1)) * 2 : PUSH_BACKOFF_MIN_MS;
@@ -251,19 +293,22 @@ static void push_failed(struct cs_sync *s, const char *site, json_t *body)
 		backoff = PUSH_BACKOFF_MAX_MS;
 	json_object_set_new(
 		s->push_retry, site,
-		json_pack("[I,I,O]", (json_int_t)uv_now(s->loop) + backoff, backoff, body));
+		json_pack("[I,I,O]", (json_int_t)uv_now(s->loop) + backoff, backoff, gen));
 }
 
 static void flush_sites(uv_timer_t *t)
 {
 	struct cs_sync *s = t->data;
-	json_t *dirty = json_copy(s->dirty), *v, *body, *e;
+	json_t *dirty = json_copy(s->dirty), *v, *digest, *e;
 	const char *site;
+	char *body;
 	char target[160];
 	int r;
 
 	json_object_foreach(dirty, site, v)
 	{
+		if (push_waits(s, site, v))
+			continue; /* refused before, nothing changed since: back off */
 		e = json_object_get(s->view, site);
 		body = e ? site_body(e) : NULL;
 		snprintf(target, sizeof(target), "/v1/remote/sites/%s", site);
@@ -284,26 +329,23 @@ static void flush_sites(uv_timer_t *t)
 			}
 			continue;
 		}
-		if (json_equal(body, json_object_get(s->pushed, site))) {
-			json_decref(body);
+		digest = body_digest(body);
+		if (json_equal(digest, json_object_get(s->pushed, site))) {
 			json_object_del(s->dirty, site);
-			continue;
-		}
-		if (push_waits(s, site, body)) {
-			json_decref(body);
-			continue;
-		}
-		r = gw_call(s, "PUT", target, body, NULL);
-		if (r == 0) {
-			json_object_set_new(s->pushed, site, body);
-			json_object_del(s->dirty, site);
-			json_object_del(s->push_retry, site);
-			s->st.pushes++;
 		} else {
-			push_failed(s, site, body);
-			json_decref(body);
-			s->st.push_errors++;
+			r = gw_call_text(s, "PUT", target, body, NULL);
+			if (r == 0) {
+				json_object_set(s->pushed, site, digest);
+				json_object_del(s->dirty, site);
+				json_object_del(s->push_retry, site);
+				s->st.pushes++;
+			} else {
+				push_failed(s, site, v);
+				s->st.push_errors++;
+			}
 		}
+		json_decref(digest);
+		free(body);
 	}
 	json_decref(dirty);
 }
