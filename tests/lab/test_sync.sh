@@ -34,6 +34,7 @@ knows_service() { gwctl "$1" -o json services list | jq -e ".services[] | select
 # checks that only count failures use 1 s, so a loaded machine's slow
 # request is not taken for a lost one.
 loop() {
+	# shellcheck disable=SC2016 # the loop's own variables expand in the client's shell
 	"$LAB" exec --prefix "$P" "$1" client -- bash -c '
 		end=$((${EPOCHREALTIME/./} / 1000 + '"$3"' * 1000))
 		while :; do
