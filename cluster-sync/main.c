@@ -25,7 +25,9 @@ static void usage(FILE *f)
 		   "      --poll-ms MS         how often gatewayd's export is read (default 50)\n"
 		   "      --allocate LABELS    allocate (or look up) the identity of a label set,\n"
 		   "                           e.g. app=web,tier=front; repeatable, all at once;\n"
-		   "                           prints \"LABELS ID\" per set and exits\n");
+		   "                           prints \"LABELS ID\" per set and exits\n"
+		   "      --gc-identities S    collect identities unused for S seconds in this\n"
+		   "                           pass (0: every unused one) and exit\n");
 }
 
 #define MAX_ALLOC 256
@@ -48,12 +50,80 @@ static void alloc_done(void *ud, int err, uint32_t id)
 	(*j->pending)--;
 }
 
+struct gc_job {
+	int done, err;
+	unsigned deleted;
+};
+
+static void gc_done(void *ud, int err, unsigned deleted)
+{
+	struct gc_job *j = ud;
+
+	j->err = err;
+	j->deleted = deleted;
+	j->done = 1;
+}
+
+static struct cs_etcd *oneshot_client(const struct gw_config *cfg, uv_loop_t *loop)
+{
+	struct cs_etcd_opts eo = {0};
+
+	eo.endpoints = cfg->etcd.endpoints;
+	eo.n_endpoints = cfg->etcd.n_endpoints;
+	eo.dial_timeout_ms = cfg->etcd.dial_timeout_ms;
+	eo.request_timeout_ms = cfg->etcd.request_timeout_ms;
+	return cs_etcd_new(loop, &eo);
+}
+
+/* One-shot: a collection pass. A single pass only knows "unused now", so a
+ * grace of S seconds means two passes S seconds apart; 0 collects at once. */
+static int collect(const struct gw_config *cfg, int grace_s)
+{
+	const char *prefix = cfg->etcd.prefix ? cfg->etcd.prefix : CS_DEFAULT_PREFIX;
+	json_t *seen = json_object();
+	struct gc_job j = {0};
+	struct cs_etcd *etcd;
+	uv_loop_t loop;
+	int r, pass;
+
+	uv_loop_init(&loop);
+	etcd = oneshot_client(cfg, &loop);
+	if (!etcd) {
+		fprintf(stderr, "cluster-syncd: etcd client: %s\n", strerror(errno));
+		return 1;
+	}
+	for (pass = 0; pass < (grace_s ? 2 : 1); pass++) {
+		if (pass)
+			sleep((unsigned)grace_s);
+		memset(&j, 0, sizeof(j));
+		r = cs_identity_gc(etcd, prefix, seen,
+				   uv_now(&loop) + (uint64_t)pass * grace_s * 1000,
+				   (uint64_t)grace_s * 1000, gc_done, &j);
+		if (r) {
+			j.err = r;
+			break;
+		}
+		while (!j.done && uv_run(&loop, UV_RUN_ONCE))
+			;
+		if (j.err)
+			break;
+	}
+	if (j.err)
+		fprintf(stderr, "cluster-syncd: collection failed: %s\n", strerror(-j.err));
+	else
+		printf("collected %u unused identities\n", j.deleted);
+	json_decref(seen);
+	cs_etcd_free(etcd);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return j.err ? 1 : 0;
+}
+
 /* One-shot: allocate every label set at once (they contend like several
  * sites would) and print the ids. */
 static int allocate(const struct gw_config *cfg, char **sets, size_t n_sets)
 {
 	static struct alloc_job jobs[MAX_ALLOC];
-	struct cs_etcd_opts eo = {0};
 	const char *prefix = cfg->etcd.prefix ? cfg->etcd.prefix : CS_DEFAULT_PREFIX;
 	struct cs_etcd *etcd;
 	int pending = 0, rc = 0;
@@ -61,11 +131,7 @@ static int allocate(const struct gw_config *cfg, char **sets, size_t n_sets)
 	size_t i;
 
 	uv_loop_init(&loop);
-	eo.endpoints = cfg->etcd.endpoints;
-	eo.n_endpoints = cfg->etcd.n_endpoints;
-	eo.dial_timeout_ms = cfg->etcd.dial_timeout_ms;
-	eo.request_timeout_ms = cfg->etcd.request_timeout_ms;
-	etcd = cs_etcd_new(&loop, &eo);
+	etcd = oneshot_client(cfg, &loop);
 	if (!etcd) {
 		fprintf(stderr, "cluster-syncd: etcd client: %s\n", strerror(errno));
 		return 1;
@@ -124,6 +190,7 @@ int main(int argc, char **argv)
 		{"gateway-socket", required_argument, NULL, 's'},
 		{"poll-ms", required_argument, NULL, 'p'},
 		{"allocate", required_argument, NULL, 'a'},
+		{"gc-identities", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -131,6 +198,7 @@ int main(int argc, char **argv)
 	struct cs_sync_opts o = {0};
 	const char *conf = NULL, *sock = NULL;
 	char *sets[MAX_ALLOC];
+	int gc_grace_s = -1;
 	size_t n_sets = 0;
 	struct gw_config *cfg = NULL;
 	uv_signal_t sigint, sigterm;
@@ -150,6 +218,13 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			o.poll_ms = (uint32_t)atoi(optarg);
+			break;
+		case 'g':
+			gc_grace_s = atoi(optarg);
+			if (gc_grace_s < 0) {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 'a':
 			if (n_sets == MAX_ALLOC) {
@@ -185,9 +260,9 @@ int main(int argc, char **argv)
 		gw_config_free(cfg);
 		return 1;
 	}
-	if (n_sets) {
+	if (n_sets || gc_grace_s >= 0) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
-		r = allocate(cfg, sets, n_sets);
+		r = n_sets ? allocate(cfg, sets, n_sets) : collect(cfg, gc_grace_s);
 		gw_config_free(cfg);
 		curl_global_cleanup();
 		return r;

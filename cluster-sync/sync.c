@@ -50,6 +50,10 @@ struct cs_sync {
 
 	json_t *identities; /* config identity name -> id allocated in etcd */
 	bool identities_pending;
+	json_t *gc_seen; /* unused ids seen by the collector (see cs_identity_gc) */
+	bool gc_running;
+	uint64_t gc_last_ms;
+	uint64_t gc_deleted;
 
 	uv_timer_t tick;
 	uv_timer_t flush;
@@ -569,6 +573,15 @@ static void publish(struct cs_sync *s)
 			    cs_record_site(cfg->site.name, cfg->site.id, cfg->site.trust_domain));
 	snprintf(k, sizeof(k), "%s/gateways/%s/%s", s->prefix, cfg->site.name, cfg->gateway.name);
 	json_object_set_new(want, k, cs_record_gateway(s->export));
+	/* the ids this site uses: the collector leaves them alone */
+	json_object_foreach(s->identities, key, v)
+	{
+		snprintf(k, sizeof(k), "%s/identities/users/%lld/%s", s->prefix,
+			 (long long)json_integer_value(v), cfg->site.name);
+		json_object_set_new(want, k,
+				    json_pack("{s:i,s:s,s:s}", "version", CS_RECORD_VERSION, "site",
+					      cfg->site.name, "identity", key));
+	}
 	json_array_foreach(json_object_get(s->export, "services"), i, svc)
 	{
 		snprintf(k, sizeof(k), "%s/services/%s/%s", s->prefix, cfg->site.name,
@@ -608,8 +621,10 @@ static void on_identity(void *ud, int err, uint32_t id)
 	if (err)
 		set_error(s, "identity %s: allocation failed: %s (retrying)", j->name,
 			  strerror(-err));
-	else
+	else {
 		json_object_set_new(s->identities, j->name, json_integer(id));
+		s->need_publish = true; /* our use of it, under the lease */
+	}
 	s->identities_pending = false;
 	free(j);
 }
@@ -641,6 +656,32 @@ static void allocate_identities(struct cs_sync *s)
 		s->identities_pending = true;
 		return;
 	}
+}
+
+static void on_gc(void *ud, int err, unsigned deleted)
+{
+	struct cs_sync *s = ud;
+
+	s->gc_running = false;
+	if (err)
+		set_error(s, "identity collection failed: %s", strerror(-err));
+	if (deleted)
+		sync_log("identities: %u unused for %d s, collected", deleted,
+			 CS_IDENTITY_GC_GRACE_MS / 1000);
+	s->gc_deleted += deleted;
+}
+
+/* Every site collects: the transactions make concurrent passes safe. */
+static void collect_identities(struct cs_sync *s)
+{
+	uint64_t now = uv_now(s->loop);
+
+	if (s->gc_running || now - s->gc_last_ms < CS_IDENTITY_GC_EVERY_MS || !s->have_view)
+		return;
+	s->gc_last_ms = now;
+	if (cs_identity_gc(s->etcd, s->prefix, s->gc_seen, now, CS_IDENTITY_GC_GRACE_MS, on_gc,
+			   s) == 0)
+		s->gc_running = true;
 }
 
 /* ------------------------------------------------------------------ the tick */
@@ -684,6 +725,7 @@ static void tick(uv_timer_t *t)
 	if (!s->lease)
 		grant_lease(s);
 	allocate_identities(s);
+	collect_identities(s);
 	if (s->export && s->lease && s->need_publish && s->in_flight == 0)
 		publish(s);
 	if (json_object_size(s->dirty))
@@ -704,6 +746,7 @@ static void sync_release(struct cs_sync *s)
 	json_decref(s->dirty);
 	json_decref(s->pushed);
 	json_decref(s->identities);
+	json_decref(s->gc_seen);
 	json_decref(s->push_retry);
 	free(s);
 }
@@ -734,6 +777,7 @@ struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts)
 	s->dirty = json_object();
 	s->pushed = json_object();
 	s->identities = json_object();
+	s->gc_seen = json_object();
 	s->push_retry = json_object();
 	eo.endpoints = cfg->etcd.endpoints;
 	eo.n_endpoints = cfg->etcd.n_endpoints;
@@ -807,6 +851,7 @@ json_t *cs_sync_status(const struct cs_sync *s)
 	json_object_set_new(o, "last_error", json_string(s->last_error));
 	json_object_set_new(o, "sites", json_integer(json_object_size(s->view)));
 	json_object_set_new(o, "identities", json_deep_copy(s->identities));
+	json_object_set_new(o, "identities_collected", json_integer(s->gc_deleted));
 	json_object_set_new(o, "counters", c);
 	json_object_set_new(o, "refused", ref);
 	return o;

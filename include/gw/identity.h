@@ -7,13 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "gw/etcd.h"
 
 /* Global ids live below the site-scoped ranges (site_id << 16). */
-#define CS_IDENTITY_MIN	       256
-#define CS_IDENTITY_MAX	       65535
-#define CS_IDENTITY_MAX_LABELS 32
-#define CS_IDENTITY_ATTEMPTS   64 /* contended rounds before giving up */
+#define CS_IDENTITY_MIN		256
+#define CS_IDENTITY_MAX		65535
+#define CS_IDENTITY_MAX_LABELS	32
+#define CS_IDENTITY_ATTEMPTS	64		 /* contended rounds before giving up */
+#define CS_IDENTITY_GC_GRACE_MS (10 * 60 * 1000) /* unused this long: collected */
+#define CS_IDENTITY_GC_EVERY_MS (60 * 1000)	 /* a collection pass a minute */
 
 /* The canonical form of a label set: sorted, deduplicated, joined by ","
  * into buf. 0, or -EINVAL (bad label: not key=value, or too many) or
@@ -34,5 +38,19 @@ typedef void (*cs_identity_cb)(void *ud, int err, uint32_t id);
  * etcd error. Returns 0 (cb will run) or -errno (it will not). */
 int cs_identity_allocate(struct cs_etcd *etcd, const char *prefix, const char *const *labels,
 			 size_t n, const char *site, cs_identity_cb cb, void *ud);
+
+/* Where a site records that it uses an id (under its lease):
+ * PREFIX/identities/users/<id>/<site>. */
+
+typedef void (*cs_identity_gc_cb)(void *ud, int err, unsigned deleted);
+
+/* One pass of garbage collection: an id that no site uses, and whose label
+ * set nobody has taken again, for grace_ms (counted in `seen`, id ->
+ * [first unused ms, labels mod_revision], which the caller keeps between
+ * passes) is deleted with its label set, in a transaction that only succeeds
+ * if neither changed since read. grace_ms 0 collects every unused id now.
+ * 0 (cb will run) or -errno. */
+int cs_identity_gc(struct cs_etcd *etcd, const char *prefix, json_t *seen, uint64_t now_ms,
+		   uint64_t grace_ms, cs_identity_gc_cb cb, void *ud);
 
 #endif

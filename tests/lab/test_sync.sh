@@ -246,6 +246,21 @@ alloc_race() {
 }
 check "three sites allocating the same label sets at once always get one id per set" alloc_race
 
+# Nobody uses those 120: collected. The sites' own identities (in use under
+# their leases) stay.
+gc_unused() {
+	local out used
+	out=$(nsenter --net="/run/netns/$P-a-gw" "$REPO/build/cluster-syncd" -c "$REPO/conf/site-a.conf" \
+		--gc-identities 0) || return 1
+	echo "$out"
+	[[ $out == "collected 120 unused identities" ]] || return 1
+	used=$(etcdctl_ get --prefix --keys-only /isthmus/v1/identities/id/ | sed '/^$/d' | wc -l)
+	echo "$used ids left"
+	((used == 3)) && bash -c "'$LAB' exec --prefix $P a gw -- gwctl -o json identities |
+		jq -e '.identities[0].etcd_id >= 256' >/dev/null"
+}
+check "identities nobody uses are collected; the three sites' own stay" gc_unused
+
 lab_down "$P"
 check "nothing of $P left" lab_leftovers "$P"
 finish
