@@ -1854,6 +1854,70 @@ static void test_e2e_repick_when_peer_down(void **state)
 	gwt_ctx_free(c);
 }
 
+/* An ICMP error from a backend about a packet we sent it (port unreachable,
+ * quoting our SNAT address and port) reaches the client from the VIP,
+ * quoting the client's own packet, every checksum right. */
+static void test_e2e_icmp_error_translated(void **state)
+{
+	__u8 f[GWT_PKT_MAX], quote[28], *o, *ip, *ic, *q;
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t len = client_syn(f, GWT_VIP4, 80);
+	__be32 a;
+
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	memcpy(quote, gwt_packet(c) + 14, sizeof(quote)); /* what the backend got */
+
+	/* the backend's error: eth, IPv4 backend -> our SNAT address, ICMP 3/3 */
+	memset(f, 0, sizeof(f));
+	memcpy(f, gwt_mac_int, 6);
+	memcpy(f + 6, gwt_mac_hostA, 6);
+	f[12] = 0x08;
+	ip = f + 14;
+	ip[0] = 0x45;
+	ip[3] = 20 + 8 + sizeof(quote);
+	ip[8] = 64;
+	ip[9] = IPPROTO_ICMP;
+	a = GWT_BE4;
+	memcpy(ip + 12, &a, 4);
+	a = GWT_INT4;
+	memcpy(ip + 16, &a, 4);
+	gwt_put16(ip + 10, gwt_ipv4_csum_full(ip));
+	ic = ip + 20;
+	ic[0] = ICMP_DEST_UNREACH;
+	ic[1] = ICMP_PORT_UNREACH;
+	memcpy(ic + 8, quote, sizeof(quote));
+	gwt_put16(ic + 2, gwt_fold(gwt_sum16(0, ic, 8 + sizeof(quote))));
+	len = 14 + 20 + 8 + sizeof(quote);
+
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	o = gwt_packet(c);
+	ip = o + 14;
+	ic = ip + 20;
+	q = ic + 8;
+	a = GWT_VIP4;
+	assert_memory_equal(ip + 12, &a, 4); /* from the VIP */
+	a = GWT_CLIENT4;
+	assert_memory_equal(ip + 16, &a, 4); /* to the client */
+	assert_int_equal(gwt_ipv4_csum_full(ip), gwt_get16(ip + 10));
+	assert_memory_equal(q + 12, &a, 4); /* quoting the client's packet */
+	a = GWT_VIP4;
+	assert_memory_equal(q + 16, &a, 4);
+	assert_int_equal(gwt_get16(q + 20), CPORT);
+	assert_int_equal(gwt_get16(q + 22), 80);
+	assert_int_equal(gwt_ipv4_csum_full(q), gwt_get16(q + 10));
+	assert_int_equal(gwt_fold(gwt_sum16(0, ic, 8 + sizeof(quote))), 0);
+
+	/* an error about no flow of ours is not touched */
+	quote[20] ^= 0x55; /* another source port */
+	memcpy(f + 14 + 28, quote, sizeof(quote));
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	gwt_ctx_free(c);
+}
+
 static void test_e2e_drop_snat_exhausted(void **state)
 {
 	__u8 f[GWT_PKT_MAX];
@@ -1982,6 +2046,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_drop_too_big),
 		cmocka_unit_test(test_e2e_icmp4_too_big),
 		cmocka_unit_test(test_e2e_icmp6_too_big),
+		cmocka_unit_test(test_e2e_icmp_error_translated),
 		cmocka_unit_test(test_e2e_ct_closing_frees_snat_port),
 		cmocka_unit_test(test_e2e_repick_when_peer_down),
 		cmocka_unit_test(test_e2e_drop_snat_exhausted),

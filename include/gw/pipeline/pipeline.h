@@ -387,6 +387,94 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 	return gw_apply(c, cfg, p, e, hash, res);
 }
 
+/* An ICMP error about a packet of one of our flows (IPv4): a backend, or a
+ * router on its side, answered a packet the gateway sent from its SNAT
+ * address; or, after decap, a peer relays one about a flow it serves. The
+ * error goes where the flow's replies go, rewritten like them (from the VIP,
+ * to the client, quoting the client's own packet), so the client's stack
+ * learns of it (port unreachable, PMTU). Returns 0 with res set,
+ * GW_PARSE_NOT_IP for an error about no flow of ours, or -reason. */
+static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg *cfg,
+					  struct gw_pkt *p, __u16 zone, struct gw_result *res)
+{
+	void *data = gw_ctx_data(c), *data_end = gw_ctx_data_end(c);
+	struct gw_scratch *s = gw_ctx_scratch(c);
+	struct iphdr *oip, *qip;
+	struct icmphdr *ih;
+	__be16 *qp, qsport, qdport;
+	__be32 qsaddr, qdaddr;
+	struct gw_ct_key k;
+	struct gw_ct *e;
+	__u16 old_qcheck;
+
+	if (p->family != GW_AF_INET || p->proto != IPPROTO_ICMP || !s)
+		return GW_PARSE_NOT_IP;
+	if (p->l4_off > GW_MAX_L4_OFF)
+		return -GW_R_DROP_TRUNCATED;
+	oip = data + p->l3_off;
+	ih = data + p->l4_off;
+	qip = (void *)(ih + 1);
+	qp = (void *)(qip + 1);
+	if ((void *)(oip + 1) > data_end || (void *)(qp + 2) > data_end)
+		return GW_PARSE_NOT_IP;
+	if (ih->type != ICMP_DEST_UNREACH && ih->type != ICMP_TIME_EXCEEDED &&
+	    ih->type != ICMP_PARAMETERPROB)
+		return GW_PARSE_NOT_IP;
+	/* a quoted header with options would move the ports: not ours to parse */
+	if (qip->version != 4 || qip->ihl != 5 ||
+	    (qip->protocol != IPPROTO_TCP && qip->protocol != IPPROTO_UDP))
+		return GW_PARSE_NOT_IP;
+
+	/* The quoted packet went out of this gateway; its flow's reply entry is
+	 * keyed by the quote reversed. */
+	qsaddr = qip->saddr;
+	qdaddr = qip->daddr;
+	qsport = qp[0];
+	qdport = qp[1];
+	gw_memset(&k, 0, sizeof(k));
+	k.src[0] = qdaddr;
+	k.dst[0] = qsaddr;
+	k.sport = qdport;
+	k.dport = qsport;
+	k.proto = qip->protocol;
+	k.family = GW_AF_INET;
+	k.zone = zone;
+	e = gw_ctx_ct_lookup(c, &k);
+	if (!e || !(e->flags & GW_CT_F_REPLY))
+		return GW_PARSE_NOT_IP;
+
+	if ((e->flags & (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) ==
+	    (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) {
+		/* quoted: (snat -> backend) becomes (client -> VIP); the ICMP
+		 * checksum covers the quote, the quoted IP checksum changes too */
+		old_qcheck = qip->check;
+		gw_csum_replace_words(&qip->check, &qip->saddr, e->nat_dst, 1);
+		gw_csum_replace_words(&qip->check, &qip->daddr, e->nat_src, 1);
+		gw_csum_replace_words(&ih->checksum, &qip->saddr, e->nat_dst, 1);
+		gw_csum_replace_words(&ih->checksum, &qip->daddr, e->nat_src, 1);
+		gw_csum_replace2(&ih->checksum, qsport, e->nat_dport);
+		gw_csum_replace2(&ih->checksum, qdport, e->nat_sport);
+		gw_csum_replace2(&ih->checksum, old_qcheck, qip->check);
+		qip->saddr = e->nat_dst[0];
+		qip->daddr = e->nat_src[0];
+		qp[0] = e->nat_dport;
+		qp[1] = e->nat_sport;
+		/* outer: from the VIP to the client */
+		gw_csum_replace_words(&oip->check, &oip->saddr, e->nat_src, 1);
+		gw_csum_replace_words(&oip->check, &oip->daddr, e->nat_dst, 1);
+		oip->saddr = e->nat_src[0];
+		oip->daddr = e->nat_dst[0];
+		p->src[0] = oip->saddr;
+		p->dst[0] = oip->daddr;
+	}
+	/* then where the flow's replies go: to the client here, or back to its
+	 * gateway; no port rewriting applies to the error itself */
+	gw_memcpy(&s->rev, e, sizeof(s->rev));
+	s->rev.flags &= ~(GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
+	return gw_apply(c, cfg, p, &s->rev, gw_flow_hash(k.src, k.dst, k.sport, k.dport, k.proto),
+			res);
+}
+
 /* Is the destination one of our VIPs (for packets without ports)? */
 static __always_inline int gw_is_vip(struct gw_ctx *c, const struct gw_pkt *p)
 {
@@ -427,6 +515,13 @@ static __always_inline void gw_pipeline_int(struct gw_ctx *c, struct gw_result *
 	if (r < 0) {
 		gw_set_drop(res, r);
 		return;
+	}
+	if (!(p.flags & (GW_PKT_F_L4 | GW_PKT_F_FRAGMENT))) {
+		r = gw_icmp4_error(c, cfg, &p, 0, res);
+		if (r < 0)
+			gw_set_drop(res, r);
+		if (r != GW_PARSE_NOT_IP)
+			return;
 	}
 	if (!(p.flags & GW_PKT_F_L4) || (p.flags & GW_PKT_F_FRAGMENT)) {
 		if (gw_is_vip(c, &p))
@@ -545,6 +640,13 @@ static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *
 	}
 	if (r < 0)
 		goto drop;
+	if (!(p.flags & (GW_PKT_F_L4 | GW_PKT_F_FRAGMENT))) {
+		r = gw_icmp4_error(c, cfg, &p, peer->site_id, res);
+		if (r == 0)
+			return;
+		if (r < 0)
+			goto drop;
+	}
 	if (!(p.flags & GW_PKT_F_L4) || (p.flags & GW_PKT_F_FRAGMENT)) {
 		r = (p.flags & GW_PKT_F_FRAGMENT) ? -GW_R_DROP_FRAGMENT : -GW_R_DROP_UNSUPPORTED;
 		goto drop;
