@@ -3,6 +3,7 @@
  * peers' XDP programs send back. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,11 +60,11 @@ static struct gw_lb_peer *peer_by_addr(struct gw_balancer *lb, const struct sock
 	return NULL;
 }
 
-static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-		    unsigned flags)
+/* One datagram on the probe socket: an answer, or something to count. */
+static void answer(struct gw_prober *pr, const void *data, ssize_t nread,
+		   const struct sockaddr *addr)
 {
-	struct gw_prober *pr = h->data;
-	const struct gw_probe *m = (const void *)buf->base;
+	const struct gw_probe *m = data;
 	struct gw_lb_peer *p;
 	uint32_t id;
 
@@ -83,9 +84,37 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	pr->st.answered++;
 	p->rtt_us = (now_ns() - p->probe_sent_ns) / 1000;
 	p->misses = 0;
-	p->last_seen_ms = uv_now(h->loop);
+	p->last_seen_ms = uv_now(pr->timer.loop);
 	if (gw_lb_peer_set_up(pr->lb, id, true))
 		pr->changed(pr->ud);
+}
+
+static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+		    unsigned flags)
+{
+	answer(h->data, buf->base, nread, addr);
+}
+
+/* Answers already queued are read before any peer is judged: a loop that
+ * was busy for a while must not take its own lateness for a dead peer. */
+static void drain(struct gw_prober *pr)
+{
+	struct sockaddr_storage sa;
+	char buf[256];
+	uv_os_fd_t fd;
+	int i;
+
+	if (uv_fileno((uv_handle_t *)&pr->sock, &fd))
+		return;
+	for (i = 0; i < 256; i++) {
+		socklen_t len = sizeof(sa);
+		ssize_t n =
+			recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&sa, &len);
+
+		if (n < 0)
+			return;
+		answer(pr, buf, n, (struct sockaddr *)&sa);
+	}
 }
 
 static void send_cb(uv_udp_send_t *req, int status)
@@ -137,6 +166,9 @@ static void tick(uv_timer_t *t)
 	bool changed = false;
 	size_t i;
 
+	uv_update_time(t->loop);
+	drain(pr);
+	now = uv_now(t->loop);
 	for (i = 0; i < pr->lb->n_peers; i++) {
 		struct gw_lb_peer *p = &pr->lb->peers[i];
 		uint64_t since;
