@@ -85,6 +85,7 @@ static void answer(struct gw_prober *pr, const void *data, ssize_t nread,
 	p->rtt_us = (now_ns() - p->probe_sent_ns) / 1000;
 	p->misses = 0;
 	p->last_seen_ms = uv_now(pr->timer.loop);
+	p->misses = 0;
 	if (gw_lb_peer_set_up(pr->lb, id, true))
 		pr->changed(pr->ud);
 }
@@ -139,6 +140,7 @@ static void send_probe(struct gw_prober *pr, struct gw_lb_peer *p, uint64_t now_
 	p->probe_seq++;
 	p->probe_sent_ns = now_ns();
 	p->probe_sent_ms = now_ms;
+	p->misses++; /* until it is answered */
 	s->msg.magic = htonl(GW_PROBE_MAGIC);
 	s->msg.site_id = htons(pr->o.site_id);
 	s->msg.seq = htonl(p->probe_seq);
@@ -178,8 +180,9 @@ static void tick(uv_timer_t *t)
 		if (!p->last_seen_ms)
 			p->last_seen_ms = now; /* a new peer gets the same grace */
 		since = now - p->last_seen_ms;
-		p->misses = since / pr->o.interval_ms;
-		if (p->up && since > limit)
+		/* both: enough time without an answer, and enough probes sent in
+		 * it (a loop that could not send for a while proves nothing) */
+		if (p->up && since > limit && p->misses >= pr->o.down_after)
 			changed |= gw_lb_peer_set_up(pr->lb, i + 1, false);
 		if (now - p->probe_sent_ms >= pr->o.interval_ms)
 			send_probe(pr, p, now);

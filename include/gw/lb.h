@@ -66,7 +66,7 @@ struct gw_lb_peer {
 	bool configured; /* listed in the config's peers */
 	bool learned;	 /* published by its site through etcd */
 	bool up;
-	uint32_t misses; /* probes in a row without an answer */
+	uint32_t misses; /* probes sent since the last answer */
 	uint32_t rtt_us; /* last answered probe */
 	uint64_t last_seen_ms;
 	uint32_t probe_seq;
