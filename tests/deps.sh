@@ -10,7 +10,7 @@ pkgs=(
 	libnl-3-dev libnl-route-3-dev libhttp-parser-dev libnghttp2-dev
 	libcmocka-dev libclang-rt-14-dev libfuzzer-14-dev clang-format
 	iproute2 ethtool nftables iputils-ping procps psmisc util-linux
-	etcd-server etcd-client nginx-light curl jq socat iperf3 wrk tshark tcpdump
+	etcd-server etcd-client nginx-light curl jq socat iperf3 wrk tshark tcpdump openssl
 )
 
 missing=()
