@@ -826,11 +826,6 @@ void cs_sync_free(struct cs_sync *s)
 	uv_close((uv_handle_t *)&s->retry, closed);
 }
 
-const struct cs_sync_stats *cs_sync_stats(const struct cs_sync *s)
-{
-	return &s->st;
-}
-
 json_t *cs_sync_status(const struct cs_sync *s)
 {
 	json_t *o = json_object(), *c = json_object(), *ref = json_object();

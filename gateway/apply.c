@@ -57,7 +57,7 @@ static int apply_cfg(struct gw_dp *dp, const struct gw_config *cfg)
 	return gw_dp_set_cfg(dp, &c);
 }
 
-static int apply_peers(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb)
+static int apply_peers(struct gw_dp *dp, struct gw_balancer *lb)
 {
 	struct gw_identity info;
 	size_t i;
@@ -389,7 +389,7 @@ int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_wh
 
 	if (lb->peers_dirty) {
 		*ret_what = "peers";
-		r = apply_peers(dp, lb->cfg, lb);
+		r = apply_peers(dp, lb);
 		if (r)
 			return r;
 		/* a site's traffic may now go to another of its gateways */

@@ -301,11 +301,6 @@ int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct g
 	return upd(dp->skel->maps.gw_svcs, key, svc);
 }
 
-int gw_dp_svc_del(struct gw_dp *dp, const struct gw_svc_key *key)
-{
-	return del(dp->skel->maps.gw_svcs, key);
-}
-
 int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const struct gw_svc_key *key, void *ud),
 		    void *ud)
 {

@@ -124,6 +124,26 @@ static void h_status(void *ud, const struct gw_api_request *req, struct gw_api_r
 	json_object_set_new(o, "peers", json_integer(d->lb->n_peers));
 	json_object_set_new(o, "conntrack_entries", json_integer(gw_dp_ct_count(d->dp)));
 	json_object_set_new(o, "reloads", json_integer(d->reloads));
+	if (d->prober) {
+		struct gw_probe_stats ps;
+
+		gw_prober_stats(d->prober, &ps);
+		json_object_set_new(o, "probes",
+				    json_pack("{s:I,s:I,s:I,s:I}", "sent", (json_int_t)ps.sent,
+					      "answered", (json_int_t)ps.answered, "bad",
+					      (json_int_t)ps.bad, "send_errors",
+					      (json_int_t)ps.send_errors));
+	}
+	if (d->health) {
+		struct gw_health_stats hs;
+
+		gw_health_stats(d->health, &hs);
+		json_object_set_new(o, "health_checks",
+				    json_pack("{s:I,s:I,s:I,s:i}", "checks", (json_int_t)hs.checks,
+					      "failures", (json_int_t)hs.failures, "transitions",
+					      (json_int_t)hs.transitions, "running",
+					      (int)hs.running));
+	}
 	gw_api_reply_json(resp, 200, o);
 }
 

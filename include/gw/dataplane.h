@@ -53,7 +53,6 @@ const struct gw_dp_attach_info *gw_dp_attach_info(const struct gw_dp *dp, bool e
 
 int gw_dp_set_cfg(struct gw_dp *dp, const struct gw_cfg *cfg);
 int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc);
-int gw_dp_svc_del(struct gw_dp *dp, const struct gw_svc_key *key);
 /* Deletes every service key for which keep(key, ud) is false. */
 int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const struct gw_svc_key *key, void *ud),
 		    void *ud);

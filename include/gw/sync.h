@@ -46,8 +46,6 @@ struct cs_sync *cs_sync_new(uv_loop_t *loop, const struct cs_sync_opts *opts);
  * writing them again). Closes asynchronously. NULL ok. */
 void cs_sync_free(struct cs_sync *s);
 
-const struct cs_sync_stats *cs_sync_stats(const struct cs_sync *s);
-
 /* Status as JSON (endpoint, revision, lag, last error, counters). */
 json_t *cs_sync_status(const struct cs_sync *s);
 

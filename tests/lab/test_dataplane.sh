@@ -59,6 +59,11 @@ check "gwctl status: every gateway attached on int0 and ext0" bash -c "
 		'$LAB' exec --prefix $P \$s gw -- gwctl -o json status |
 			jq -e '[.interfaces[].ifindex > 0] == [true, true] and .abi_version == 1' >/dev/null || exit 1
 	done"
+check "gwctl status: probes answered and health checks running on every gateway" wait_until 10 bash -c "
+	for s in a b c; do
+		'$LAB' exec --prefix $P \$s gw -- gwctl -o json status |
+			jq -e '.probes.answered > 0 and .health_checks.running > 0 and .health_checks.checks > 0' >/dev/null || exit 1
+	done"
 check "gwctl services list names the example services" \
 	bash -c "gwctl_out=\$('$LAB' exec --prefix $P a gw -- gwctl services list) &&
 		for s in web web-local web-spill web-b stream; do grep -qw \$s <<<\"\$gwctl_out\" || exit 1; done"
