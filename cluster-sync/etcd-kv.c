@@ -518,9 +518,22 @@ int cs_etcd_range(struct cs_etcd *e, const struct cs_etcd_range_req *q, cs_etcd_
 	return req_start(r, body);
 }
 
-int cs_etcd_put(struct cs_etcd *e, const struct cs_etcd_put_req *q, cs_etcd_cb cb, void *ud)
+/* Sends a request whose body is ready; the body is consumed either way. */
+static int req_send(struct cs_etcd *e, enum cs_etcd_op_type op, const char *path, json_t *body,
+		    cs_etcd_cb cb, void *ud)
 {
 	struct etcd_req *r;
+	int err = req_new(e, op, path, cb, ud, &r);
+
+	if (err) {
+		json_decref(body);
+		return err;
+	}
+	return req_start(r, body);
+}
+
+int cs_etcd_put(struct cs_etcd *e, const struct cs_etcd_put_req *q, cs_etcd_cb cb, void *ud)
+{
 	json_t *body;
 	int err = 0;
 
@@ -529,17 +542,11 @@ int cs_etcd_put(struct cs_etcd *e, const struct cs_etcd_put_req *q, cs_etcd_cb c
 	body = put_json(e, q, &err);
 	if (!body)
 		return err;
-	err = req_new(e, CS_ETCD_OP_PUT, "/v3/kv/put", cb, ud, &r);
-	if (err) {
-		json_decref(body);
-		return err;
-	}
-	return req_start(r, body);
+	return req_send(e, CS_ETCD_OP_PUT, "/v3/kv/put", body, cb, ud);
 }
 
 int cs_etcd_delete(struct cs_etcd *e, const struct cs_etcd_delete_req *q, cs_etcd_cb cb, void *ud)
 {
-	struct etcd_req *r;
 	json_t *body;
 	int err = 0;
 
@@ -548,17 +555,11 @@ int cs_etcd_delete(struct cs_etcd *e, const struct cs_etcd_delete_req *q, cs_etc
 	body = delete_json(q, &err);
 	if (!body)
 		return err;
-	err = req_new(e, CS_ETCD_OP_DELETE, "/v3/kv/deleterange", cb, ud, &r);
-	if (err) {
-		json_decref(body);
-		return err;
-	}
-	return req_start(r, body);
+	return req_send(e, CS_ETCD_OP_DELETE, "/v3/kv/deleterange", body, cb, ud);
 }
 
 int cs_etcd_txn(struct cs_etcd *e, const struct cs_etcd_txn_req *q, cs_etcd_cb cb, void *ud)
 {
-	struct etcd_req *r;
 	json_t *body, *arr;
 	int err = 0;
 
@@ -582,13 +583,11 @@ int cs_etcd_txn(struct cs_etcd *e, const struct cs_etcd_txn_req *q, cs_etcd_cb c
 		err = ops_json(e, body, "success", q->success, q->n_success);
 	if (!err)
 		err = ops_json(e, body, "failure", q->failure, q->n_failure);
-	if (!err)
-		err = req_new(e, CS_ETCD_OP_TXN, "/v3/kv/txn", cb, ud, &r);
 	if (err) {
 		json_decref(body);
 		return err;
 	}
-	return req_start(r, body);
+	return req_send(e, CS_ETCD_OP_TXN, "/v3/kv/txn", body, cb, ud);
 }
 
 int cs_etcd_create(struct cs_etcd *e, const char *key, const void *value, size_t value_len,
