@@ -148,7 +148,7 @@ int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, 
 	json_t *jg = json_object_get(body, "gateways"), *js = json_object_get(body, "services");
 	json_t *sid = json_object_get(body, "site_id"), *v;
 	const char *what = "";
-	size_t i, n_svcs = 0;
+	size_t i, n_svcs;
 	int r;
 
 	if (!json_is_integer(sid) || json_integer_value(sid) < 1 ||
@@ -179,17 +179,17 @@ int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, 
 		}
 		snprintf(gws[i].name, sizeof(gws[i].name), "%s", name);
 	}
-	svcs = calloc(json_array_size(js) + 1, sizeof(*svcs));
+	/* zeroed, so services not parsed yet free nothing */
+	n_svcs = json_array_size(js);
+	svcs = calloc(n_svcs + 1, sizeof(*svcs));
 	if (!svcs)
 		return -ENOMEM;
 	json_array_foreach(js, i, v)
 	{
 		r = parse_service(v, &svcs[i], err, n);
-		n_svcs = i + 1;
 		if (r)
 			goto out;
 	}
-	n_svcs = json_array_size(js);
 	r = gw_lb_remote_site_set(d->lb, site, json_integer_value(sid), gws, json_array_size(jg),
 				  svcs, n_svcs);
 	if (r == -EINVAL) {

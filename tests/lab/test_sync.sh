@@ -56,6 +56,30 @@ check "gwctl sites on site-a: site-b and site-c learned from etcd and up" bash -
 check "gwctl sync status on site-a: watching, no error" bash -c "
 	'$LAB' exec --prefix $P a gw -- gwctl -o json sync status | jq -e '.watching and .last_error == \"none\"' >/dev/null"
 
+# gatewayd checks what is pushed into it, too: every bad body answers 400 and
+# changes nothing.
+bad_pushes() {
+	local sock=/run/isthmus/$P-a-gw1.sock code body before after
+	before=$("$REPO/build/gwctl" --socket "$sock" -o json sites | jq -c '[.sites[] | [.name, .backends]]')
+	while IFS='|' read -r path body; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PUT \
+			--data-binary "$body" "http://gw$path")
+		echo "$path $body -> $code"
+		[[ $code == 400 ]] || return 1
+	done <<'EOT'
+/v1/remote/sites/Bad_Site|{"site_id":2,"gateways":[],"services":[]}
+/v1/remote/sites/site-x|not json
+/v1/remote/sites/site-x|{"site_id":0,"gateways":[],"services":[]}
+/v1/remote/sites/site-x|{"site_id":9,"gateways":{},"services":[]}
+/v1/remote/sites/site-x|{"site_id":9,"gateways":[{"name":"gw1","address":"nowhere"}],"services":[]}
+/v1/remote/sites/site-x|{"site_id":9,"gateways":[],"services":[{"name":"s","vips":["10.100.0.99"],"ports":["80/tcp"],"backends":[{"address":"10.9.0.1","port":70000,"weight":1,"healthy":true}]}]}
+/v1/remote/sites/site-a|{"site_id":1,"gateways":[],"services":[]}
+EOT
+	after=$("$REPO/build/gwctl" --socket "$sock" -o json sites | jq -c '[.sites[] | [.name, .backends]]')
+	[[ $before == "$after" ]]
+}
+check "gatewayd refuses malformed pushes (400) and keeps its state" bad_pushes
+
 # ------------------------------------------------------------- discovery time
 withdrawn() { ! knows_service a only-b; }
 discovery() {
