@@ -70,6 +70,26 @@ check "gwctl services list names the example services" \
 check "gwctl: unknown service is an error with exit code 1" \
 	bash -c "'$LAB' exec --prefix $P a gw -- gwctl services show nosuch; [[ \$? == 1 ]]"
 
+bad_requests() {
+	local sock=/run/isthmus/$P-a-gw1.sock code path body want
+	while IFS='|' read -r want path body; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X POST \
+			--data-binary "$body" "http://gw$path")
+		echo "$path $body -> $code"
+		[[ $code == "$want" ]] || return 1
+	done <<'EOT'
+400|/v1/backends/weight|{"service":"web","backend":"10.1.0.11:80","weight":70000}
+400|/v1/backends/drain|{"service":"web"}
+400|/v1/backends/drain|not json
+404|/v1/backends/drain|{"service":"nosuch","backend":"10.1.0.11:80"}
+404|/v1/backends/drain|{"service":"web","backend":"10.9.9.9:80"}
+EOT
+	# and nothing was drained by them
+	"$LAB" exec --prefix "$P" a gw -- gwctl -o json backends list --service web |
+		jq -e '[.backends[] | .state] | all(. == "active")' >/dev/null
+}
+check "control API: bad drain/weight requests answer 400/404 and change nothing" bad_requests
+
 # ------------------------------------------------------------- balancing
 check "web (affinity none) from site-a: answered by site-a, site-b and site-c" \
 	only_sites a http://10.100.0.10/ 40 site-a site-b site-c
