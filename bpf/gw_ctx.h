@@ -126,6 +126,32 @@ struct {
 	__uint(pinning, GW_PIN);
 } gw_counters SEC(".maps");
 
+/* Bumped by gatewayd after every map write and every route, neighbour or
+ * link change: flow cache entries of an older epoch are ignored. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, GW_PIN);
+} gw_epoch SEC(".maps");
+
+/* Not pinned: a cache, which a new program may start empty. One plain
+ * array holding a region of gw_flowc_mask + 1 slots per possible CPU, each
+ * CPU using its own: a lookup is one address computation and one cache
+ * line (a per-CPU array takes a pointer load and a separately allocated
+ * element per slot, two cache misses for a cold slot). gatewayd sizes it
+ * and sets the mask to the slots per CPU - 1, or leaves the mask at 0 to
+ * turn the cache off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gw_flowc);
+} gw_flowc SEC(".maps");
+
+const volatile __u32 gw_flowc_mask = 0;
+
 struct gw_ctx {
 	struct xdp_md *xdp;
 };
@@ -245,6 +271,21 @@ static __always_inline int gw_ctx_ct_insert(struct gw_ctx *c, const struct gw_ct
 					    const struct gw_ct *v, int excl)
 {
 	return bpf_map_update_elem(&gw_ct, k, v, excl ? BPF_NOEXIST : BPF_ANY);
+}
+
+static __always_inline struct gw_flowc *gw_ctx_flowc(struct gw_ctx *c, __u32 index)
+{
+	if (!gw_flowc_mask)
+		return 0;
+	index = bpf_get_smp_processor_id() * (gw_flowc_mask + 1) + (index & gw_flowc_mask);
+	return bpf_map_lookup_elem(&gw_flowc, &index);
+}
+
+static __always_inline __u32 gw_ctx_epoch(struct gw_ctx *c)
+{
+	__u32 zero = 0, *e = bpf_map_lookup_elem(&gw_epoch, &zero);
+
+	return e ? *e : 0;
 }
 
 static __always_inline __u64 gw_ctx_now(struct gw_ctx *c)

@@ -1054,6 +1054,10 @@ static void check_limits(struct checker *c)
 {
 	const struct gw_limits_conf *l = &c->cfg->limits;
 
+	if (l->flow_cache_entries & (l->flow_cache_entries - 1))
+		report(c, false, "limits.flow_cache_entries",
+		       "expected 0 (no flow cache) or a power of two; found %u",
+		       l->flow_cache_entries);
 	if (!is_prime(l->maglev_table_size))
 		report(c, false, "limits.maglev_table_size", "expected a prime number; found %u",
 		       l->maglev_table_size);

@@ -662,6 +662,7 @@ static const struct key k_probes[] = {
 static const struct key k_limits[] = {
 	KINT("conntrack_entries", struct gw_limits_conf, conntrack_entries, 0, 1024, 1 << 27,
 	     262144),
+	KINT("flow_cache_entries", struct gw_limits_conf, flow_cache_entries, 0, 0, 1 << 20, 65536),
 	KINT("services", struct gw_limits_conf, services, 0, 1, 65535, 1024),
 	KINT("backends", struct gw_limits_conf, backends, 0, 1, 1 << 20, 16384),
 	KINT("peers", struct gw_limits_conf, peers, 0, 1, 4096, 64),

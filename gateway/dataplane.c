@@ -207,11 +207,29 @@ struct gw_dp *gw_dp_open(const struct gw_dp_opts *opts, const char **ret_why)
 	bpf_map__set_max_entries(dp->skel->maps.gw_ident4, opts->max_identities);
 	bpf_map__set_max_entries(dp->skel->maps.gw_ident6, opts->max_identities);
 	bpf_map__set_max_entries(dp->skel->maps.gw_ct, opts->max_conntrack);
+	if (opts->flow_cache & (opts->flow_cache - 1)) {
+		r = -EINVAL;
+		*ret_why = "the flow cache size is not a power of two";
+		goto fail;
+	}
+	if (opts->flow_cache) {
+		bpf_map__set_max_entries(dp->skel->maps.gw_flowc,
+					 opts->flow_cache * (uint32_t)dp->ncpus);
+		dp->skel->rodata->gw_flowc_mask = opts->flow_cache - 1;
+	}
 
 	r = gateway__load(dp->skel);
 	if (r) {
 		*ret_why = "cannot load the BPF programs or reuse the pinned maps (if limits "
 			   "changed, run gatewayd --detach first)";
+		goto fail;
+	}
+	/* a taken-over data plane's epoch moves on, so no cache entry of the
+	 * old program's time can match (the new program's cache starts empty,
+	 * but the pinned epoch is shared) */
+	r = gw_dp_epoch_bump(dp);
+	if (r) {
+		*ret_why = "cannot write the epoch map";
 		goto fail;
 	}
 	r = attach_side(dp, false, opts->int_ifname, dp->skel->progs.gw_xdp_int, opts->mode,
@@ -277,28 +295,56 @@ const struct gw_dp_attach_info *gw_dp_attach_info(const struct gw_dp *dp, bool e
 	return &dp->info[external];
 }
 
-static int upd(struct bpf_map *m, const void *k, const void *v)
+/* Only gatewayd writes the epoch (one writer: no lost bump); 0 is never an
+ * epoch, so that a data plane nobody configured yet caches nothing. */
+int gw_dp_epoch_bump(struct gw_dp *dp)
 {
-	return bpf_map_update_elem(bpf_map__fd(m), k, v, BPF_ANY) ? -errno : 0;
+	int fd = bpf_map__fd(dp->skel->maps.gw_epoch);
+	__u32 zero = 0, e = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &e))
+		return -errno;
+	if (++e == 0)
+		e = 1;
+	return bpf_map_update_elem(fd, &zero, &e, BPF_ANY) ? -errno : 0;
 }
 
-static int del(struct bpf_map *m, const void *k)
+long gw_dp_epoch(struct gw_dp *dp)
+{
+	__u32 zero = 0, e = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.gw_epoch), &zero, &e))
+		return -errno;
+	return e;
+}
+
+/* Every write may change what a cached flow would be sent to: the epoch
+ * moves after it (after, so that a packet that saw the old value can only
+ * have cached it under the old epoch). */
+static int upd(struct gw_dp *dp, struct bpf_map *m, const void *k, const void *v)
+{
+	if (bpf_map_update_elem(bpf_map__fd(m), k, v, BPF_ANY))
+		return -errno;
+	return gw_dp_epoch_bump(dp);
+}
+
+static int del(struct gw_dp *dp, struct bpf_map *m, const void *k)
 {
 	if (bpf_map_delete_elem(bpf_map__fd(m), k) && errno != ENOENT)
 		return -errno;
-	return 0;
+	return gw_dp_epoch_bump(dp);
 }
 
 int gw_dp_set_cfg(struct gw_dp *dp, const struct gw_cfg *cfg)
 {
 	__u32 zero = 0;
 
-	return upd(dp->skel->maps.gw_cfg_map, &zero, cfg);
+	return upd(dp, dp->skel->maps.gw_cfg_map, &zero, cfg);
 }
 
 int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc)
 {
-	return upd(dp->skel->maps.gw_svcs, key, svc);
+	return upd(dp, dp->skel->maps.gw_svcs, key, svc);
 }
 
 int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const struct gw_svc_key *key, void *ud),
@@ -318,12 +364,12 @@ int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const struct gw_svc_key *key,
 	}
 	if (prev && !keep(prev, ud) && bpf_map_delete_elem(fd, prev) && errno != ENOENT)
 		r = -errno;
-	return r;
+	return r ? r : gw_dp_epoch_bump(dp);
 }
 
 int gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be)
 {
-	return upd(dp->skel->maps.gw_backends, &id, be);
+	return upd(dp, dp->skel->maps.gw_backends, &id, be);
 }
 
 int gw_dp_peer_set(struct gw_dp *dp, uint32_t id, const struct gw_peer *peer)
@@ -331,10 +377,10 @@ int gw_dp_peer_set(struct gw_dp *dp, uint32_t id, const struct gw_peer *peer)
 	__be32 addr = peer->addr;
 	int r;
 
-	r = upd(dp->skel->maps.gw_peers, &id, peer);
+	r = upd(dp, dp->skel->maps.gw_peers, &id, peer);
 	if (r)
 		return r;
-	return upd(dp->skel->maps.gw_peer_addr, &addr, &id);
+	return upd(dp, dp->skel->maps.gw_peer_addr, &addr, &id);
 }
 
 int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be)
@@ -342,13 +388,13 @@ int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be)
 	struct gw_peer none;
 
 	memset(&none, 0, sizeof(none));
-	del(dp->skel->maps.gw_peer_addr, &addr_be);
-	return upd(dp->skel->maps.gw_peers, &id, &none);
+	del(dp, dp->skel->maps.gw_peer_addr, &addr_be);
+	return upd(dp, dp->skel->maps.gw_peers, &id, &none);
 }
 
 int gw_dp_identity_set(struct gw_dp *dp, uint32_t id, const struct gw_identity *info)
 {
-	return upd(dp->skel->maps.gw_identities, &id, info);
+	return upd(dp, dp->skel->maps.gw_identities, &id, info);
 }
 
 int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr, uint8_t prefixlen,
@@ -358,12 +404,12 @@ int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr, 
 		struct gw_lpm4_key k = {.prefixlen = prefixlen};
 
 		memcpy(&k.addr, addr, 4);
-		return upd(dp->skel->maps.gw_ident4, &k, &id);
+		return upd(dp, dp->skel->maps.gw_ident4, &k, &id);
 	} else {
 		struct gw_lpm6_key k = {.prefixlen = prefixlen};
 
 		memcpy(k.addr, addr, 16);
-		return upd(dp->skel->maps.gw_ident6, &k, &id);
+		return upd(dp, dp->skel->maps.gw_ident6, &k, &id);
 	}
 }
 
@@ -373,8 +419,8 @@ int gw_dp_policy_set(struct gw_dp *dp, uint32_t identity, uint32_t svc_id, bool 
 	__u32 one = 1;
 
 	if (allow)
-		return upd(dp->skel->maps.gw_policy, &k, &one);
-	return del(dp->skel->maps.gw_policy, &k);
+		return upd(dp, dp->skel->maps.gw_policy, &k, &one);
+	return del(dp, dp->skel->maps.gw_policy, &k);
 }
 
 int gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, uint32_t m)
@@ -386,7 +432,7 @@ int gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, ui
 	int fd = -1, r;
 
 	if (m == 0)
-		return del(dp->skel->maps.gw_maglev, &slot);
+		return del(dp, dp->skel->maps.gw_maglev, &slot);
 	keys = malloc(sizeof(*keys) * (m + 1));
 	vals = malloc(sizeof(*vals) * (m + 1));
 	if (!keys || !vals) {
@@ -409,7 +455,7 @@ int gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, ui
 		goto out;
 	}
 	/* One update of the outer map switches every CPU to the new table. */
-	r = bpf_map_update_elem(outer, &slot, &fd, BPF_ANY) ? -errno : 0;
+	r = bpf_map_update_elem(outer, &slot, &fd, BPF_ANY) ? -errno : gw_dp_epoch_bump(dp);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -124,6 +124,17 @@ static void h_status(void *ud, const struct gw_api_request *req, struct gw_api_r
 	json_object_set_new(o, "peers", json_integer(d->lb->n_peers));
 	json_object_set_new(o, "conntrack_entries", json_integer(gw_dp_ct_count(d->dp)));
 	json_object_set_new(o, "reloads", json_integer(d->reloads));
+	{
+		struct gw_nlwatch_stats ns = {0};
+
+		if (d->nlwatch)
+			gw_nlwatch_stats(d->nlwatch, &ns);
+		json_object_set_new(o, "flow_cache",
+				    json_pack("{s:I,s:I,s:I}", "entries_per_cpu",
+					      (json_int_t)cfg->limits.flow_cache_entries, "epoch",
+					      (json_int_t)gw_dp_epoch(d->dp), "net_changes",
+					      (json_int_t)ns.bursts));
+	}
 	if (d->prober) {
 		struct gw_probe_stats ps;
 

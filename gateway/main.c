@@ -127,6 +127,17 @@ static const struct gw_api_limits api_limits = {
 	.max_request = 8 << 20,
 };
 
+/* A route, neighbour, address or link changed: cached next hops may be
+ * wrong now. */
+static void on_net_change(void *ud)
+{
+	struct gw_daemon *d = ud;
+	int r = gw_dp_epoch_bump(d->dp);
+
+	if (r)
+		gw_log(GW_LOG_ERR, "cannot move the flow cache epoch on: %s", strerror(-r));
+}
+
 static int run(struct gw_daemon *d, const char *sock_opt)
 {
 	const struct gw_config *cfg = d->cfg;
@@ -140,6 +151,7 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 		.max_peers = cfg->limits.peers,
 		.max_identities = cfg->limits.identities,
 		.max_conntrack = cfg->limits.conntrack_entries,
+		.flow_cache = cfg->limits.flow_cache_entries,
 	};
 	uv_signal_t sigint, sigterm, sighup;
 	const struct gw_api_route *routes;
@@ -180,6 +192,18 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 		return r;
 	}
 
+	if (cfg->limits.flow_cache_entries) {
+		d->nlwatch = gw_nlwatch_new(d->loop, on_net_change, d);
+		if (!d->nlwatch) {
+			r = -errno;
+			gw_log(GW_LOG_ERR,
+			       "cannot watch routes and neighbours, which the flow cache "
+			       "needs (%s); set limits.flow_cache_entries = 0 to run "
+			       "without it",
+			       strerror(-r));
+			return r;
+		}
+	}
 	if (cfg->gateway.external.address.family == AF_INET) {
 		struct gw_probe_opts po = {
 			.interval_ms = cfg->probes.interval_ms,
@@ -323,6 +347,7 @@ int main(int argc, char **argv)
 	gw_api_free(d.metrics);
 	gw_prober_free(d.prober);
 	gw_health_free(d.health);
+	gw_nlwatch_free(d.nlwatch);
 	uv_walk(&loop, close_cb, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);

@@ -242,6 +242,7 @@ struct gw_probes_conf {
 
 struct gw_limits_conf {
 	uint32_t conntrack_entries;
+	uint32_t flow_cache_entries; /* per CPU; 0: no flow cache */
 	uint32_t services;
 	uint32_t backends;
 	uint32_t peers;

@@ -13,6 +13,7 @@
 #include "gw/dataplane.h"
 #include "gw/health.h"
 #include "gw/lb.h"
+#include "gw/nlwatch.h"
 #include "gw/probe.h"
 
 #define GW_PIN_ROOT "/sys/fs/bpf/gw"
@@ -34,6 +35,7 @@ struct gw_daemon {
 	char boot[40]; /* random per start: lets cluster-syncd see a restart */
 	struct gw_prober *prober;
 	struct gw_health *health;
+	struct gw_nlwatch *nlwatch;
 	uint64_t started_ms;
 	uint64_t reloads;
 	uint64_t reload_failures;

@@ -25,6 +25,7 @@ struct gw_dp_opts {
 	uint32_t max_peers;
 	uint32_t max_identities;
 	uint32_t max_conntrack;
+	uint32_t flow_cache; /* slots per CPU, a power of two; 0: off */
 };
 
 struct gw_dp_attach_info {
@@ -67,6 +68,13 @@ int gw_dp_policy_set(struct gw_dp *dp, uint32_t identity, uint32_t svc_id, bool 
 /* Installs a Maglev table for service slot (svc_id * GW_MAGLEV_TABLES + t)
  * in one atomic swap; m == 0 removes it (no backend: new flows dropped). */
 int gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, uint32_t m);
+
+/* Moves the data plane's epoch on, so that no flow cache entry filled
+ * before is used again. Every gw_dp_* write does it; call it when state
+ * outside the maps changed: routes, neighbours, links. */
+int gw_dp_epoch_bump(struct gw_dp *dp);
+/* The current epoch, or -errno. */
+long gw_dp_epoch(struct gw_dp *dp);
 
 /* Sums the per-CPU counters into out[GW_R__COUNT]. */
 int gw_dp_counters(struct gw_dp *dp, struct gw_counter *out);

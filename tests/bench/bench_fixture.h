@@ -295,6 +295,10 @@ static inline int bf_svc(struct gw_dp *dp, const char *vip, uint32_t id)
 	return r ? r : gw_dp_svc_set(dp, &k, &v);
 }
 
+/* Flow cache slots per CPU for the gateways the benchmarks load: gatewayd's
+ * default limits.flow_cache_entries; 0 turns the cache off. */
+static uint32_t bf_flow_cache = 65536;
+
 /* Loads the gateway on interfaces gi (internal) and ge (external) of the
  * current network namespace (native XDP, bpf_link) with pins under pin_dir,
  * and writes the fixture. */
@@ -310,6 +314,7 @@ static inline int bf_gw_open(struct bf_gw *g, const char *pin_dir, const char *g
 		.max_peers = 64,
 		.max_identities = 4096,
 		.max_conntrack = 262144,
+		.flow_cache = bf_flow_cache,
 	};
 	uint32_t remote_ids[BF_N_REMOTE], local_id = BF_LOCAL_BE_ID;
 	struct gw_identity ident;
@@ -474,6 +479,20 @@ static inline int bf_set_global(struct bpf_object *obj, const char *sec_name, co
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* Sizes the flow cache of an opened, not yet loaded object that includes
+ * the gateway's programs, as gw_dp_open does. */
+static inline int bf_flowc_size(struct bpf_object *obj, uint32_t n)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, "gw_flowc");
+	uint32_t mask = n ? n - 1 : 0;
+	int r;
+
+	if (!m)
+		return -ENOENT;
+	r = bpf_map__set_max_entries(m, n ? n * libbpf_num_possible_cpus() : 1);
+	return r ? r : bf_set_global(obj, ".rodata", "gw_flowc_mask", &mask, sizeof(mask));
 }
 
 #endif

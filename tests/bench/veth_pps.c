@@ -28,7 +28,8 @@
 /* Must match bpf/bench_progs.bpf.c. */
 enum sink_cat { SINK_ALL, SINK_GENEVE, SINK_VXLAN, SINK_UDP, SINK_OTHER, SINK_N };
 
-enum row_kind { ROW_CEILING, ROW_GATEWAY, ROW_KERNEL, ROW_N };
+enum row_kind { ROW_CEILING, ROW_GATEWAY, ROW_NOCACHE, ROW_KERNEL, ROW_N };
+static const char row_letter[ROW_N + 1] = "cgnk"; /* -r picks rows by these */
 
 static const struct {
 	const char *name;
@@ -36,6 +37,7 @@ static const struct {
 } row_info[ROW_N] = {
 	[ROW_CEILING] = {"XDP_REDIRECT ceiling (redirect only)", SINK_UDP},
 	[ROW_GATEWAY] = {"isthmus gw_xdp_int: CT+Maglev+Geneve", SINK_GENEVE},
+	[ROW_NOCACHE] = {"  the same, flow cache off", SINK_GENEVE},
 	[ROW_KERNEL] = {"kernel: nftables DNAT + VXLAN", SINK_VXLAN},
 };
 
@@ -464,8 +466,10 @@ static int row_setup(struct bench *b, enum row_kind kind, struct bf_gw *gw,
 		break;
 	}
 	case ROW_GATEWAY:
+	case ROW_NOCACHE:
 		if (enter(b, NS_GW))
 			return -1;
+		bf_flow_cache = kind == ROW_NOCACHE ? 0 : 65536;
 		if (bf_gw_open(gw, "/sys/fs/bpf/gw-bench-veth", b->gi, b->ge)) {
 			enter(b, -1);
 			return -1;
@@ -507,7 +511,7 @@ static void row_teardown(struct bench *b, enum row_kind kind, struct bf_gw *gw,
 {
 	if (link)
 		bpf_link__destroy(link);
-	if (kind == ROW_GATEWAY)
+	if (kind == ROW_GATEWAY || kind == ROW_NOCACHE)
 		bf_gw_close(gw);
 	if (kind == ROW_KERNEL)
 		ns_exec(b, NS_GW,
@@ -645,7 +649,7 @@ static void print_row(int set, enum row_kind kind, const struct result *r)
 	       set, row_info[kind].name, r->offered, r->sent, r->delivered, per_core(r),
 	       r->ours_gen * 100, r->busy_gen * 100, r->ours_napi * 100, r->busy_napi * 100,
 	       r->drop_in, r->drop_out);
-	if (kind == ROW_GATEWAY)
+	if (kind == ROW_GATEWAY || kind == ROW_NOCACHE)
 		printf("  (gw_counters: forwarded %.3f Mpps, %llu drops)", r->gw_fwd,
 		       (unsigned long long)r->gw_drops);
 	if (r->other > 0.001)
@@ -660,7 +664,7 @@ int main(int argc, char **argv)
 	struct result res[8][ROW_N];
 	const char *objdir = "build/bench";
 	struct sigaction sa;
-	const char *rows = "cgk";
+	const char *rows = "cgnk";
 	int c, set, k, sets = 2, rc = 1;
 
 	memset(&b, 0, sizeof(b));
@@ -709,7 +713,8 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: %s [-o objdir] [-p netns-prefix (<= 8 chars)] "
 				"[-d seconds] [-w warmup] [-n sets] [-f flows] [-g gen-cpu] "
-				"[-k napi-cpu] [-r rows: c ceiling, g gateway, k kernel] [-N nice] "
+				"[-k napi-cpu] [-r rows: c ceiling, g gateway, n gateway without "
+				"flow cache, k kernel] [-N nice] "
 				"[-R Mpps: paced generator]\n",
 				argv[0]);
 			return 2;
@@ -753,14 +758,15 @@ int main(int argc, char **argv)
 	       b.gen_cpu, b.napi_cpu, b.napi_cpu, b.flows, b.seconds, b.warmup, sets);
 	print_header();
 	for (set = 1; set <= sets && !g_stop; set++) {
-		static const enum row_kind order[ROW_N] = {ROW_CEILING, ROW_GATEWAY, ROW_KERNEL};
+		static const enum row_kind order[ROW_N] = {ROW_CEILING, ROW_GATEWAY, ROW_NOCACHE,
+							   ROW_KERNEL};
 
 		/* even sets in reverse order, so that a drift of the host
 		 * does not always favour the same row */
 		for (k = 0; k < ROW_N && !g_stop; k++) {
 			enum row_kind kind = order[set % 2 ? k : ROW_N - 1 - k];
 
-			if (!strchr(rows, "cgk"[kind]))
+			if (!strchr(rows, row_letter[kind]))
 				continue;
 			if (run_row(&b, kind, &res[set - 1][kind])) {
 				if (!g_stop)
@@ -773,7 +779,8 @@ int main(int argc, char **argv)
 	}
 	if (g_stop)
 		goto out;
-	for (set = 1; set <= sets && strlen(rows) == 3; set++) {
+	for (set = 1; set <= sets && strchr(rows, 'c') && strchr(rows, 'g') && strchr(rows, 'k');
+	     set++) {
 		const struct result *r = res[set - 1];
 		double c = r[ROW_GATEWAY].delivered / r[ROW_CEILING].delivered;
 		double k = r[ROW_GATEWAY].delivered / r[ROW_KERNEL].delivered;

@@ -21,7 +21,7 @@ struct prog_set {
 	int gw_int, gw_ext;		/* the gateway as gatewayd loads it */
 	int wrap_int, wrap_int_restore; /* gw_wrap.bpf.o */
 	int wrap_ext, wrap_ext_restore;
-	int tmpl_fd, ct_fd, counters_fd;
+	int tmpl_fd, ct_fd, counters_fd, epoch_fd;
 	struct bpf_object *parts; /* gw_parts.bpf.o: one step per program */
 	int if_int, if_ext;
 };
@@ -121,6 +121,24 @@ static int set_tmpl(const struct prog_set *ps, const void *pkt, size_t len, __u1
 }
 
 /* Empties conntrack, so that the next misses find room. */
+/* The flow cache's epoch: moved on as gatewayd does after a write, or set
+ * to 0, which no cache entry matches (the cache off, its lookups kept). */
+static int epoch_set(const struct prog_set *ps, __u32 e)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(ps->epoch_fd, &zero, &e, BPF_ANY) ? -errno : 0;
+}
+
+static int epoch_bump(const struct prog_set *ps)
+{
+	__u32 zero = 0, e = 0;
+
+	if (bpf_map_lookup_elem(ps->epoch_fd, &zero, &e))
+		return -errno;
+	return epoch_set(ps, e + 1 ? e + 1 : 1);
+}
+
 static long ct_clear(const struct prog_set *ps)
 {
 	struct gw_ct_key k, next, *prev = NULL;
@@ -135,6 +153,7 @@ static long ct_clear(const struct prog_set *ps)
 	}
 	if (prev && bpf_map_delete_elem(ps->ct_fd, prev) == 0)
 		n++;
+	epoch_bump(ps); /* cached flows no longer exist */
 	return n;
 }
 
@@ -338,7 +357,9 @@ static int setup(const char *objdir, struct bf_gw *g, struct prog_set *ps)
 	ps->gw_ext = attached_prog(ps->if_ext);
 	ps->ct_fd = bf_gw_map(g, "gw_ct");
 	ps->counters_fd = bf_gw_map(g, "gw_counters");
-	if (ps->gw_int < 0 || ps->gw_ext < 0 || ps->ct_fd < 0 || ps->counters_fd < 0) {
+	ps->epoch_fd = bf_gw_map(g, "gw_epoch");
+	if (ps->gw_int < 0 || ps->gw_ext < 0 || ps->ct_fd < 0 || ps->counters_fd < 0 ||
+	    ps->epoch_fd < 0) {
 		fprintf(stderr, "xdp_prog_ns: cannot find the gateway's programs or maps\n");
 		return -1;
 	}
@@ -359,7 +380,7 @@ static int setup(const char *objdir, struct bf_gw *g, struct prog_set *ps)
 		return -1;
 	bpf_program__set_autoload(bpf_object__find_program_by_name(wrap, "gw_xdp_int"), false);
 	bpf_program__set_autoload(bpf_object__find_program_by_name(wrap, "gw_xdp_ext"), false);
-	if (bpf_object__load(wrap)) {
+	if (bf_flowc_size(wrap, bf_flow_cache) || bpf_object__load(wrap)) {
 		fprintf(stderr, "xdp_prog_ns: cannot load %s\n", path);
 		return -1;
 	}
@@ -375,7 +396,7 @@ static int setup(const char *objdir, struct bf_gw *g, struct prog_set *ps)
 		return -1;
 	bpf_program__set_autoload(bpf_object__find_program_by_name(ps->parts, "gw_xdp_int"), false);
 	bpf_program__set_autoload(bpf_object__find_program_by_name(ps->parts, "gw_xdp_ext"), false);
-	if (bpf_object__load(ps->parts)) {
+	if (bf_flowc_size(ps->parts, bf_flow_cache) || bpf_object__load(ps->parts)) {
 		fprintf(stderr, "xdp_prog_ns: cannot load %s\n", path);
 		return -1;
 	}
@@ -415,14 +436,14 @@ int main(int argc, char **argv)
 	const char *objdir = "build/bench";
 	struct prog_set ps;
 	struct bf_gw g = {0};
-	struct corrected miss, miss_full, hit_remote, hit_16k, decap;
+	struct corrected miss, miss_full, hit_remote, hit_16k, decap, nc_remote, nc_16k;
 	double floor_ns, ref_ns, hit_local, s_floor, s_ref, s_miss;
 	__u8 frame[BF_GENEVE_LEN], out[512];
 	__u32 verdict, out_len;
 	size_t len;
 	int c, cpu = 1, rc = 1;
 
-	while ((c = getopt(argc, argv, "o:t:r:s:c:m:")) != -1) {
+	while ((c = getopt(argc, argv, "o:t:r:s:c:m:f:")) != -1) {
 		switch (c) {
 		case 'o':
 			objdir = optarg;
@@ -442,10 +463,14 @@ int main(int argc, char **argv)
 		case 'm':
 			opt_misses = (unsigned int)atoi(optarg);
 			break;
+		case 'f':
+			bf_flow_cache = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		default:
 			fprintf(stderr,
 				"usage: %s [-o objdir] [-t trials] [-r repeat] "
-				"[-s single-shot runs] [-c cpu]\n",
+				"[-s single-shot runs] [-c cpu] [-f flow cache slots per CPU, "
+				"a power of two, 0: off]\n",
 				argv[0]);
 			return 2;
 		}
@@ -528,6 +553,17 @@ int main(int argc, char **argv)
 		    floor_ns, 0, &hit_16k))
 		goto fail;
 
+	/* Both again with the flow cache out of play (epoch 0: its lookups
+	 * stay, no entry matches): the conntrack path for every packet. */
+	if (epoch_set(&ps, 0) ||
+	    wrapped(&ps, ps.wrap_int, ps.wrap_int_restore, ps.if_int, frame, len, opt_repeat,
+		    floor_ns, 0, &nc_16k) ||
+	    set_tmpl(&ps, frame, len, 0, 0, 0) ||
+	    wrapped(&ps, ps.wrap_int, ps.wrap_int_restore, ps.if_int, frame, len, opt_repeat,
+		    floor_ns, 0, &nc_remote) ||
+	    epoch_bump(&ps))
+		goto fail;
+
 	/* Decap: Geneve from the peer, identity check, decap, conntrack hit,
 	 * DNAT + SNAT to the local backend, FIB, redirect. */
 	len = bf_geneve_frame(frame, BF_PEER_CLIENT, BF_VIP_REMOTE, 40000, BF_SVC_PORT);
@@ -562,11 +598,16 @@ int main(int argc, char **argv)
 	printf("  %-46s %7s %7s   new flow every repeat, %u/trial\n",
 	       "  2 CT inserts, Geneve encap, FIB, redirect", "", "", opt_misses);
 	row("  same with conntrack full (LRU evicts)", miss_full.net, ref_ns, "restore-corrected");
-	row("conntrack hit, remote backend (Geneve encap)", hit_remote.net, ref_ns,
+	row("tracked flow, remote backend (Geneve encap):", hit_remote.net, ref_ns,
 	    "restore-corrected");
+	printf("  %-46s\n", "  flow cache hit, 1 flow");
 	row("  same, 16384 flows in turn (veth workload)", hit_16k.net, ref_ns,
 	    "restore-corrected");
-	row("conntrack hit, local backend (DNAT + SNAT)", hit_local, ref_ns,
+	row("  conntrack path (flow cache off), 1 flow", nc_remote.net, ref_ns,
+	    "restore-corrected, epoch 0");
+	row("  conntrack path, 16384 flows in turn", nc_16k.net, ref_ns,
+	    "restore-corrected, epoch 0");
+	row("tracked flow, local backend (DNAT + SNAT)", hit_local, ref_ns,
 	    "repeat, idempotent entry");
 	row("decap: peer + identity check, CT hit, NAT", decap.net, ref_ns, "restore-corrected");
 	printf("  (raw wrapper/restore-only ns: miss %.0f/%.0f, miss-full %.0f/%.0f, hit-remote "

@@ -30,6 +30,8 @@
 
 enum { HX_INT0, HX_EXT0, HX_INT0P, HX_EXT0P, HX_NIF };
 
+#define HX_FLOWC 1024 /* flow cache slots per CPU */
+
 struct hx {
 	struct gateway *skel;
 	int ifindex[HX_NIF];
@@ -120,6 +122,11 @@ static inline int hx_load(struct hx *h)
 		if (r)
 			return r;
 	}
+	/* the flow cache on, as gatewayd has it (a small one) */
+	r = bpf_map__set_max_entries(h->skel->maps.gw_flowc, HX_FLOWC * h->ncpu);
+	if (r)
+		return r;
+	h->skel->rodata->gw_flowc_mask = HX_FLOWC - 1;
 	r = gateway__load(h->skel);
 	if (r)
 		return r;

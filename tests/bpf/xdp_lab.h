@@ -82,20 +82,32 @@ enum { B_BE1 = 1, B_BE2, B_UDP, B_BE6, B_RBE2, B_RDOWN, B_RNOROUTE, B_NONEIGH, B
 
 /* --- filling the maps the way gatewayd does ------------------------------ */
 
-static int upd(struct bpf_map *m, const void *k, const void *v)
+/* Moves the flow cache's epoch on, as gatewayd does after each write. */
+static int epoch_bump(struct hx *h)
+{
+	int fd = bpf_map__fd(h->skel->maps.gw_epoch);
+	__u32 zero = 0, e = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &e))
+		return -errno;
+	e = e + 1 ? e + 1 : 1;
+	return bpf_map_update_elem(fd, &zero, &e, BPF_ANY) ? -errno : 0;
+}
+
+static int upd(struct hx *h, struct bpf_map *m, const void *k, const void *v)
 {
 	if (bpf_map_update_elem(bpf_map__fd(m), k, v, BPF_ANY)) {
 		fprintf(stderr, "update %s: %s\n", bpf_map__name(m), strerror(errno));
 		return -errno;
 	}
-	return 0;
+	return epoch_bump(h);
 }
 
 static int set_cfg(struct hx *h, const struct gw_cfg *cfg)
 {
 	__u32 zero = 0;
 
-	return upd(h->skel->maps.gw_cfg_map, &zero, cfg);
+	return upd(h, h->skel->maps.gw_cfg_map, &zero, cfg);
 }
 
 static int svc_add(struct hx *h, uint8_t family, const char *vip, uint16_t port, uint8_t proto,
@@ -110,13 +122,13 @@ static int svc_add(struct hx *h, uint8_t family, const char *vip, uint16_t port,
 	k.family = family;
 	/* the VIP marker {vip, port 0, proto 0} */
 	v.flags = GW_SVC_F_VIP;
-	r = upd(h->skel->maps.gw_svcs, &k, &v);
+	r = upd(h, h->skel->maps.gw_svcs, &k, &v);
 	if (r)
 		return r;
 	k.port = htons(port);
 	k.proto = proto;
 	v.flags = flags;
-	return upd(h->skel->maps.gw_svcs, &k, &v);
+	return upd(h, h->skel->maps.gw_svcs, &k, &v);
 }
 
 static int backend_add(struct hx *h, uint32_t id, uint8_t family, const char *addr, uint16_t port,
@@ -131,7 +143,7 @@ static int backend_add(struct hx *h, uint32_t id, uint8_t family, const char *ad
 	be.site_id = site;
 	be.peer_id = peer;
 	be.flags = flags;
-	return upd(h->skel->maps.gw_backends, &id, &be);
+	return upd(h, h->skel->maps.gw_backends, &id, &be);
 }
 
 static int peer_set(struct hx *h, uint32_t id, const char *addr, uint16_t site, uint16_t flags)
@@ -146,17 +158,17 @@ static int peer_set(struct hx *h, uint32_t id, const char *addr, uint16_t site, 
 	p.addr = a;
 	p.site_id = site;
 	p.flags = flags;
-	r = upd(h->skel->maps.gw_peers, &id, &p);
+	r = upd(h, h->skel->maps.gw_peers, &id, &p);
 	if (r)
 		return r;
-	return upd(h->skel->maps.gw_peer_addr, &a, &id);
+	return upd(h, h->skel->maps.gw_peer_addr, &a, &id);
 }
 
 static int identity_set(struct hx *h, uint32_t id, uint16_t site)
 {
 	struct gw_identity v = {.site_id = site};
 
-	return upd(h->skel->maps.gw_identities, &id, &v);
+	return upd(h, h->skel->maps.gw_identities, &id, &v);
 }
 
 static int cidr_set(struct hx *h, uint8_t family, const char *addr, uint32_t plen, uint32_t id)
@@ -166,12 +178,12 @@ static int cidr_set(struct hx *h, uint8_t family, const char *addr, uint32_t ple
 
 		if (inet_pton(AF_INET, addr, &k.addr) != 1)
 			return -EINVAL;
-		return upd(h->skel->maps.gw_ident4, &k, &id);
+		return upd(h, h->skel->maps.gw_ident4, &k, &id);
 	} else {
 		struct gw_lpm6_key k = {.prefixlen = plen};
 
 		hx_addr16(GW_AF_INET6, addr, k.addr);
-		return upd(h->skel->maps.gw_ident6, &k, &id);
+		return upd(h, h->skel->maps.gw_ident6, &k, &id);
 	}
 }
 
@@ -180,7 +192,7 @@ static int policy_allow(struct hx *h, uint32_t identity, uint32_t svc)
 	struct gw_policy_key k = {.identity = identity, .svc_id = svc};
 	__u32 one = 1;
 
-	return upd(h->skel->maps.gw_policy, &k, &one);
+	return upd(h, h->skel->maps.gw_policy, &k, &one);
 }
 
 /* Like gw_dp_maglev_swap(): a fresh BPF_F_INNER_MAP array, [0] = m, the
@@ -203,6 +215,8 @@ static int maglev_set(struct hx *h, uint32_t svc, uint32_t table, int v6, uint32
 	if (!r && bpf_map_update_elem(bpf_map__fd(h->skel->maps.gw_maglev), &slot, &fd, BPF_ANY))
 		r = -errno;
 	close(fd);
+	if (!r)
+		r = epoch_bump(h);
 	return r;
 }
 

@@ -48,6 +48,7 @@
 #define GWT_CT_MAX	   256
 #define GWT_MAX_ROUTES	   16
 #define GWT_SCRATCH_BYTES  512
+#define GWT_FLOWC	   64 /* flow cache slots (a power of two) */
 
 #define GWT_ENOSPC	   28
 #define GWT_EEXIST	   17
@@ -142,6 +143,11 @@ struct gw_ctx {
 	__u64 now;
 	struct gwt_route routes[GWT_MAX_ROUTES];
 	__u32 n_routes;
+	/* The flow cache: off while epoch is 0, as in a data plane gatewayd
+	 * has not yet written. Tests that change state behind the pipeline's
+	 * back bump epoch as gatewayd does. */
+	struct gw_flowc flowc[GWT_FLOWC];
+	__u32 epoch;
 
 	/* What the pipeline did, for assertions. */
 	struct gwt_fib_req fib_last;
@@ -397,6 +403,16 @@ static __always_inline int gw_ctx_ct_insert(struct gw_ctx *c, const struct gw_ct
 static __always_inline __u64 gw_ctx_now(struct gw_ctx *c)
 {
 	return c->now;
+}
+
+static __always_inline struct gw_flowc *gw_ctx_flowc(struct gw_ctx *c, __u32 index)
+{
+	return &c->flowc[index & (GWT_FLOWC - 1)];
+}
+
+static __always_inline __u32 gw_ctx_epoch(struct gw_ctx *c)
+{
+	return c->epoch;
 }
 
 struct gw_fib;

@@ -638,6 +638,11 @@ static const struct bad_case bad_cases[] = {
 	 {"t.conf:6: limits.maglev_table_size: expected a prime number; found 16384",
 	  "t.conf:7: limits.snat_port_min: expected less than limits.snat_port_max (64000); found "
 	  "65000"}},
+	{"flow cache size not a power of two",
+	 HEAD WEB "limits = { flow_cache_entries = 1000; };\n",
+	 1,
+	 {"t.conf:5: limits.flow_cache_entries: expected 0 (no flow cache) or a power of two; "
+	  "found 1000"}},
 	{"Maglev table smaller than a service's backends",
 	 HEAD "services = ( { name = \"web\"; vips = [ \"10.100.0.10\" ]; ports = [ \"80/tcp\" ];\n"
 	      "  backends = ( { address = \"10.1.0.11\"; }, { address = \"10.1.0.12\"; }, "

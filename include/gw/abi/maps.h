@@ -168,6 +168,39 @@ struct gw_ct {
 };
 _Static_assert(sizeof(struct gw_ct) == 72, "gw_ct ABI");
 
+/* --- flow cache: per-CPU array, direct-mapped, not pinned ---------------
+ * What the conntrack path decided for an IPv4 flow's last packet, with the
+ * next hop the FIB gave it, so that the flow's next packets skip conntrack,
+ * the flow hash and bpf_fib_lookup (include/gw/pipeline/flowc.h). An entry
+ * holds while gw_epoch[0] is the epoch it was filled under, for at most
+ * GW_CT_TOUCH_NS. */
+struct gw_flowc {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u16 zone;
+	__u8 proto;
+	__u8 _pad;
+	__u32 epoch; /* 0: empty */
+	__u32 stamp; /* gw_ctx_now() >> GW_FLOWC_STAMP_SHIFT when filled */
+	__u32 hash;  /* the flow hash (Geneve source port) */
+	__u16 ct_flags;
+	__u16 out_peer;
+	__be32 nat_src;
+	__be32 nat_dst;
+	__be16 nat_sport;
+	__be16 nat_dport;
+	__u32 identity;
+	__u16 ifindex; /* egress; a larger ifindex is not cached */
+	__u16 max_len; /* largest IP length the FIB passed for this next hop */
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+_Static_assert(sizeof(struct gw_flowc) == 64, "gw_flowc: one cache line");
+
+#define GW_FLOWC_STAMP_SHIFT 20 /* stamps in units of ~1.05 ms */
+
 /* --- counters: per-CPU array by enum gw_reason --------------------------- */
 struct gw_counter {
 	__u64 packets;

@@ -24,11 +24,15 @@
  *   int gw_ctx_fib(c, struct gw_fib *f);   GW_FIB_OK, GW_FIB_PASS or -reason
  *   struct gw_scratch *gw_ctx_scratch(c);  per-CPU room for the large
  *                                          temporaries (BPF stack is 512 B)
+ *   struct gw_flowc *gw_ctx_flowc(c, __u32 index);  this CPU's flow cache
+ *                                          slot for index, NULL when off
+ *   __u32 gw_ctx_epoch(c);                 the data plane's epoch (flowc.h)
  */
 
 #include "gw/abi/maps.h"
 #include "gw/pipeline/compiler.h"
 #include "gw/pipeline/csum.h"
+#include "gw/pipeline/flowc.h"
 #include "gw/pipeline/geneve.h"
 #include "gw/pipeline/hash.h"
 #include "gw/pipeline/nat.h"
@@ -124,13 +128,32 @@ static __always_inline int gw_emit(struct gw_ctx *c, struct gw_result *res, __u8
 	return 0;
 }
 
+/* Send the packet now in the buffer to a next hop the flow cache holds. */
+static __always_inline int gw_emit_cached(struct gw_ctx *c, struct gw_result *res,
+					  const struct gw_flowc *hop, __u32 reason)
+{
+	struct ethhdr *eth = gw_ctx_data(c);
+
+	if ((void *)(eth + 1) > gw_ctx_data_end(c))
+		return -GW_R_DROP_TRUNCATED;
+	gw_memcpy(eth->h_dest, hop->dmac, 6);
+	gw_memcpy(eth->h_source, hop->smac, 6);
+	res->action = GW_ACT_REDIRECT;
+	res->reason = reason;
+	res->ifindex = hop->ifindex;
+	return 0;
+}
+
 /* Apply a conntrack entry to the parsed packet: NAT, then either deliver
- * inside this site or encapsulate to the entry's peer. */
+ * inside this site or encapsulate to the entry's peer; to the next hop of
+ * hop (a flow cache entry) when given, else to the one the FIB names. */
 static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, struct gw_pkt *p,
-				    const struct gw_ct *e, __u32 hash, struct gw_result *res)
+				    const struct gw_ct *e, __u32 hash, struct gw_result *res,
+				    const struct gw_flowc *hop)
 {
 	void *data = gw_ctx_data(c), *data_end = gw_ctx_data_end(c);
 	int reply = e->flags & GW_CT_F_REPLY;
+	__u32 reason;
 	int r;
 
 	/* Too big for the tunnel: tell the sender (before any NAT, so the
@@ -167,9 +190,11 @@ static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, 
 		p->family = GW_AF_INET;
 		p->l3_len += GW_TUNNEL_OVERHEAD;
 	}
-	return gw_emit(c, res, p->family, p->src, p->dst, p->l3_len,
-		       (e->flags & GW_CT_F_ENCAP) ? (reply ? GW_R_REPLY_REMOTE : GW_R_FWD_REMOTE)
-						  : (reply ? GW_R_REPLY_LOCAL : GW_R_FWD_LOCAL));
+	reason = (e->flags & GW_CT_F_ENCAP) ? (reply ? GW_R_REPLY_REMOTE : GW_R_FWD_REMOTE)
+					    : (reply ? GW_R_REPLY_LOCAL : GW_R_FWD_LOCAL);
+	if (hop)
+		return gw_emit_cached(c, res, hop, reason);
+	return gw_emit(c, res, p->family, p->src, p->dst, p->l3_len, reason);
 }
 
 /* An entry nobody owns any more: closed and quiet for GW_CT_CLOSED_NS, or
@@ -338,19 +363,63 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 	return 0;
 }
 
+/* A packet of a flow in the flow cache: 1 when it is sent (res set), 0 when
+ * it must take the conntrack path, or -reason. */
+static __always_inline int gw_flow_cached(struct gw_ctx *c, const struct gw_cfg *cfg,
+					  struct gw_scratch *s, struct gw_pkt *p,
+					  const struct gw_flowc *f, struct gw_result *res)
+{
+	int r;
+
+	if (f->ct_flags & GW_CT_F_ENCAP) {
+		const struct gw_peer *peer = gw_ctx_peer(c, f->out_peer);
+
+		if (!peer || !(peer->flags & GW_PEER_F_UP))
+			return 0; /* conntrack balances it anew */
+	}
+	gw_flowc_to_ct(f, &s->fwd);
+	r = gw_apply(c, cfg, p, &s->fwd, f->hash, res, f);
+	return r ? r : 1;
+}
+
 /* A tracked flow, or a new one; shared by both sides after parsing. */
 static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, struct gw_pkt *p,
 				   __u16 zone, __u32 in_peer, __u32 identity, struct gw_result *res)
 {
-	__u32 hash = gw_flow_hash(p->src, p->dst, p->sport, p->dport, p->proto);
 	struct gw_scratch *s = gw_ctx_scratch(c);
+	struct gw_flowc *fc = 0, *fc2;
+	__u32 hash, epoch = 0, idx, stamp;
 	struct gw_ct_key k;
 	struct gw_ct *e;
 	__u64 now = 0;
+	__u16 len;
 	int r;
 
 	if (!s)
 		return -GW_R_DROP_CT_FULL;
+	/* the epoch first: what is read after it cannot be older than it */
+	if (gw_flowc_eligible(p)) {
+		epoch = gw_ctx_epoch(c);
+		idx = gw_flowc_index(p, zone);
+		now = gw_ctx_now(c);
+		stamp = now >> GW_FLOWC_STAMP_SHIFT;
+		fc = gw_ctx_flowc(c, idx & ~1u);
+		fc2 = gw_ctx_flowc(c, idx | 1u);
+		if (fc && gw_flowc_match(fc, p, zone, epoch, stamp)) {
+			r = gw_flow_cached(c, cfg, s, p, fc, res);
+			if (r)
+				return r < 0 ? r : 0;
+		} else if (fc2 && gw_flowc_match(fc2, p, zone, epoch, stamp)) {
+			fc = fc2;
+			r = gw_flow_cached(c, cfg, s, p, fc, res);
+			if (r)
+				return r < 0 ? r : 0;
+		} else {
+			fc = gw_flowc_victim(fc, fc2, p, zone, epoch, stamp);
+		}
+	}
+	hash = gw_flow_hash(p->src, p->dst, p->sport, p->dport, p->proto);
+	len = p->l3_len;
 	gw_ct_key_from_pkt(&k, p, zone);
 	e = gw_ctx_ct_lookup(c, &k);
 	/* A flow sent to a gateway that has since gone down is balanced anew
@@ -384,7 +453,13 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 			return r;
 		e = &s->fwd;
 	}
-	return gw_apply(c, cfg, p, e, hash, res);
+	r = gw_apply(c, cfg, p, e, hash, res, 0);
+	if (!r && fc && res->action == GW_ACT_REDIRECT &&
+	    (res->reason == GW_R_FWD_LOCAL || res->reason == GW_R_FWD_REMOTE ||
+	     res->reason == GW_R_REPLY_LOCAL || res->reason == GW_R_REPLY_REMOTE))
+		gw_flowc_fill(fc, &k, len, e, hash, s->fib.ifindex, s->fib.dmac, s->fib.smac, epoch,
+			      now >> GW_FLOWC_STAMP_SHIFT);
+	return r;
 }
 
 /* An ICMP error about a packet of one of our flows (IPv4): a backend, or a
@@ -472,7 +547,7 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 	gw_memcpy(&s->rev, e, sizeof(s->rev));
 	s->rev.flags &= ~(GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
 	return gw_apply(c, cfg, p, &s->rev, gw_flow_hash(k.src, k.dst, k.sport, k.dport, k.proto),
-			res);
+			res, 0);
 }
 
 /* Is the destination one of our VIPs (for packets without ports)? */
