@@ -164,6 +164,25 @@ drain_keeps_flow() {
 }
 check "a connection opened before its backend is drained stays on it" drain_keeps_flow
 
+# The flow cache keeps next hops: a route change in the gateway's namespace,
+# announced by rtnetlink, must move its epoch on (and nothing else counts
+# as a network change: map writes move the epoch but not net_changes).
+flowc() { gwctl a -o json status | jq -r ".flow_cache.$1"; }
+route_moves_epoch() {
+	local n0 e0
+	n0=$(flowc net_changes) && e0=$(flowc epoch) || return 1
+	[[ $(flowc entries_per_cpu) == 65536 ]] || return 1
+	"$LAB" exec --prefix "$P" a gw -- ip route add blackhole 203.0.113.0/24 || return 1
+	wait_until 5 bash -c "(( \$('$LAB' exec --prefix $P a gw -- gwctl -o json status |
+		jq '.flow_cache.net_changes') > $n0 ))"
+	local r=$?
+	"$LAB" exec --prefix "$P" a gw -- ip route del blackhole 203.0.113.0/24
+	echo "net_changes $n0 -> $(flowc net_changes), epoch $e0 -> $(flowc epoch)"
+	((r == 0)) && (($(flowc epoch) > e0))
+}
+check "a route added in site-a's gateway namespace moves the flow cache epoch on" route_moves_epoch
+check "... and web-local still answers from site-a, 10/10" only_sites a http://10.100.0.11/ 10 site-a
+
 # ------------------------------------------------------------- the WAN sees Geneve only
 capture() {
 	local pcap=$RUN/wan.pcap
