@@ -1067,6 +1067,19 @@ static void check_limits(struct checker *c)
 		       l->snat_port_min);
 }
 
+/* The fast interval is both a probe's answer timeout and the pace of the
+ * probes that confirm a suspected peer: at or above the interval it would
+ * never be the faster one. */
+static void check_probes(struct checker *c)
+{
+	const struct gw_probes_conf *p = &c->cfg->probes;
+
+	if (p->fast_interval_ms >= p->interval_ms)
+		report(c, false, "probes.fast_interval_ms",
+		       "expected less than probes.interval_ms (%u); found %u", p->interval_ms,
+		       p->fast_interval_ms);
+}
+
 static void check_etcd(struct checker *c)
 {
 	const struct gw_tls_files *t = &c->cfg->etcd.tls;
@@ -1085,6 +1098,7 @@ int gw_config_check(const struct gw_config *cfg, struct gw_config_errors *errs)
 	struct checker c = {.cfg = cfg, .errs = errs};
 
 	check_limits(&c);
+	check_probes(&c);
 	check_etcd(&c);
 	check_peers(&c);
 	check_services(&c);

@@ -655,6 +655,7 @@ static const struct key k_observability[] = {
 
 static const struct key k_probes[] = {
 	KINT("interval_ms", struct gw_probes_conf, interval_ms, 0, 10, 10000, 100),
+	KINT("fast_interval_ms", struct gw_probes_conf, fast_interval_ms, 0, 5, 10000, 25),
 	KINT("down_after", struct gw_probes_conf, down_after, 0, 1, 100, 3),
 	KEND,
 };

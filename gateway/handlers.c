@@ -140,10 +140,12 @@ static void h_status(void *ud, const struct gw_api_request *req, struct gw_api_r
 
 		gw_prober_stats(d->prober, &ps);
 		json_object_set_new(o, "probes",
-				    json_pack("{s:I,s:I,s:I,s:I}", "sent", (json_int_t)ps.sent,
-					      "answered", (json_int_t)ps.answered, "bad",
-					      (json_int_t)ps.bad, "send_errors",
-					      (json_int_t)ps.send_errors));
+				    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sent",
+					      (json_int_t)ps.sent, "answered",
+					      (json_int_t)ps.answered, "late", (json_int_t)ps.late,
+					      "missed", (json_int_t)ps.missed, "downs",
+					      (json_int_t)ps.downs, "bad", (json_int_t)ps.bad,
+					      "send_errors", (json_int_t)ps.send_errors));
 	}
 	if (d->health) {
 		struct gw_health_stats hs;

@@ -207,6 +207,7 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 	if (cfg->gateway.external.address.family == AF_INET) {
 		struct gw_probe_opts po = {
 			.interval_ms = cfg->probes.interval_ms,
+			.fast_interval_ms = cfg->probes.fast_interval_ms,
 			.down_after = cfg->probes.down_after,
 			.src = cfg->gateway.external.address,
 			.site_id = cfg->site.id,

@@ -67,6 +67,7 @@ static void answer(struct gw_prober *pr, const void *data, ssize_t nread,
 	const struct gw_probe *m = data;
 	struct gw_lb_peer *p;
 	uint32_t id;
+	int r;
 
 	if (nread <= 0 || !addr)
 		return;
@@ -77,15 +78,13 @@ static void answer(struct gw_prober *pr, const void *data, ssize_t nread,
 		return;
 	}
 	p = peer_by_addr(pr->lb, (const struct sockaddr_in *)addr, &id);
-	if (!p || ntohl(m->seq) != p->probe_seq || be64(m->sent_ns) != p->probe_sent_ns) {
-		pr->st.bad++; /* late, or not ours */
+	r = p ? gw_probe_answered(p, ntohl(m->seq), be64(m->sent_ns), now_ns()) : -ENOENT;
+	if (r < 0) {
+		pr->st.bad++; /* too old, a duplicate, or not ours */
 		return;
 	}
 	pr->st.answered++;
-	p->rtt_us = (now_ns() - p->probe_sent_ns) / 1000;
-	p->misses = 0;
-	p->last_seen_ms = uv_now(pr->timer.loop);
-	p->misses = 0;
+	pr->st.late += r;
 	if (gw_lb_peer_set_up(pr->lb, id, true))
 		pr->changed(pr->ud);
 }
@@ -97,17 +96,19 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 }
 
 /* Answers already queued are read before any peer is judged: a loop that
- * was busy for a while must not take its own lateness for a dead peer. */
+ * was busy for a while must not take its own lateness for a dead peer.
+ * Bounded (a flood is not read forever), with room for every peer's
+ * answers of a whole window. */
 static void drain(struct gw_prober *pr)
 {
 	struct sockaddr_storage sa;
 	char buf[256];
 	uv_os_fd_t fd;
-	int i;
+	size_t i, max = 64 + GW_LB_PROBE_WINDOW * pr->lb->n_peers;
 
 	if (uv_fileno((uv_handle_t *)&pr->sock, &fd))
 		return;
-	for (i = 0; i < 256; i++) {
+	for (i = 0; i < max; i++) {
 		socklen_t len = sizeof(sa);
 		ssize_t n =
 			recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&sa, &len);
@@ -118,75 +119,129 @@ static void drain(struct gw_prober *pr)
 	}
 }
 
-static void send_cb(uv_udp_send_t *req, int status)
+/* Sent at once, without a request to allocate: the send time in the probe
+ * is the real one, which the deadline counts from. */
+static void send_probe(struct gw_prober *pr, struct gw_lb_peer *p)
 {
-	free(req);
-}
-
-static void send_probe(struct gw_prober *pr, struct gw_lb_peer *p, uint64_t now_ms)
-{
-	struct {
-		uv_udp_send_t req;
-		struct gw_probe msg;
-	} * s;
+	struct gw_probe msg;
 	struct sockaddr_in sa;
+	uint64_t now = now_ns();
 	uv_buf_t buf;
 
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		pr->st.send_errors++;
-		return;
-	}
-	p->probe_seq++;
-	p->probe_sent_ns = now_ns();
-	p->probe_sent_ms = now_ms;
-	p->misses++; /* until it is answered */
-	s->msg.magic = htonl(GW_PROBE_MAGIC);
-	s->msg.site_id = htons(pr->o.site_id);
-	s->msg.seq = htonl(p->probe_seq);
-	s->msg.sent_ns = be64(p->probe_sent_ns);
+	memset(&msg, 0, sizeof(msg));
+	msg.magic = htonl(GW_PROBE_MAGIC);
+	msg.site_id = htons(pr->o.site_id);
+	msg.seq = htonl(gw_probe_sent(p, now));
+	msg.sent_ns = be64(now);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons(pr->o.port);
 	memcpy(&sa.sin_addr, p->addr.addr, 4);
-	buf = uv_buf_init((char *)&s->msg, sizeof(s->msg));
-	if (uv_udp_send(&s->req, &pr->sock, &buf, 1, (const struct sockaddr *)&sa, send_cb)) {
-		free(s);
+	buf = uv_buf_init((char *)&msg, sizeof(msg));
+	/* A probe that could not leave counts as unanswered, as one lost on
+	 * the way would: no route to the peer is a reason to go elsewhere. */
+	if (uv_udp_try_send(&pr->sock, &buf, 1, (const struct sockaddr *)&sa) < 0)
 		pr->st.send_errors++;
-		return;
-	}
-	pr->st.sent++;
+	else
+		pr->st.sent++;
 }
 
-/* Ticks four times per interval: each peer gets a probe every interval, and
- * is down once its last answer is down_after intervals old, so a dead peer
- * is noticed within down_after intervals plus a quarter. */
+/* The rules for one peer (see gw/probe.h). */
+
+uint32_t gw_probe_sent(struct gw_lb_peer *p, uint64_t now)
+{
+	p->probe_seq++;
+	p->probe_sent_ns = now;
+	p->probe_window[p->probe_seq % GW_LB_PROBE_WINDOW] = now;
+	p->probe_out = true;
+	return p->probe_seq;
+}
+
+int gw_probe_answered(struct gw_lb_peer *p, uint32_t seq, uint64_t sent_ns, uint64_t now)
+{
+	uint64_t *slot = &p->probe_window[seq % GW_LB_PROBE_WINDOW];
+	bool late;
+
+	if (p->probe_seq - seq >= GW_LB_PROBE_WINDOW || !sent_ns || *slot != sent_ns)
+		return -ENOENT;
+	*slot = 0;
+	/* An older probe than the last, or the last once judged: each was
+	 * counted missed before this came. */
+	late = seq != p->probe_seq || !p->probe_out;
+	if (seq == p->probe_seq)
+		p->probe_out = false;
+	p->misses = 0;
+	p->rtt_us = (now - sent_ns) / 1000;
+	p->last_seen_ms = now / 1000000;
+	return late;
+}
+
+uint64_t gw_probe_next(const struct gw_probe_opts *o, const struct gw_lb_peer *p)
+{
+	if (!p->probe_sent_ns)
+		return 0;
+	/* Waiting for the answer; or a peer suspected but not yet down, which
+	 * is confirmed at the fast pace, at once after the missed deadline. */
+	if (p->probe_out || (p->up && p->misses && p->misses < o->down_after))
+		return p->probe_sent_ns + o->fast_interval_ms * 1000000ull;
+	return p->probe_sent_ns + o->interval_ms * 1000000ull;
+}
+
+unsigned int gw_probe_judge(const struct gw_probe_opts *o, struct gw_lb_peer *p, uint64_t now)
+{
+	unsigned int r = 0;
+
+	if (p->probe_out && now - p->probe_sent_ns >= o->fast_interval_ms * 1000000ull) {
+		p->probe_out = false;
+		p->misses++;
+		r |= GW_PROBE_MISSED;
+		if (p->up && p->misses >= o->down_after)
+			r |= GW_PROBE_DOWN;
+	}
+	if (!p->probe_out && now >= gw_probe_next(o, p))
+		r |= GW_PROBE_SEND;
+	return r;
+}
+
+/* Runs when the next peer is due (a deadline or a send), not on a fixed
+ * tick: each step of a confirmation is on time, and an idle prober wakes
+ * once per interval and peer phase. The clock is read before the queued
+ * answers are: a loop that was held up sees them before it judges, and a
+ * probe's deadline counts from when it left, so the loop's own lateness is
+ * never taken for a dead peer. */
 static void tick(uv_timer_t *t)
 {
 	struct gw_prober *pr = t->data;
-	uint64_t now = uv_now(t->loop), limit = (uint64_t)pr->o.down_after * pr->o.interval_ms;
+	uint64_t now = now_ns(), next = now + pr->o.interval_ms * 1000000ull, wait;
 	bool changed = false;
 	size_t i;
 
-	uv_update_time(t->loop);
 	drain(pr);
-	now = uv_now(t->loop);
 	for (i = 0; i < pr->lb->n_peers; i++) {
 		struct gw_lb_peer *p = &pr->lb->peers[i];
-		uint64_t since;
+		unsigned int r;
+		uint64_t due;
 
 		if (!p->configured && !p->learned)
 			continue;
-		if (!p->last_seen_ms)
-			p->last_seen_ms = now; /* a new peer gets the same grace */
-		since = now - p->last_seen_ms;
-		/* both: enough time without an answer, and enough probes sent in
-		 * it (a loop that could not send for a while proves nothing) */
-		if (p->up && since > limit && p->misses >= pr->o.down_after)
-			changed |= gw_lb_peer_set_up(pr->lb, i + 1, false);
-		if (now - p->probe_sent_ms >= pr->o.interval_ms)
-			send_probe(pr, p, now);
+		r = gw_probe_judge(&pr->o, p, now);
+		if (r & GW_PROBE_MISSED)
+			pr->st.missed++;
+		if ((r & GW_PROBE_DOWN) && gw_lb_peer_set_up(pr->lb, i + 1, false)) {
+			pr->st.downs++;
+			changed = true;
+		}
+		if (r & GW_PROBE_SEND)
+			send_probe(pr, p);
+		due = gw_probe_next(&pr->o, p);
+		if (due < next)
+			next = due;
 	}
+	/* rounded up: a timer that fires early only costs another turn */
+	now = now_ns();
+	wait = next > now ? (next - now + 999999) / 1000000 : 1;
+	uv_update_time(t->loop);
+	uv_timer_start(t, tick, wait, 0);
 	if (changed)
 		pr->changed(pr->ud);
 }
@@ -212,10 +267,17 @@ struct gw_prober *gw_prober_new(uv_loop_t *loop, struct gw_balancer *lb,
 	pr->o = *opts;
 	if (!pr->o.interval_ms)
 		pr->o.interval_ms = 100;
+	if (!pr->o.fast_interval_ms)
+		pr->o.fast_interval_ms = 25;
 	if (!pr->o.down_after)
 		pr->o.down_after = 3;
 	if (!pr->o.port)
 		pr->o.port = GW_PROBE_PORT;
+	if (pr->o.fast_interval_ms >= pr->o.interval_ms) {
+		free(pr);
+		errno = EINVAL;
+		return NULL;
+	}
 	pr->changed = changed;
 	pr->ud = ud;
 	memset(&sa, 0, sizeof(sa));
@@ -229,8 +291,7 @@ struct gw_prober *gw_prober_new(uv_loop_t *loop, struct gw_balancer *lb,
 	if (!r)
 		r = uv_udp_recv_start(&pr->sock, alloc_cb, recv_cb);
 	if (!r)
-		r = uv_timer_start(&pr->timer, tick, 0,
-				   pr->o.interval_ms / 4 ? pr->o.interval_ms / 4 : 1);
+		r = uv_timer_start(&pr->timer, tick, 0, 0);
 	if (r) {
 		gw_prober_free(pr);
 		errno = -r;

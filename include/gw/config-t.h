@@ -233,10 +233,12 @@ struct gw_observability_conf {
 	uint32_t capture_max_packets;
 };
 
-/* Liveness of peer gateways: a probe every interval_ms; a peer whose last
- * answer is older than down_after intervals is down. */
+/* Liveness of peer gateways: a probe every interval_ms; one unanswered
+ * fast_interval_ms after it left is missed, and is followed at once by
+ * another; a peer that missed down_after in a row is down. */
 struct gw_probes_conf {
 	uint32_t interval_ms;
+	uint32_t fast_interval_ms;
 	uint32_t down_after;
 };
 

@@ -13,6 +13,8 @@
 #include "gw/maglev.h"
 
 #define GW_LB_NAME_MAX 64
+/* Probes whose answers still count: a late answer is proof of life too. */
+#define GW_LB_PROBE_WINDOW 4
 
 enum gw_lb_state {
 	GW_LB_ACTIVE,
@@ -66,12 +68,16 @@ struct gw_lb_peer {
 	bool configured; /* listed in the config's peers */
 	bool learned;	 /* published by its site through etcd */
 	bool up;
-	uint32_t misses; /* probes sent since the last answer */
+	/* The prober's state (gateway/probe.c); times are CLOCK_MONOTONIC. */
+	bool probe_out;	 /* the last probe is neither answered nor missed yet */
+	uint32_t misses; /* probes missed in a row (unanswered in time) */
 	uint32_t rtt_us; /* last answered probe */
 	uint64_t last_seen_ms;
-	uint32_t probe_seq;
-	uint64_t probe_sent_ns; /* of the last probe, to match its answer */
-	uint64_t probe_sent_ms; /* loop time of the last probe */
+	uint32_t probe_seq;	/* of the last probe sent */
+	uint64_t probe_sent_ns; /* when the last probe left; 0: none yet */
+	/* send time of each of the last probes, by seq, to match answers that
+	 * come after a newer probe left; 0 once answered */
+	uint64_t probe_window[GW_LB_PROBE_WINDOW];
 };
 
 /* What one remote site publishes (cluster-syncd → PUT /v1/remote/sites/S). */

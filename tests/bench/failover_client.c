@@ -1,18 +1,28 @@
-/* failover_client: requests http://ADDR:PORT/ one after the other, each on a
- * new TCP connection with a deadline for the whole exchange (connect, GET,
- * answer), and logs every attempt:
+/* failover_client: requests http://ADDR:PORT/, each on a new TCP connection
+ * with a deadline for the whole exchange (connect, GET, answer), and logs
+ * every attempt:
  *
  *   START_US END_US ok|fail WHAT
  *
  * START_US/END_US are CLOCK_REALTIME microseconds (comparable with bash's
  * $EPOCHREALTIME); WHAT is the answering site ("site-b") for ok, the reason
- * for fail (timeout, refused, reset, status, ...). Used by
- * tests/bench/failover.sh inside a client namespace; nothing but this
- * program sits between two attempts. Runs until SIGINT/SIGTERM or -d
- * seconds, then writes its log.
+ * for fail (timeout, refused, reset, status, ...). Lines are in the order
+ * attempts ended. Used by tests/bench/failover.sh inside a client
+ * namespace. Runs until SIGINT/SIGTERM or -d seconds, then writes its log;
+ * attempts still running then are not logged (cut short, not failed).
  *
- * usage: failover_client -a ADDR [-p PORT] [-T TIMEOUT_MS] [-g GAP_MS] [-d SECONDS] [-o FILE]
- *   -g: at least GAP_MS between two attempts' starts (default 0: back to back)
+ * Two modes (-m):
+ *   sequential  one attempt at a time, the next when it ended, at least
+ *               GAP_MS after its start (default, -g 0: back to back). An
+ *               attempt in flight when the path comes back waits out its
+ *               deadline, so "first success" is late by up to TIMEOUT_MS.
+ *   paced       an attempt starts every GAP_MS whatever is still in flight
+ *               (at most -n at once; a start due while that many run is
+ *               skipped and counted), so the first success after a
+ *               recovery is seen within about GAP_MS of it.
+ *
+ * usage: failover_client -a ADDR [-p PORT] [-T TIMEOUT_MS] [-m sequential|paced]
+ *                        [-g GAP_MS] [-n MAX_IN_FLIGHT] [-d SECONDS] [-o FILE]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,12 +30,15 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#define MAX_IN_FLIGHT 64
 
 static volatile sig_atomic_t stop;
 
@@ -50,124 +63,230 @@ static long long mono_us(void)
 	return (long long)ts.tv_sec * 1000000ll + ts.tv_nsec / 1000;
 }
 
-/* Waits for ev on fd until the deadline (monotonic us): 1 ready, 0 timeout. */
-static int wait_fd(int fd, short ev, long long deadline)
-{
-	struct pollfd p = {.fd = fd, .events = ev};
-	long long left;
-	int r;
+enum { FREE, CONNECTING, READING };
 
-	for (;;) {
-		left = deadline - mono_us();
-		if (left <= 0)
-			return 0;
-		r = poll(&p, 1, (int)((left + 999) / 1000));
-		if (r > 0)
-			return 1;
-		if (r == 0)
-			continue; /* rounding: re-check the deadline */
-		if (errno != EINTR)
-			return -1;
-		if (stop)
-			return 0;
+struct attempt {
+	int state;
+	int fd;
+	long long start_us; /* wall clock, for the log */
+	long long deadline; /* monotonic */
+	size_t got;
+	char buf[2048];
+};
+
+struct client {
+	struct sockaddr_in sa;
+	int timeout_ms;
+	struct attempt a[MAX_IN_FLIGHT];
+	int max, running;
+	unsigned long skipped;
+	char *log;
+	size_t len, cap;
+};
+
+static void log_line(struct client *c, long long start, bool ok, const char *what)
+{
+	if (c->len + 128 > c->cap) {
+		char *nl = realloc(c->log, c->cap * 2);
+
+		if (!nl)
+			return;
+		c->log = nl;
+		c->cap *= 2;
 	}
+	c->len += snprintf(c->log + c->len, c->cap - c->len, "%lld %lld %s %s\n", start, now_us(),
+			   ok ? "ok" : "fail", what);
 }
 
-/* One attempt; returns 1 ok, 0 fail, with what filled. */
-static int attempt(const struct sockaddr_in *sa, int timeout_ms, char *what, size_t n)
+static void finish(struct client *c, struct attempt *a, bool ok, const char *what)
 {
-	static const char req[] =
-		"GET / HTTP/1.0\r\nHost: bench\r\nUser-Agent: failover_client\r\n\r\n";
-	long long deadline = mono_us() + (long long)timeout_ms * 1000;
-	char buf[2048];
-	size_t got = 0;
-	int fd, r, err = 0;
-	socklen_t el = sizeof(err);
+	log_line(c, a->start_us, ok, what);
+	if (!ok) {
+		/* no TIME_WAIT left behind in the client: reset on close */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+		setsockopt(a->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(a->fd);
+	a->state = FREE;
+	c->running--;
+}
+
+static void fail_errno(struct client *c, struct attempt *a, const char *step, int err)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s:%s", step, strerror(err));
+	finish(c, a, false, what);
+}
+
+/* The whole answer is in: a 200, and which site sent it. */
+static void judge(struct client *c, struct attempt *a)
+{
+	char what[64];
 	const char *s;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(what, n, "socket:%s", strerror(errno));
-		return 0;
+	a->buf[a->got] = '\0';
+	if (strncmp(a->buf, "HTTP/1.1 200", 12) && strncmp(a->buf, "HTTP/1.0 200", 12)) {
+		snprintf(what, sizeof(what), "status:%.12s", a->got ? a->buf : "(none)");
+		finish(c, a, false, what);
+		return;
 	}
-	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	if (r && errno != EINPROGRESS) {
-		snprintf(what, n, "connect:%s", strerror(errno));
-		goto fail;
-	}
-	if (r) {
-		r = wait_fd(fd, POLLOUT, deadline);
-		if (r <= 0) {
-			snprintf(what, n, "timeout-connect");
-			goto fail;
-		}
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
-		if (err) {
-			snprintf(what, n, "connect:%s", strerror(err));
-			goto fail;
-		}
-	}
-	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1) {
-		snprintf(what, n, "send:%s", strerror(errno));
-		goto fail;
-	}
-	for (;;) {
-		ssize_t k;
-
-		r = wait_fd(fd, POLLIN, deadline);
-		if (r <= 0) {
-			snprintf(what, n, "timeout-answer");
-			goto fail;
-		}
-		k = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
-		if (k < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			snprintf(what, n, "recv:%s", strerror(errno));
-			goto fail;
-		}
-		got += k;
-		if (k == 0 || got == sizeof(buf) - 1)
-			break;
-	}
-	buf[got] = '\0';
-	if (strncmp(buf, "HTTP/1.1 200", 12) && strncmp(buf, "HTTP/1.0 200", 12)) {
-		snprintf(what, n, "status:%.12s", got ? buf : "(none)");
-		goto fail;
-	}
-	s = strstr(buf, "site=");
+	s = strstr(a->buf, "site=");
 	if (s) {
 		size_t l = strcspn(s + 5, " \r\n");
 
-		snprintf(what, n, "%.*s", (int)(l < 32 ? l : 32), s + 5);
+		snprintf(what, sizeof(what), "%.*s", (int)(l < 32 ? l : 32), s + 5);
 	} else {
-		snprintf(what, n, "ok");
+		snprintf(what, sizeof(what), "ok");
 	}
-	close(fd);
-	return 1;
-fail:
-	/* no TIME_WAIT left behind in the client: reset on close */
-	{
-		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	finish(c, a, true, what);
+}
 
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+static void send_request(struct client *c, struct attempt *a)
+{
+	static const char req[] =
+		"GET / HTTP/1.0\r\nHost: bench\r\nUser-Agent: failover_client\r\n\r\n";
+
+	if (send(a->fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1) {
+		fail_errno(c, a, "send", errno);
+		return;
 	}
-	close(fd);
-	return 0;
+	a->state = READING;
+}
+
+static void start(struct client *c)
+{
+	struct attempt *a = NULL;
+	int i;
+
+	for (i = 0; i < c->max && !a; i++)
+		if (c->a[i].state == FREE)
+			a = &c->a[i];
+	if (!a) {
+		c->skipped++;
+		return;
+	}
+	a->start_us = now_us();
+	a->deadline = mono_us() + (long long)c->timeout_ms * 1000;
+	a->got = 0;
+	a->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (a->fd < 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "socket:%s", strerror(errno));
+		log_line(c, a->start_us, false, what);
+		return;
+	}
+	a->state = CONNECTING;
+	c->running++;
+	if (!connect(a->fd, (const struct sockaddr *)&c->sa, sizeof(c->sa)))
+		send_request(c, a);
+	else if (errno != EINPROGRESS)
+		fail_errno(c, a, "connect", errno);
+}
+
+/* fd of a is ready for what its state waits for. */
+static void progress(struct client *c, struct attempt *a)
+{
+	int err = 0;
+	socklen_t el = sizeof(err);
+	ssize_t k;
+
+	if (a->state == CONNECTING) {
+		getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (err)
+			fail_errno(c, a, "connect", err);
+		else
+			send_request(c, a);
+		return;
+	}
+	k = recv(a->fd, a->buf + a->got, sizeof(a->buf) - 1 - a->got, 0);
+	if (k < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			fail_errno(c, a, "recv", errno);
+		return;
+	}
+	a->got += k;
+	if (k == 0 || a->got == sizeof(a->buf) - 1)
+		judge(c, a);
+}
+
+static void expire(struct client *c, long long now)
+{
+	int i;
+
+	for (i = 0; i < c->max; i++) {
+		struct attempt *a = &c->a[i];
+
+		if (a->state != FREE && now >= a->deadline)
+			finish(c, a, false,
+			       a->state == CONNECTING ? "timeout-connect" : "timeout-answer");
+	}
+}
+
+/* One event loop for both modes: sequential is paced with one attempt in
+ * flight, whose next start waits for the last to end. */
+static void run(struct client *c, bool paced, long long gap_us, long long end)
+{
+	struct pollfd pfd[MAX_IN_FLIGHT];
+	int idx[MAX_IN_FLIGHT];
+	long long next = mono_us();
+
+	while (!stop) {
+		long long now = mono_us(), wake;
+		struct timespec ts;
+		int i, n = 0, r;
+
+		if (end && now >= end)
+			break;
+		if (now >= next && (paced || !c->running)) {
+			start(c);
+			next = paced ? next + gap_us : now + gap_us;
+			if (next < now)
+				next = now + gap_us; /* fell behind: no burst */
+		}
+		wake = paced || !c->running ? next : now + 1000000;
+		for (i = 0; i < c->max; i++) {
+			struct attempt *a = &c->a[i];
+
+			if (a->state == FREE)
+				continue;
+			if (a->deadline < wake)
+				wake = a->deadline;
+			pfd[n].fd = a->fd;
+			pfd[n].events = a->state == CONNECTING ? POLLOUT : POLLIN;
+			idx[n++] = i;
+		}
+		if (end && end < wake)
+			wake = end;
+		now = mono_us();
+		wake = wake > now ? wake - now : 0;
+		ts.tv_sec = wake / 1000000;
+		ts.tv_nsec = (wake % 1000000) * 1000;
+		r = ppoll(pfd, n, &ts, NULL);
+		if (r < 0 && errno != EINTR)
+			break;
+		for (i = 0; r > 0 && i < n; i++)
+			if (pfd[i].revents)
+				progress(c, &c->a[idx[i]]);
+		expire(c, mono_us());
+	}
 }
 
 int main(int argc, char **argv)
 {
-	const char *addr = NULL, *out = NULL;
-	int port = 80, timeout_ms = 100, gap_ms = 0, secs = 0, c;
-	struct sockaddr_in sa;
-	long long end = 0, prev = 0;
-	char *log;
-	size_t cap = 1 << 20, len = 0;
+	static struct client c;
+	const char *addr = NULL, *out = NULL, *mode = "sequential";
+	int port = 80, gap_ms = 0, secs = 0, ch;
+	long long end = 0;
+	bool paced;
 	FILE *f;
 
-	while ((c = getopt(argc, argv, "a:p:T:g:d:o:")) != -1) {
-		switch (c) {
+	c.timeout_ms = 100;
+	c.max = 0;
+	while ((ch = getopt(argc, argv, "a:p:T:m:g:n:d:o:")) != -1) {
+		switch (ch) {
 		case 'a':
 			addr = optarg;
 			break;
@@ -175,10 +294,16 @@ int main(int argc, char **argv)
 			port = atoi(optarg);
 			break;
 		case 'T':
-			timeout_ms = atoi(optarg);
+			c.timeout_ms = atoi(optarg);
+			break;
+		case 'm':
+			mode = optarg;
 			break;
 		case 'g':
 			gap_ms = atoi(optarg);
+			break;
+		case 'n':
+			c.max = atoi(optarg);
 			break;
 		case 'd':
 			secs = atoi(optarg);
@@ -187,21 +312,39 @@ int main(int argc, char **argv)
 			out = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: failover_client -a ADDR [-p PORT] [-T TIMEOUT_MS] "
-					"[-g GAP_MS] [-d SECONDS] [-o FILE]\n");
-			return 2;
+			goto usage;
 		}
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	if (!addr || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+	paced = !strcmp(mode, "paced");
+	if (!paced && strcmp(mode, "sequential"))
+		goto usage;
+	if (paced && gap_ms <= 0) {
+		fprintf(stderr, "failover_client: -m paced needs -g GAP_MS > 0\n");
+		return 2;
+	}
+	/* paced: enough for every attempt of one deadline, and one more */
+	if (!c.max)
+		c.max = paced ? c.timeout_ms / gap_ms + 2 : 1;
+	if (!paced)
+		c.max = 1;
+	if (c.max < 1 || c.max > MAX_IN_FLIGHT || c.timeout_ms < 1) {
+		fprintf(stderr, "failover_client: -n must be 1..%d, -T positive\n", MAX_IN_FLIGHT);
+		return 2;
+	}
+	memset(&c.sa, 0, sizeof(c.sa));
+	c.sa.sin_family = AF_INET;
+	c.sa.sin_port = htons(port);
+	if (!addr || inet_pton(AF_INET, addr, &c.sa.sin_addr) != 1) {
 		fprintf(stderr, "failover_client: -a IPv4 address required\n");
 		return 2;
 	}
-	log = malloc(cap);
-	if (!log)
+	c.cap = 1 << 20;
+	c.log = malloc(c.cap);
+	if (!c.log)
 		return 1;
+	fprintf(stderr,
+		"failover_client: mode %s, %s %d ms, %d ms deadline, at most %d in flight\n", mode,
+		paced ? "a start every" : "at least, between starts:", gap_ms, c.timeout_ms, c.max);
 	signal(SIGINT, on_sig);
 	signal(SIGTERM, on_sig);
 	signal(SIGPIPE, SIG_IGN);
@@ -216,42 +359,23 @@ int main(int argc, char **argv)
 		}
 		fclose(f);
 	}
-	while (!stop && (!end || mono_us() < end)) {
-		char what[64];
-		long long t0, t1;
-		int ok;
-
-		if (gap_ms > 0 && prev) {
-			long long wait = prev + gap_ms * 1000ll - mono_us();
-
-			if (wait > 0)
-				usleep(wait);
-		}
-		prev = mono_us();
-		t0 = now_us();
-		ok = attempt(&sa, timeout_ms, what, sizeof(what));
-		t1 = now_us();
-		if (stop && !ok)
-			break; /* cut short by the signal: not a real failure */
-		if (len + 128 > cap) {
-			char *nl = realloc(log, cap * 2);
-
-			if (!nl)
-				break;
-			log = nl;
-			cap *= 2;
-		}
-		len += snprintf(log + len, cap - len, "%lld %lld %s %s\n", t0, t1,
-				ok ? "ok" : "fail", what);
-	}
+	run(&c, paced, gap_ms * 1000ll, end);
+	if (c.skipped)
+		fprintf(stderr, "failover_client: %lu starts skipped (%d in flight)\n", c.skipped,
+			c.max);
 	f = out ? fopen(out, "w") : stdout;
 	if (!f) {
 		perror(out);
 		return 1;
 	}
-	fwrite(log, 1, len, f);
+	fwrite(c.log, 1, c.len, f);
 	if (f != stdout)
 		fclose(f);
-	free(log);
+	free(c.log);
 	return 0;
+usage:
+	fprintf(stderr, "usage: failover_client -a ADDR [-p PORT] [-T TIMEOUT_MS] "
+			"[-m sequential|paced] [-g GAP_MS] [-n MAX_IN_FLIGHT] [-d SECONDS] "
+			"[-o FILE]\n");
+	return 2;
 }

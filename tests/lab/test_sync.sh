@@ -147,6 +147,39 @@ check "site-b back: site-a sees it up again within 10 s" restore_b
 check "... and web-bc is answered by site-b again" wait_until 10 bash -c "
 	for i in 1 2 3 4 5 6 7 8; do '$LAB' exec --prefix $P a client -- curl -sS --max-time 1 http://10.100.0.15/; done | grep -q site=site-b"
 
+# ------------------------------------------------------------- a stalled gatewayd
+# site-a's gatewayd is stopped for 300 ms (twelve fast intervals) while
+# site-b is healthy, five times at whatever phase of the probe cycle: the
+# deadlines of its probes pass while it cannot read their answers, which are
+# queued by the time it runs again. It must read them before it judges, and
+# count deadlines from when its probes left, so site-b is never taken down.
+probes_a() { gwctl a -o json status | jq -r ".probes.$1"; }
+answered_since() { (($(probes_a answered) >= $1 + 2)); }
+stopped() { [[ $(awk '{ print $3 }' "/proc/$1/stat") == [tT] ]]; }
+stall_a() {
+	local pid downs missed answered i
+	pid=$(<"$RUN/pids/a-gatewayd")
+	downs=$(probes_a downs)
+	missed=$(probes_a missed)
+	for i in 1 2 3 4 5; do
+		answered=$(probes_a answered)
+		kill -STOP "$pid"
+		wait_until 2 stopped "$pid" || {
+			kill -CONT "$pid"
+			echo "gatewayd $pid did not stop"
+			return 1
+		}
+		sleep 0.3 # the stall itself
+		kill -CONT "$pid"
+		# both peers answered probes sent after the stall
+		wait_until 5 answered_since "$answered" || return 1
+	done
+	echo "5 stalls of 300 ms: site-b $(gwctl a -o json peers list | jq -r '.peers[] | select(.site == "site-b") | .state'), $(($(probes_a downs) - downs)) peers taken down, $(($(probes_a missed) - missed)) probes missed"
+	(($(probes_a downs) == downs)) &&
+		gwctl a -o json peers list | jq -e '.peers[] | select(.site == "site-b") | .state == "up"' >/dev/null
+}
+check "site-a's gatewayd stopped 5 times for 300 ms (SIGSTOP/SIGCONT): site-b is never taken down" stall_a
+
 # ------------------------------------------------------------- etcd member loss
 leader() { # the member number (1..3) of the current leader
 	etcdctl_ endpoint status -w json | jq -r '.[] | select(.Status.leader == .Status.header.member_id) | .Endpoint' |

@@ -347,6 +347,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->limits.snat_port_min, 61000);
 	assert_int_equal(cfg->limits.snat_port_max, 65535);
 	assert_int_equal(cfg->probes.interval_ms, 100);
+	assert_int_equal(cfg->probes.fast_interval_ms, 25);
 	assert_int_equal(cfg->probes.down_after, 3);
 	gw_config_free(cfg);
 	gw_config_errors_done(&e);
@@ -681,6 +682,20 @@ static const struct bad_case bad_cases[] = {
 	 2,
 	 {"t.conf:4: probes.interval_ms: expected an integer in 10..10000; found 5",
 	  "t.conf:4: probes.down_after: expected an integer in 1..100; found 0"}},
+	{"probes: fast interval out of range",
+	 HEAD WEB "probes = { fast_interval_ms = 4; };\n",
+	 1,
+	 {"t.conf:5: probes.fast_interval_ms: expected an integer in 5..10000; found 4"}},
+	{"probes: fast interval not below the interval",
+	 HEAD WEB "probes = { interval_ms = 50;\n  fast_interval_ms = 50; };\n",
+	 1,
+	 {"t.conf:6: probes.fast_interval_ms: expected less than probes.interval_ms (50); found "
+	  "50"}},
+	{"probes: the default fast interval with a short interval",
+	 HEAD WEB "probes = { interval_ms = 20; };\n",
+	 1,
+	 {"t.conf:5: probes.fast_interval_ms: expected less than probes.interval_ms (20); found "
+	  "25"}},
 	{"several errors, the last",
 	 "site = { name = \"site-a\"; id = 1; };\n"
 	 "gateway = { name = \"gw1\"; internal = { interface = \"int0\"; address = \"10.1.0.1\"; "
