@@ -172,8 +172,26 @@ int gw_probe_answered(struct gw_lb_peer *p, uint32_t seq, uint64_t sent_ns, uint
 		p->probe_out = false;
 	p->misses = 0;
 	p->rtt_us = (now - sent_ns) / 1000;
+	if (!p->rtt_us)
+		p->rtt_us = 1;
+	p->srtt_us = p->srtt_us ? p->srtt_us + ((int64_t)p->rtt_us - p->srtt_us) / 8 : p->rtt_us;
 	p->last_seen_ms = now / 1000000;
 	return late;
+}
+
+/* How long a probe to p may go unanswered: fast_interval, or three round
+ * trips on a path slower than a third of it (the larger of the smoothed
+ * and the last, so a sudden rise counts at once), so that a long-distance
+ * peer is not taken down for its distance; before p ever answered, the
+ * interval. */
+uint64_t gw_probe_deadline(const struct gw_probe_opts *o, const struct gw_lb_peer *p)
+{
+	uint64_t fast = o->fast_interval_ms * 1000000ull, rtt;
+
+	if (!p->srtt_us)
+		return o->interval_ms * 1000000ull;
+	rtt = (p->rtt_us > p->srtt_us ? p->rtt_us : p->srtt_us) * 1000ull;
+	return 3 * rtt > fast ? 3 * rtt : fast;
 }
 
 uint64_t gw_probe_next(const struct gw_probe_opts *o, const struct gw_lb_peer *p)
@@ -183,7 +201,7 @@ uint64_t gw_probe_next(const struct gw_probe_opts *o, const struct gw_lb_peer *p
 	/* Waiting for the answer; or a peer suspected but not yet down, which
 	 * is confirmed at the fast pace, at once after the missed deadline. */
 	if (p->probe_out || (p->up && p->misses && p->misses < o->down_after))
-		return p->probe_sent_ns + o->fast_interval_ms * 1000000ull;
+		return p->probe_sent_ns + gw_probe_deadline(o, p);
 	return p->probe_sent_ns + o->interval_ms * 1000000ull;
 }
 
@@ -191,7 +209,7 @@ unsigned int gw_probe_judge(const struct gw_probe_opts *o, struct gw_lb_peer *p,
 {
 	unsigned int r = 0;
 
-	if (p->probe_out && now - p->probe_sent_ns >= o->fast_interval_ms * 1000000ull) {
+	if (p->probe_out && now - p->probe_sent_ns >= gw_probe_deadline(o, p)) {
 		p->probe_out = false;
 		p->misses++;
 		r |= GW_PROBE_MISSED;

@@ -71,7 +71,8 @@ struct gw_lb_peer {
 	/* The prober's state (gateway/probe.c); times are CLOCK_MONOTONIC. */
 	bool probe_out;	 /* the last probe is neither answered nor missed yet */
 	uint32_t misses; /* probes missed in a row (unanswered in time) */
-	uint32_t rtt_us; /* last answered probe */
+	uint32_t rtt_us;  /* last answered probe */
+	uint32_t srtt_us; /* smoothed (1/8 per answer); 0: no answer yet */
 	uint64_t last_seen_ms;
 	uint32_t probe_seq;	/* of the last probe sent */
 	uint64_t probe_sent_ns; /* when the last probe left; 0: none yet */

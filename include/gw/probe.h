@@ -55,6 +55,9 @@ enum {
 /* Judges p at now, which must be read before the answers already queued are
  * taken in (a late loop then still sees them first). GW_PROBE_* flags. */
 unsigned int gw_probe_judge(const struct gw_probe_opts *o, struct gw_lb_peer *p, uint64_t now);
+/* How long a probe to p may go unanswered (fast_interval_ms, longer on a
+ * slow path; see probe.c). */
+uint64_t gw_probe_deadline(const struct gw_probe_opts *o, const struct gw_lb_peer *p);
 /* When p must be judged next. */
 uint64_t gw_probe_next(const struct gw_probe_opts *o, const struct gw_lb_peer *p);
 /* A probe to p left at now; returns the sequence number it carries. */

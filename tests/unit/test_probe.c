@@ -227,20 +227,52 @@ static void test_any_answer_resets_the_count(void **state)
 	assert_int_equal(s.sends[s.n_sends - 1] - s.sends[s.n_sends - 2], 100 * MS);
 }
 
-/* Answers slower than the fast interval: each probe is missed, but the late
- * answers are signs of life and the peer stays up. */
+/* The round trip rises from 0.2 to 30 ms, above the fast interval: the
+ * first probe after the rise is missed, its late answer is a sign of life
+ * (the peer stays up) and lengthens the deadline to three round trips, so
+ * no probe after it is missed. */
 static void test_late_answers_keep_the_peer_up(void **state)
 {
 	struct sim s;
+	unsigned int missed;
 
-	sim_init(&s, 30 * MS);
-	sim_run(&s, T0 + 2000 * MS);
+	sim_init(&s, MS / 5);
+	sim_run(&s, T0 + 500 * MS + MS);
+	s.rtt = 30 * MS;
+	sim_run(&s, T0 + 1000 * MS);
 	assert_true(s.p.up);
 	assert_int_equal(s.downs, 0);
-	assert_true(s.missed > 0);
-	assert_true(s.late > 0);
-	assert_true(s.p.misses < s.o.down_after);
+	assert_int_equal(s.missed, 1);
+	assert_int_equal(s.late, 1);
 	assert_int_equal(s.p.rtt_us, 30000);
+	assert_int_equal(gw_probe_deadline(&s.o, &s.p), 90 * MS);
+	missed = s.missed;
+	sim_run(&s, T0 + 3000 * MS);
+	assert_int_equal(s.missed, missed);
+	assert_int_equal(s.downs, 0);
+}
+
+/* A peer 80 ms away (more than three fast intervals) is never taken down
+ * for its distance: its first probe may take the whole interval, and its
+ * deadline is three round trips after that. Dead, it is down three
+ * deadlines after the last answered probe's successor left. */
+static void test_distant_peer(void **state)
+{
+	struct sim s;
+	uint64_t last;
+
+	sim_init(&s, 80 * MS);
+	sim_run(&s, T0 + 5000 * MS);
+	assert_true(s.p.up);
+	assert_int_equal(s.missed, 0);
+	assert_int_equal(s.downs, 0);
+	assert_int_equal(gw_probe_deadline(&s.o, &s.p), 240 * MS);
+	last = s.sends[s.n_sends - 1];
+	sim_kill(&s);
+	sim_run(&s, last + 2000 * MS);
+	assert_false(s.p.up);
+	assert_int_equal(s.downs, 1);
+	assert_true(s.down_at <= last + 100 * MS + 3 * 240 * MS);
 }
 
 /* The loop was held up for 300 ms after sending a probe, whose answer came
@@ -372,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_down_peer_probed_every_interval_and_comes_back),
 		cmocka_unit_test(test_any_answer_resets_the_count),
 		cmocka_unit_test(test_late_answers_keep_the_peer_up),
+		cmocka_unit_test(test_distant_peer),
 		cmocka_unit_test(test_stalled_loop_reads_answers_first),
 		cmocka_unit_test(test_stalled_loop_judges_only_probes_sent),
 		cmocka_unit_test(test_stalled_loop_probe_in_flight),
