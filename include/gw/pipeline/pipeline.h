@@ -207,7 +207,7 @@ static __always_inline int gw_ct_stale(const struct gw_ct *e, __u64 now)
 	       ((e->flags & GW_CT_F_CLOSING) ? GW_CT_CLOSED_NS : GW_CT_IDLE_NS);
 }
 
-#define GW_REPICKS	 4	     /* tries to avoid a backend whose gateway is down */
+#define GW_REPICKS	 8	     /* tries to avoid a backend whose gateway is down */
 #define GW_IDENTITY_LAZY 0xffffffffu /* classify the source only if needed */
 
 /* Balance a new flow to a service and create its two conntrack entries.
