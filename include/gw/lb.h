@@ -69,8 +69,8 @@ struct gw_lb_peer {
 	bool learned;	 /* published by its site through etcd */
 	bool up;
 	/* The prober's state (gateway/probe.c); times are CLOCK_MONOTONIC. */
-	bool probe_out;	 /* the last probe is neither answered nor missed yet */
-	uint32_t misses; /* probes missed in a row (unanswered in time) */
+	bool probe_out;	  /* the last probe is neither answered nor missed yet */
+	uint32_t misses;  /* probes missed in a row (unanswered in time) */
 	uint32_t rtt_us;  /* last answered probe */
 	uint32_t srtt_us; /* smoothed (1/8 per answer); 0: no answer yet */
 	uint64_t last_seen_ms;

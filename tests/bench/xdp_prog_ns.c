@@ -598,9 +598,8 @@ int main(int argc, char **argv)
 	printf("  %-46s %7s %7s   new flow every repeat, %u/trial\n",
 	       "  2 CT inserts, Geneve encap, FIB, redirect", "", "", opt_misses);
 	row("  same with conntrack full (LRU evicts)", miss_full.net, ref_ns, "restore-corrected");
-	row("tracked flow, remote backend (Geneve encap):", hit_remote.net, ref_ns,
-	    "restore-corrected");
-	printf("  %-46s\n", "  flow cache hit, 1 flow");
+	printf("  %-46s\n", "tracked flow, remote backend (Geneve encap):");
+	row("  flow cache hit, 1 flow", hit_remote.net, ref_ns, "restore-corrected");
 	row("  same, 16384 flows in turn (veth workload)", hit_16k.net, ref_ns,
 	    "restore-corrected");
 	row("  conntrack path (flow cache off), 1 flow", nc_remote.net, ref_ns,

@@ -121,7 +121,7 @@ static void test_remote_hit_is_identical(void **state)
 	assert_non_null(e);
 	seen = e->last_seen_ns;
 
-	c->now += 1000; /* same second */
+	c->now += 1000;				      /* same second */
 	assert_int_equal(run(c, 0, f, len, &res), 0); /* from the cache */
 	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
 	assert_int_equal(res.ifindex, res1.ifindex);

@@ -52,8 +52,7 @@ static __always_inline int gw_flowc_eligible(const struct gw_pkt *p)
 		return 0;
 	if (p->proto == IPPROTO_UDP)
 		return 1;
-	return p->proto == IPPROTO_TCP &&
-	       !(p->tcp_flags & (GW_TCP_SYN | GW_TCP_FIN | GW_TCP_RST));
+	return p->proto == IPPROTO_TCP && !(p->tcp_flags & (GW_TCP_SYN | GW_TCP_FIN | GW_TCP_RST));
 }
 
 static __always_inline int gw_flowc_same(const struct gw_flowc *f, const struct gw_pkt *p,
@@ -73,8 +72,8 @@ static __always_inline int gw_flowc_match(const struct gw_flowc *f, const struct
 /* The slot of the pair (a, b) a miss fills: the tuple's own, else one
  * holding nothing current, else the one filled longer ago. */
 static __always_inline struct gw_flowc *gw_flowc_victim(struct gw_flowc *a, struct gw_flowc *b,
-							 const struct gw_pkt *p, __u16 zone,
-							 __u32 epoch, __u32 stamp)
+							const struct gw_pkt *p, __u16 zone,
+							__u32 epoch, __u32 stamp)
 {
 	if (!a || !b)
 		return a ? a : b;
@@ -104,10 +103,10 @@ static __always_inline void gw_flowc_to_ct(const struct gw_flowc *f, struct gw_c
 
 /* Remember a packet's outcome: k its tuple as it arrived, len its IP length,
  * e the conntrack entry applied, hop the next hop it was sent to. */
-static __always_inline void gw_flowc_fill(struct gw_flowc *f, const struct gw_ct_key *k,
-					  __u16 len, const struct gw_ct *e, __u32 hash,
-					  __u32 ifindex, const __u8 *dmac, const __u8 *smac,
-					  __u32 epoch, __u32 stamp)
+static __always_inline void gw_flowc_fill(struct gw_flowc *f, const struct gw_ct_key *k, __u16 len,
+					  const struct gw_ct *e, __u32 hash, __u32 ifindex,
+					  const __u8 *dmac, const __u8 *smac, __u32 epoch,
+					  __u32 stamp)
 {
 	__u16 max_len = len;
 
@@ -128,8 +127,8 @@ static __always_inline void gw_flowc_fill(struct gw_flowc *f, const struct gw_ct
 	f->epoch = epoch;
 	f->stamp = stamp;
 	f->hash = hash;
-	f->ct_flags = e->flags & (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST | GW_CT_F_ENCAP |
-				  GW_CT_F_REPLY);
+	f->ct_flags =
+		e->flags & (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST | GW_CT_F_ENCAP | GW_CT_F_REPLY);
 	f->out_peer = e->out_peer;
 	f->nat_src = e->nat_src[0];
 	f->nat_dst = e->nat_dst[0];
