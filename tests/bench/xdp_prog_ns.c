@@ -37,6 +37,7 @@ struct bench_tmpl {
 };
 
 static int opt_trials = 5;
+static unsigned int opt_flows = 16384;
 static unsigned int opt_repeat = 1000000;
 static unsigned int opt_single = 20000;
 static unsigned int opt_misses = 100000;
@@ -437,13 +438,14 @@ int main(int argc, char **argv)
 	struct prog_set ps;
 	struct bf_gw g = {0};
 	struct corrected miss, miss_full, hit_remote, hit_16k, decap, nc_remote, nc_16k;
+	char label[64];
 	double floor_ns, ref_ns, hit_local, s_floor, s_ref, s_miss;
 	__u8 frame[BF_GENEVE_LEN], out[512];
 	__u32 verdict, out_len;
 	size_t len;
 	int c, cpu = 1, rc = 1;
 
-	while ((c = getopt(argc, argv, "o:t:r:s:c:m:f:")) != -1) {
+	while ((c = getopt(argc, argv, "o:t:r:s:c:m:f:n:")) != -1) {
 		switch (c) {
 		case 'o':
 			objdir = optarg;
@@ -463,6 +465,9 @@ int main(int argc, char **argv)
 		case 'm':
 			opt_misses = (unsigned int)atoi(optarg);
 			break;
+		case 'n':
+			opt_flows = (unsigned int)atoi(optarg);
+			break;
 		case 'f':
 			bf_flow_cache = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
@@ -470,13 +475,18 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: %s [-o objdir] [-t trials] [-r repeat] "
 				"[-s single-shot runs] [-c cpu] [-f flow cache slots per CPU, "
-				"a power of two, 0: off]\n",
+				"a power of two, 0: off] [-n flows of the 'in turn' rows, "
+				"default 16384]\n",
 				argv[0]);
 			return 2;
 		}
 	}
 	if (opt_trials < 1 || opt_trials > 31)
 		opt_trials = 5;
+	if (opt_flows < 1 || opt_flows > 65536 || (bf_flow_cache & (bf_flow_cache - 1))) {
+		fprintf(stderr, "xdp_prog_ns: -n wants 1..65536 flows, -f a power of two or 0\n");
+		return 2;
+	}
 	bf_pin_self(cpu);
 	libbpf_set_print(NULL);
 	memset(&ps, 0, sizeof(ps));
@@ -547,8 +557,8 @@ int main(int argc, char **argv)
 
 	/* The same over 16384 tracked flows in turn, as in the veth benchmark:
 	 * conntrack (32768 entries) no longer sits in the caches. */
-	if (set_tmpl(&ps, frame, len, 34, 0, 16384) ||
-	    run(ps.wrap_int, ps.if_int, frame, len, 16384, NULL, NULL, NULL, NULL) ||
+	if (set_tmpl(&ps, frame, len, 34, 0, opt_flows) ||
+	    run(ps.wrap_int, ps.if_int, frame, len, opt_flows, NULL, NULL, NULL, NULL) ||
 	    wrapped(&ps, ps.wrap_int, ps.wrap_int_restore, ps.if_int, frame, len, opt_repeat,
 		    floor_ns, 0, &hit_16k))
 		goto fail;
@@ -600,12 +610,13 @@ int main(int argc, char **argv)
 	row("  same with conntrack full (LRU evicts)", miss_full.net, ref_ns, "restore-corrected");
 	printf("  %-46s\n", "tracked flow, remote backend (Geneve encap):");
 	row("  flow cache hit, 1 flow", hit_remote.net, ref_ns, "restore-corrected");
-	row("  same, 16384 flows in turn (veth workload)", hit_16k.net, ref_ns,
-	    "restore-corrected");
+	snprintf(label, sizeof(label), "  same, %u flows in turn%s", opt_flows,
+		 opt_flows == 16384 ? " (veth workload)" : "");
+	row(label, hit_16k.net, ref_ns, "restore-corrected");
 	row("  conntrack path (flow cache off), 1 flow", nc_remote.net, ref_ns,
 	    "restore-corrected, epoch 0");
-	row("  conntrack path, 16384 flows in turn", nc_16k.net, ref_ns,
-	    "restore-corrected, epoch 0");
+	snprintf(label, sizeof(label), "  conntrack path, %u flows in turn", opt_flows);
+	row(label, nc_16k.net, ref_ns, "restore-corrected, epoch 0");
 	row("tracked flow, local backend (DNAT + SNAT)", hit_local, ref_ns,
 	    "repeat, idempotent entry");
 	row("decap: peer + identity check, CT hit, NAT", decap.net, ref_ns, "restore-corrected");
