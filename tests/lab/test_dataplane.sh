@@ -140,6 +140,28 @@ check "... web from site-a answered only by site-b and site-c" \
 check "undrain them" bash -c "'$LAB' exec --prefix $P a gw -- gwctl backends undrain web 10.1.0.11:80 &&
 		'$LAB' exec --prefix $P a gw -- gwctl backends undrain web 10.1.0.12:80"
 
+# web's 9/udp has no listener on any backend: each backend answers ICMP
+# (ICMPv6) port unreachable to the gateway's SNAT address, and the client's
+# connected socket must see it as "connection refused": the error was
+# rewritten from the VIP, quoting the client's own packet, and came back
+# through the tunnel when the backend was in another site.
+refused() { # ADDR: 8 datagrams from new source ports, every one refused
+	local i out ok=0
+	for ((i = 0; i < 8; i++)); do
+		out=$("$LAB" exec --prefix "$P" a client -- bash -c \
+			"echo x | timeout 3 socat -T1 - '$1' 2>&1")
+		grep -q "Connection refused" <<<"$out" && ok=$((ok + 1))
+	done
+	echo "$ok/8 refused"
+	((ok == 8))
+}
+check "UDP to web's closed port (IPv4): the backends' port unreachable reaches the client, 8/8" \
+	refused UDP4:10.100.0.10:9
+check "... over IPv6: ICMPv6 port unreachable reaches the client, 8/8" \
+	refused "UDP6:[fd00:100::10]:9"
+via_tunnel() { (($(counter b reply_remote) + $(counter c reply_remote) > 0)); }
+check "... some of them came back through the tunnel (reply_remote at site-b or site-c)" via_tunnel
+
 # A flow opened before a drain stays on its backend: one keep-alive
 # connection asks, its backend is drained, and it asks again.
 drain_keeps_flow() {

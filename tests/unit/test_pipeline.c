@@ -1918,6 +1918,78 @@ static void test_e2e_icmp_error_translated(void **state)
 	gwt_ctx_free(c);
 }
 
+/* ICMPv6 checksum of the message at ic (len bytes) between src and dst:
+ * 0 when the message's own checksum is right. */
+static __u16 icmp6_check(const __u8 *src, const __u8 *dst, const __u8 *ic, size_t len)
+{
+	__u8 ph[8] = {0, 0, (__u8)(len >> 8), (__u8)len, 0, 0, 0, IPPROTO_ICMPV6};
+	__u32 sum = gwt_sum16(0, src, 16);
+
+	sum = gwt_sum16(sum, dst, 16);
+	sum = gwt_sum16(sum, ph, 8);
+	return gwt_fold(gwt_sum16(sum, ic, len));
+}
+
+/* The IPv6 twin of the test above: a backend's ICMPv6 port unreachable about
+ * a NATed flow reaches the client from the VIP, quoting the client's own
+ * packet, with the checksum (pseudo-header included) right. */
+static void test_e2e_icmp6_error_translated(void **state)
+{
+	__u8 f[GWT_PKT_MAX], quote[48], *ip, *ic, *q;
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), CPORT, GWT_VIP6, 80);
+	size_t len, mlen = 8 + sizeof(quote);
+
+	s.tcp_flags = GW_TCP_SYN;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	memcpy(quote, gwt_packet(c) + 14, sizeof(quote)); /* what the backend got */
+
+	/* the backend's error: IPv6 backend -> our SNAT address, ICMPv6 1/4 */
+	memset(f, 0, sizeof(f));
+	memcpy(f, gwt_mac_int, 6);
+	memcpy(f + 6, gwt_mac_hostA, 6);
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	ip = f + 14;
+	ip[0] = 0x60;
+	gwt_put16(ip + 4, (__u16)mlen);
+	ip[6] = IPPROTO_ICMPV6;
+	ip[7] = 64;
+	memcpy(ip + 8, GWT_A6(1, 1, 0x10), 16);
+	memcpy(ip + 24, c->cfg.int_addr6, 16);
+	ic = ip + 40;
+	ic[0] = ICMPV6_DEST_UNREACH;
+	ic[1] = ICMPV6_PORT_UNREACH;
+	memcpy(ic + 8, quote, sizeof(quote));
+	gwt_put16(ic + 2, icmp6_check(ip + 8, ip + 24, ic, mlen));
+	assert_int_equal(icmp6_check(ip + 8, ip + 24, ic, mlen), 0);
+	len = 14 + 40 + mlen;
+
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	expect_l2(c, &res, GWT_IF_INT, gwt_mac_int, gwt_mac_hostA);
+	ip = gwt_packet(c) + 14;
+	ic = ip + 40;
+	q = ic + 8;
+	assert_memory_equal(ip + 8, GWT_VIP6, 16);	     /* from the VIP */
+	assert_memory_equal(ip + 24, GWT_A6(10, 0, 5), 16); /* to the client */
+	assert_memory_equal(q + 8, GWT_A6(10, 0, 5), 16);   /* quoting its packet */
+	assert_memory_equal(q + 24, GWT_VIP6, 16);
+	assert_int_equal(gwt_get16(q + 40), CPORT);
+	assert_int_equal(gwt_get16(q + 42), 80);
+	assert_int_equal(icmp6_check(ip + 8, ip + 24, ic, mlen), 0);
+
+	/* an error about no flow of ours passes untouched */
+	quote[40] ^= 0x55; /* another source port */
+	memcpy(f + 14 + 48, quote, sizeof(quote));
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	gwt_ctx_free(c);
+}
+
 static void test_e2e_drop_snat_exhausted(void **state)
 {
 	__u8 f[GWT_PKT_MAX];
@@ -2049,6 +2121,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_icmp_error_translated),
 		cmocka_unit_test(test_e2e_ct_closing_frees_snat_port),
 		cmocka_unit_test(test_e2e_repick_when_peer_down),
+		cmocka_unit_test(test_e2e_icmp6_error_translated),
 		cmocka_unit_test(test_e2e_drop_snat_exhausted),
 		cmocka_unit_test(test_hash_same_tuple),
 		cmocka_unit_test(test_hash_distribution),

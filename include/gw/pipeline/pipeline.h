@@ -550,6 +550,90 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 			res, 0);
 }
 
+/* The same for IPv6: ICMPv6 destination unreachable, packet too big, time
+ * exceeded and parameter problem quoting an IPv6 packet whose next header
+ * is TCP or UDP (a quote with extension headers is not parsed). The ICMPv6
+ * checksum covers the pseudo-header, so the outer addresses' change goes
+ * into it too; the quoted TCP/UDP checksum is left as it was (the error's
+ * receiver does not check it), as for IPv4. */
+static __always_inline int gw_icmp6_error(struct gw_ctx *c, const struct gw_cfg *cfg,
+					  struct gw_pkt *p, __u16 zone, struct gw_result *res)
+{
+	void *data = gw_ctx_data(c), *data_end = gw_ctx_data_end(c);
+	struct gw_scratch *s = gw_ctx_scratch(c);
+	struct icmp6hdr *ih;
+	struct ipv6hdr *oip, *qip;
+	__be16 *qp, qsport, qdport;
+	struct gw_ct_key *k;
+	struct gw_ct *e;
+
+	if (p->family != GW_AF_INET6 || p->proto != IPPROTO_ICMPV6 || !s)
+		return GW_PARSE_NOT_IP;
+	if (p->l4_off > GW_MAX_L4_OFF || p->l3_off > GW_MAX_L4_OFF)
+		return -GW_R_DROP_TRUNCATED;
+	oip = data + p->l3_off;
+	ih = data + p->l4_off;
+	qip = (void *)(ih + 1);
+	qp = (void *)(qip + 1);
+	if ((void *)(oip + 1) > data_end || (void *)(qp + 2) > data_end)
+		return GW_PARSE_NOT_IP;
+	if (ih->icmp6_type != ICMPV6_DEST_UNREACH && ih->icmp6_type != ICMPV6_PKT_TOOBIG &&
+	    ih->icmp6_type != ICMPV6_TIME_EXCEED && ih->icmp6_type != ICMPV6_PARAMPROB)
+		return GW_PARSE_NOT_IP;
+	if (qip->version != 6 || (qip->nexthdr != IPPROTO_TCP && qip->nexthdr != IPPROTO_UDP))
+		return GW_PARSE_NOT_IP;
+
+	/* the quoted packet left this gateway: its flow's reply entry is keyed
+	 * by the quote reversed */
+	qsport = qp[0];
+	qdport = qp[1];
+	k = &s->rk;
+	gw_memset(k, 0, sizeof(*k));
+	gw_memcpy(k->src, &qip->daddr, 16);
+	gw_memcpy(k->dst, &qip->saddr, 16);
+	k->sport = qdport;
+	k->dport = qsport;
+	k->proto = qip->nexthdr;
+	k->family = GW_AF_INET6;
+	k->zone = zone;
+	e = gw_ctx_ct_lookup(c, k);
+	if (!e || !(e->flags & GW_CT_F_REPLY))
+		return GW_PARSE_NOT_IP;
+
+	if ((e->flags & (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) ==
+	    (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) {
+		/* quoted: (snat -> backend) becomes (client -> VIP) */
+		gw_csum_replace_words(&ih->icmp6_cksum, (const __be32 *)&qip->saddr, e->nat_dst, 4);
+		gw_csum_replace_words(&ih->icmp6_cksum, (const __be32 *)&qip->daddr, e->nat_src, 4);
+		gw_csum_replace2(&ih->icmp6_cksum, qsport, e->nat_dport);
+		gw_csum_replace2(&ih->icmp6_cksum, qdport, e->nat_sport);
+		gw_memcpy(&qip->saddr, e->nat_dst, 16);
+		gw_memcpy(&qip->daddr, e->nat_src, 16);
+		qp[0] = e->nat_dport;
+		qp[1] = e->nat_sport;
+		/* outer (and pseudo-header): from the VIP to the client */
+		gw_csum_replace_words(&ih->icmp6_cksum, (const __be32 *)&oip->saddr, e->nat_src, 4);
+		gw_csum_replace_words(&ih->icmp6_cksum, (const __be32 *)&oip->daddr, e->nat_dst, 4);
+		gw_memcpy(&oip->saddr, e->nat_src, 16);
+		gw_memcpy(&oip->daddr, e->nat_dst, 16);
+		gw_memcpy(p->src, e->nat_src, 16);
+		gw_memcpy(p->dst, e->nat_dst, 16);
+	}
+	gw_memcpy(&s->rev, e, sizeof(s->rev));
+	s->rev.flags &= ~(GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
+	return gw_apply(c, cfg, p, &s->rev,
+			gw_flow_hash(k->src, k->dst, k->sport, k->dport, k->proto), res, 0);
+}
+
+/* An ICMP or ICMPv6 error about one of our flows (see above). */
+static __always_inline int gw_icmp_error(struct gw_ctx *c, const struct gw_cfg *cfg,
+					 struct gw_pkt *p, __u16 zone, struct gw_result *res)
+{
+	if (p->family == GW_AF_INET6)
+		return gw_icmp6_error(c, cfg, p, zone, res);
+	return gw_icmp4_error(c, cfg, p, zone, res);
+}
+
 /* Is the destination one of our VIPs (for packets without ports)? */
 static __always_inline int gw_is_vip(struct gw_ctx *c, const struct gw_pkt *p)
 {
@@ -592,7 +676,7 @@ static __always_inline void gw_pipeline_int(struct gw_ctx *c, struct gw_result *
 		return;
 	}
 	if (!(p.flags & (GW_PKT_F_L4 | GW_PKT_F_FRAGMENT))) {
-		r = gw_icmp4_error(c, cfg, &p, 0, res);
+		r = gw_icmp_error(c, cfg, &p, 0, res);
 		if (r < 0)
 			gw_set_drop(res, r);
 		if (r != GW_PARSE_NOT_IP)
@@ -716,7 +800,7 @@ static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *
 	if (r < 0)
 		goto drop;
 	if (!(p.flags & (GW_PKT_F_L4 | GW_PKT_F_FRAGMENT))) {
-		r = gw_icmp4_error(c, cfg, &p, peer->site_id, res);
+		r = gw_icmp_error(c, cfg, &p, peer->site_id, res);
 		if (r == 0)
 			return;
 		if (r < 0)
