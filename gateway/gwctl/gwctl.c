@@ -419,6 +419,8 @@ static const struct gwctl_column status_fields[] = {
 	{"backends", "backends"},
 	{"peers", "peers"},
 	{"conntrack_entries", "conntrack entries"},
+	{"flow_cache.entries_per_cpu", "flow cache (per CPU)"},
+	{"flow_cache.epoch", "flow cache epoch"},
 	{NULL, NULL},
 };
 

@@ -221,10 +221,13 @@ static void check_example(unsigned int site)
 	assert_int_equal(s->n_vips, 2);
 	assert_ip(&s->vips[0], "10.100.0.10");
 	assert_ip(&s->vips[1], "fd00:100::10");
-	assert_int_equal(s->n_ports, 1);
+	assert_int_equal(s->n_ports, 2);
 	assert_int_equal(s->ports[0].lo, 80);
 	assert_int_equal(s->ports[0].hi, 80);
 	assert_int_equal(s->ports[0].proto, GW_PROTO_TCP);
+	assert_int_equal(s->ports[1].lo, 9); /* closed on the backends: ICMP tests */
+	assert_int_equal(s->ports[1].hi, 9);
+	assert_int_equal(s->ports[1].proto, GW_PROTO_UDP);
 	assert_int_equal(s->affinity, GW_AFFINITY_NONE);
 	assert_int_equal(s->lb, GW_LB_MAGLEV);
 	assert_int_equal(s->health.type, GW_HEALTH_TCP);

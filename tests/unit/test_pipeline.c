@@ -1974,7 +1974,7 @@ static void test_e2e_icmp6_error_translated(void **state)
 	ip = gwt_packet(c) + 14;
 	ic = ip + 40;
 	q = ic + 8;
-	assert_memory_equal(ip + 8, GWT_VIP6, 16);	     /* from the VIP */
+	assert_memory_equal(ip + 8, GWT_VIP6, 16);	    /* from the VIP */
 	assert_memory_equal(ip + 24, GWT_A6(10, 0, 5), 16); /* to the client */
 	assert_memory_equal(q + 8, GWT_A6(10, 0, 5), 16);   /* quoting its packet */
 	assert_memory_equal(q + 24, GWT_VIP6, 16);
