@@ -43,6 +43,9 @@ static const struct {
 
 enum { NS_GEN, NS_GW, NS_SINK, NS_N };
 
+/* flow cache slots per CPU of the gateway row (-c; gatewayd's default) */
+static uint32_t flowc_slots = 65536;
+
 #define MAX_NAPI 8
 
 struct bench {
@@ -469,7 +472,7 @@ static int row_setup(struct bench *b, enum row_kind kind, struct bf_gw *gw,
 	case ROW_NOCACHE:
 		if (enter(b, NS_GW))
 			return -1;
-		bf_flow_cache = kind == ROW_NOCACHE ? 0 : 65536;
+		bf_flow_cache = kind == ROW_NOCACHE ? 0 : flowc_slots;
 		if (bf_gw_open(gw, "/sys/fs/bpf/gw-bench-veth", b->gi, b->ge)) {
 			enter(b, -1);
 			return -1;
@@ -674,7 +677,7 @@ int main(int argc, char **argv)
 	b.flows = 16384;
 	b.gen_cpu = 0;
 	b.napi_cpu = 1;
-	while ((c = getopt(argc, argv, "o:p:d:w:n:f:g:k:r:N:R:")) != -1) {
+	while ((c = getopt(argc, argv, "o:p:d:w:n:f:g:k:r:N:R:c:")) != -1) {
 		switch (c) {
 		case 'o':
 			objdir = optarg;
@@ -693,6 +696,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			b.flows = (unsigned int)atoi(optarg);
+			break;
+		case 'c':
+			flowc_slots = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
 		case 'g':
 			b.gen_cpu = atoi(optarg);
@@ -715,12 +721,13 @@ int main(int argc, char **argv)
 				"[-d seconds] [-w warmup] [-n sets] [-f flows] [-g gen-cpu] "
 				"[-k napi-cpu] [-r rows: c ceiling, g gateway, n gateway without "
 				"flow cache, k kernel] [-N nice] "
-				"[-R Mpps: paced generator]\n",
+				"[-R Mpps: paced generator] [-c flow cache slots per CPU]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	if (sets < 1 || sets > 8 || strlen(b.prefix) > 8 || b.flows < 1 || b.flows > 65536) {
+	if (sets < 1 || sets > 8 || strlen(b.prefix) > 8 || b.flows < 1 || b.flows > 65536 ||
+	    !flowc_slots || (flowc_slots & (flowc_slots - 1))) {
 		fprintf(stderr, "veth_pps: bad arguments\n");
 		return 2;
 	}
