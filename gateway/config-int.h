@@ -1,0 +1,116 @@
+/* What the configuration loader (config.c) and its schema (config-schema.c)
+ * share: the schema's keyword type and the layout of a loaded config. */
+#ifndef GW_CONFIG_INT_H
+#define GW_CONFIG_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw/config.h"
+
+struct chunk {
+	struct chunk *next;
+	size_t size;
+	size_t used;
+	max_align_t data[];
+};
+
+struct src_line {
+	const char *key;
+	const char *file;
+	unsigned int line;
+};
+
+/* A backend of the top-level backends list, before it joins its service. */
+struct tl_backend {
+	const char *service;
+	struct gw_backend_conf b;
+};
+
+struct gw_config_priv {
+	struct chunk *chunks;
+	struct src_line *lines;
+	size_t n_lines;
+	size_t cap_lines;
+	struct tl_backend *tl;
+	size_t n_tl;
+};
+
+/* One allocation; the schema's root offsets are relative to it. */
+struct config_block {
+	struct gw_config cfg;
+	struct gw_config_priv priv;
+};
+
+enum kind {
+	K_STR,
+	K_INT,
+	K_BOOL,
+	K_ENUM,
+	K_IP,
+	K_CIDR,
+	K_PORTS,
+	K_LISTEN,
+	K_GROUP,
+	K_LIST,
+	K_ARRAY,
+};
+
+#define KF_REQUIRED 0x1
+#define KF_NODUMP   0x2 /* not in gw_config_dump_json() (merged elsewhere) */
+
+/* One schema keyword (HAProxy-style keyword table). */
+struct key {
+	const char *name;
+	enum kind kind;
+	unsigned int flags;
+	size_t off;		  /* field offset in the enclosing object */
+	size_t off_n;		  /* LIST, ARRAY: offset of the size_t count */
+	size_t size;		  /* INT: field width; LIST, ARRAY: element size */
+	int64_t min, max;	  /* INT: values; STR: length; LIST, ARRAY: element count */
+	int64_t def;		  /* INT, BOOL, ENUM default */
+	const char *def_str;	  /* STR, LISTEN default */
+	const char *const *names; /* ENUM values, NULL-terminated */
+	const struct key *sub;	  /* GROUP, LIST: members; ARRAY: the element */
+	enum gw_syntax syntax;	  /* STR */
+	const char *expect;	  /* STR: what a valid value looks like */
+	int family;		  /* IP: AF_INET, AF_INET6 or 0 for either */
+};
+
+/* The root of the schema (config-schema.c). */
+extern const struct key gw_config_keys[];
+
+static inline void store_int(void *dst, size_t size, int64_t v)
+{
+	switch (size) {
+	case 1:
+		*(uint8_t *)dst = (uint8_t)v;
+		break;
+	case 2:
+		*(uint16_t *)dst = (uint16_t)v;
+		break;
+	case 4:
+		*(uint32_t *)dst = (uint32_t)v;
+		break;
+	case 8:
+		*(uint64_t *)dst = (uint64_t)v;
+		break;
+	}
+}
+
+static inline int64_t load_int(const void *src, size_t size)
+{
+	switch (size) {
+	case 1:
+		return *(const uint8_t *)src;
+	case 2:
+		return *(const uint16_t *)src;
+	case 4:
+		return *(const uint32_t *)src;
+	case 8:
+		return (int64_t) * (const uint64_t *)src;
+	}
+	return 0;
+}
+
+#endif
