@@ -46,6 +46,14 @@ static void peer2_up(struct hx *h)
 	must(peer_set(h, 1, PEER2, 2, GW_PEER_F_UP), "peer up");
 }
 
+static void peer2_mac(const uint8_t *m);
+
+static void peer2_up_mac_back(struct hx *h)
+{
+	peer2_up(h);
+	peer2_mac(MAC_PEER2);
+}
+
 static void snat_one_port(struct hx *h)
 {
 	T->cfg.snat_port_min = T->cfg.snat_port_max = SNAT_MIN;
@@ -68,6 +76,24 @@ static void cfg_no_v6(struct hx *h)
 {
 	T->cfg.flags &= (__u16)~GW_CFG_F_HAVE_V6;
 	must(set_cfg(h, &T->cfg), "cfg");
+}
+
+/* The peer's neighbour entry gets another MAC, and the epoch moves on as
+ * gatewayd's rtnetlink watcher makes it; then back. */
+static const uint8_t MAC_PEER2_NEW[6] = {0x02, 0xbb, 0x00, 0x00, 0x00, 0x22};
+
+static void peer2_mac(const uint8_t *m)
+{
+	must(hx_sh("ip neigh replace %s lladdr %02x:%02x:%02x:%02x:%02x:%02x dev ext0 nud "
+		   "permanent",
+		   PEER2, m[0], m[1], m[2], m[3], m[4], m[5]),
+	     "neighbour");
+	must(epoch_bump(&T->h), "epoch");
+}
+
+static void peer2_mac_new(struct hx *h)
+{
+	peer2_mac(MAC_PEER2_NEW);
 }
 
 /* --- spelling packets in rows -------------------------------------------- */
@@ -904,6 +930,108 @@ static void test_snat_exhaustion(void **state)
 	RUN_TABLE(T_SNAT);
 }
 
+/* The flow cache in the real program: a tracked flow's packets leave as the
+ * conntrack path sends them, and a next hop that changed (with the epoch
+ * moved on) is used at once. */
+static const struct xcase T_FLOWC[] = {
+	{.desc = "flow cache: a new UDP flow to a remote backend",
+	 .prog = P_INT,
+	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
+	 .verdict = XDP_REDIRECT,
+	 .egress = E_EXT0,
+	 .reason = GW_R_FWD_REMOTE,
+	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2, PEER2),
+					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
+						UDP(42000, 53), .l4.payload_len = 40)},
+	 .ct = CT_REMOTE,
+	 .peer = 1,
+	 .zone = 2},
+	{.desc = "... its next packet, from the cache: the same bytes, conntrack untouched",
+	 .prog = P_INT,
+	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
+	 .verdict = XDP_REDIRECT,
+	 .egress = E_EXT0,
+	 .reason = GW_R_FWD_REMOTE,
+	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2, PEER2),
+					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
+						UDP(42000, 53), .l4.payload_len = 40)},
+	 .ct = CT_CACHED},
+	{.desc = "... the peer's MAC changed, epoch moved on: the new next hop",
+	 .prog = P_INT,
+	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
+	 .verdict = XDP_REDIRECT,
+	 .egress = E_EXT0,
+	 .reason = GW_R_FWD_REMOTE,
+	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2_NEW, PEER2),
+					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
+						UDP(42000, 53), .l4.payload_len = 40)},
+	 .ct = CT_HIT,
+	 .before = peer2_mac_new},
+	{.desc = "... and from the cache again",
+	 .prog = P_INT,
+	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
+	 .verdict = XDP_REDIRECT,
+	 .egress = E_EXT0,
+	 .reason = GW_R_FWD_REMOTE,
+	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2_NEW, PEER2),
+					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
+						UDP(42000, 53), .l4.payload_len = 40)},
+	 .ct = CT_CACHED},
+	{.desc = "... the peer went down: not sent to it from the cache",
+	 .prog = P_INT,
+	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
+	 .verdict = XDP_DROP,
+	 .reason = GW_R_DROP_NO_PEER,
+	 .before = peer2_down},
+	{.desc = "... up again, MAC restored: the original next hop",
+	 .prog = P_INT,
+	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
+	 .verdict = XDP_REDIRECT,
+	 .egress = E_EXT0,
+	 .reason = GW_R_FWD_REMOTE,
+	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2, PEER2),
+					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
+						UDP(42000, 53), .l4.payload_len = 40)},
+	 .before = peer2_up_mac_back},
+};
+
+/* The slot of this CPU's region that holds a tuple, if any: the cache is a
+ * plain array, HX_FLOWC slots per CPU. */
+static int flowc_holds(struct hx *h, const char *src, const char *dst, uint16_t sport,
+		       uint16_t dport)
+{
+	int fd = bpf_map__fd(h->skel->maps.gw_flowc);
+	uint32_t i, base = (uint32_t)(h->cpu < 0 ? 0 : h->cpu) * HX_FLOWC, epoch = 0, zero = 0;
+	struct gw_flowc f;
+	__be32 s[4], d[4];
+
+	hx_addr16(4, src, s);
+	hx_addr16(4, dst, d);
+	if (bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.gw_epoch), &zero, &epoch))
+		return 0;
+	for (i = 0; i < HX_FLOWC; i++) {
+		uint32_t k = base + i;
+
+		if (bpf_map_lookup_elem(fd, &k, &f))
+			return 0;
+		if (f.epoch == epoch && f.saddr == s[0] && f.daddr == d[0] &&
+		    f.sport == htons(sport) && f.dport == htons(dport))
+			return 1;
+	}
+	return 0;
+}
+
+static void test_flow_cache(void **state)
+{
+	struct tctx *t = *state;
+
+	RUN_TABLE(T_FLOWC);
+	/* the last row refilled the slot under the current epoch, on the CPU
+	 * this process (and so its test runs) is pinned to */
+	if (t->h.cpu >= 0)
+		assert_true(flowc_holds(&t->h, CLIENT, VIP_REMOTE_UDP, 42000, 53));
+}
+
 static void test_icmp_errors(void **state)
 {
 	RUN_TABLE(T_ICMP);
@@ -1015,6 +1143,7 @@ int main(void)
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_snat_exhaustion),
 		cmocka_unit_test(test_icmp_errors),
+		cmocka_unit_test(test_flow_cache),
 		cmocka_unit_test(test_every_reason_seen),
 	};
 

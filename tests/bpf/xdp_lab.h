@@ -51,7 +51,8 @@ static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 #define VIP1 "10.96.0.10"      /* svc 1 tcp/80, svc 2 udp/53, svc 11 sctp/80, svc 12 tcp/443 L7 */
 #define VIP6 "fd00:96::10"     /* svc 3 tcp/80 */
 #define VIP_DUAL "10.96.0.100" /* svc 3 tcp/80 too: the IPv4 VIP of a dual-stack service */
-#define VIP_REMOTE "10.96.0.20" /* svc 4: a backend in site 2 */
+#define VIP_REMOTE "10.96.0.20" /* svc 4: a backend in site 2; svc 14 udp/53 too */
+#define VIP_REMOTE_UDP VIP_REMOTE
 #define VIP_EMPTY "10.96.0.30"  /* svc 5: no Maglev table */
 #define VIP_POLICY "10.96.0.40" /* svc 6: policy enforced */
 #define VIP_DOWN "10.96.0.50"   /* svc 7: backend behind a peer that is down */
@@ -303,6 +304,7 @@ static int lab_fill_maps(struct hx *h, struct gw_cfg *cfg)
 	r |= svc_add(h, GW_AF_INET, VIP1, 80, IPPROTO_SCTP, 11, 0);
 	r |= svc_add(h, GW_AF_INET, VIP1, 443, IPPROTO_TCP, 12, GW_SVC_F_L7);
 	r |= svc_add(h, GW_AF_INET, VIP_MISMATCH, 80, IPPROTO_TCP, 13, 0);
+	r |= svc_add(h, GW_AF_INET, VIP_REMOTE_UDP, 53, IPPROTO_UDP, 14, 0);
 
 	r |= backend_add(h, B_BE1, GW_AF_INET, BE1, 8080, SITE, 0, 0);
 	r |= backend_add(h, B_BE2, GW_AF_INET, BE2, 8080, SITE, 0, 0);
@@ -342,6 +344,7 @@ static int lab_fill_maps(struct hx *h, struct gw_cfg *cfg)
 	r |= maglev_set(h, 9, GW_MAGLEV_CLIENT, 0, B_NONEIGH);
 	r |= maglev_set(h, 10, GW_MAGLEV_CLIENT, 0, B_SNAT);
 	r |= maglev_set(h, 13, GW_MAGLEV_CLIENT, 0, B_BE6); /* a wrong table: IPv6 backend */
+	r |= maglev_set(h, 14, GW_MAGLEV_CLIENT, 0, B_RBE2);
 	return r ? -1 : 0;
 }
 
