@@ -932,68 +932,37 @@ static void test_snat_exhaustion(void **state)
 
 /* The flow cache in the real program: a tracked flow's packets leave as the
  * conntrack path sends them, and a next hop that changed (with the epoch
- * moved on) is used at once. */
+ * moved on) is used at once. All rows send the same packet. */
+#define FC_IN                                                                                      \
+	{                                                                                          \
+		FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40      \
+	}
+#define FC_OUT(mac)                                                                                \
+	&(const struct pb_spec)                                                                    \
+	{                                                                                          \
+		TUN_TO(mac, PEER2), GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), \
+					    .l4.payload_len = 40)                                  \
+	}
+#define FC_SENT                                                                                    \
+	.prog = P_INT, .in = FC_IN, .verdict = XDP_REDIRECT, .egress = E_EXT0,                     \
+	.reason = GW_R_FWD_REMOTE
+
+/* clang-format off */
 static const struct xcase T_FLOWC[] = {
-	{.desc = "flow cache: a new UDP flow to a remote backend",
-	 .prog = P_INT,
-	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
-	 .verdict = XDP_REDIRECT,
-	 .egress = E_EXT0,
-	 .reason = GW_R_FWD_REMOTE,
-	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2, PEER2),
-					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
-						UDP(42000, 53), .l4.payload_len = 40)},
-	 .ct = CT_REMOTE,
-	 .peer = 1,
-	 .zone = 2},
-	{.desc = "... its next packet, from the cache: the same bytes, conntrack untouched",
-	 .prog = P_INT,
-	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
-	 .verdict = XDP_REDIRECT,
-	 .egress = E_EXT0,
-	 .reason = GW_R_FWD_REMOTE,
-	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2, PEER2),
-					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
-						UDP(42000, 53), .l4.payload_len = 40)},
-	 .ct = CT_CACHED},
-	{.desc = "... the peer's MAC changed, epoch moved on: the new next hop",
-	 .prog = P_INT,
-	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
-	 .verdict = XDP_REDIRECT,
-	 .egress = E_EXT0,
-	 .reason = GW_R_FWD_REMOTE,
-	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2_NEW, PEER2),
-					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
-						UDP(42000, 53), .l4.payload_len = 40)},
-	 .ct = CT_HIT,
-	 .before = peer2_mac_new},
-	{.desc = "... and from the cache again",
-	 .prog = P_INT,
-	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
-	 .verdict = XDP_REDIRECT,
-	 .egress = E_EXT0,
-	 .reason = GW_R_FWD_REMOTE,
-	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2_NEW, PEER2),
-					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
-						UDP(42000, 53), .l4.payload_len = 40)},
-	 .ct = CT_CACHED},
-	{.desc = "... the peer went down: not sent to it from the cache",
-	 .prog = P_INT,
-	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
-	 .verdict = XDP_DROP,
-	 .reason = GW_R_DROP_NO_PEER,
-	 .before = peer2_down},
-	{.desc = "... up again, MAC restored: the original next hop",
-	 .prog = P_INT,
-	 .in = {FROM_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), .l4.payload_len = 40},
-	 .verdict = XDP_REDIRECT,
-	 .egress = E_EXT0,
-	 .reason = GW_R_FWD_REMOTE,
-	 .out = &(const struct pb_spec){TUN_TO(MAC_PEER2, PEER2),
-					GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP),
-						UDP(42000, 53), .l4.payload_len = 40)},
-	 .before = peer2_up_mac_back},
+	{ .desc = "flow cache: a new UDP flow to a remote backend", FC_SENT,
+	  .out = FC_OUT(MAC_PEER2), .ct = CT_REMOTE, .peer = 1, .zone = 2 },
+	{ .desc = "... its next packet, from the cache: the same bytes, conntrack untouched",
+	  FC_SENT, .out = FC_OUT(MAC_PEER2), .ct = CT_CACHED },
+	{ .desc = "... the peer's MAC changed, epoch moved on: the new next hop", FC_SENT,
+	  .out = FC_OUT(MAC_PEER2_NEW), .ct = CT_HIT, .before = peer2_mac_new },
+	{ .desc = "... and from the cache again", FC_SENT, .out = FC_OUT(MAC_PEER2_NEW),
+	  .ct = CT_CACHED },
+	{ .desc = "... the peer went down: not sent to it from the cache", .prog = P_INT,
+	  .in = FC_IN, .verdict = XDP_DROP, .reason = GW_R_DROP_NO_PEER, .before = peer2_down },
+	{ .desc = "... up again, MAC restored: the original next hop", FC_SENT,
+	  .out = FC_OUT(MAC_PEER2), .before = peer2_up_mac_back },
 };
+/* clang-format on */
 
 /* The slot of this CPU's region that holds a tuple, if any: the cache is a
  * plain array, HX_FLOWC slots per CPU. */
