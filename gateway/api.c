@@ -1,17 +1,13 @@
 /* Control API server: HTTP/1.1 (http-parser) + JSON (jansson) on a unix
  * socket or TCP, driven by libuv; keep-alive, one request at a time per connection. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <http_parser.h>
@@ -19,15 +15,14 @@
 #include <uv.h>
 
 #include "gw/api.h"
+#include "api-int.h"
 
 #define API_READ_BUF	    16384
-#define API_BACKLOG	    128
 #define API_LINGER_MS	    1000	  /* after a closing answer, drain input this long */
 #define API_LINGER_MAX	    (1024 * 1024) /* ... or this many bytes, then close */
 #define API_MAX_CONNS_LIMIT 65536
 #define API_MAX_REQ_LIMIT   (64 * 1024 * 1024)
 #define API_MAX_IDLE_LIMIT  (3600 * 1000)
-#define API_JSON	    "application/json"
 
 enum conn_state {
 	CONN_READING, /* parsing a request */
@@ -109,188 +104,6 @@ static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 static void conn_parse(struct api_conn *c);
 static const http_parser_settings api_parser_settings;
-
-/* --- replies ------------------------------------------------------------ */
-
-static void resp_set(struct gw_api_response *resp, int status, const char *ctype, char *body,
-		     size_t len)
-{
-	free(resp->body);
-	resp->status = status;
-	snprintf(resp->content_type, sizeof(resp->content_type), "%s", ctype);
-	resp->body = body;
-	resp->body_len = body ? len : 0;
-}
-
-/* Last resort when even building an error fails: status and a fixed body. */
-static void resp_set_fixed(struct gw_api_response *resp, int status, const char *json)
-{
-	char *s = strdup(json);
-
-	resp_set(resp, status, API_JSON, s, s ? strlen(s) : 0);
-}
-
-void gw_api_reply_json(struct gw_api_response *resp, int status, json_t *body)
-{
-	char *s, *t;
-	size_t len;
-
-	if (!body) {
-		resp_set_fixed(resp, 500, "{\"error\":\"out of memory\"}\n");
-		return;
-	}
-	s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(body);
-	if (!s) {
-		resp_set_fixed(resp, 500, "{\"error\":\"cannot encode the answer as JSON\"}\n");
-		return;
-	}
-	len = strlen(s);
-	t = realloc(s, len + 2);
-	if (!t) {
-		free(s);
-		resp_set_fixed(resp, 500, "{\"error\":\"out of memory\"}\n");
-		return;
-	}
-	t[len] = '\n'; /* for people reading it with curl */
-	t[len + 1] = '\0';
-	resp_set(resp, status, API_JSON, t, len + 1);
-}
-
-void gw_api_reply_error(struct gw_api_response *resp, int status, const char *fmt, ...)
-{
-	char msg[1024];
-	json_t *s;
-	size_t i;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	s = json_string(msg);
-	if (!s) {
-		/* Not UTF-8 (a client's bytes echoed back): keep the ASCII. */
-		for (i = 0; msg[i]; i++)
-			if ((unsigned char)msg[i] >= 0x80)
-				msg[i] = '?';
-		s = json_string(msg);
-	}
-	gw_api_reply_json(resp, status, s ? json_pack("{s:o}", "error", s) : NULL);
-}
-
-void gw_api_reply_text(struct gw_api_response *resp, int status, const char *content_type,
-		       const char *text, size_t len)
-{
-	char *s = malloc(len + 1);
-
-	if (!s) {
-		resp_set_fixed(resp, 500, "{\"error\":\"out of memory\"}\n");
-		return;
-	}
-	memcpy(s, text, len);
-	s[len] = '\0';
-	/* A header value must not carry CR/LF (response splitting). */
-	if (!content_type || strpbrk(content_type, "\r\n") ||
-	    strlen(content_type) >= sizeof(resp->content_type))
-		content_type = "application/octet-stream";
-	resp_set(resp, status, content_type, s, len);
-}
-
-json_t *gw_api_body_json(const struct gw_api_request *req, struct gw_api_response *resp)
-{
-	json_error_t jerr;
-	json_t *j;
-
-	if (!req->body_len) {
-		gw_api_reply_error(resp, 400, "a JSON object is expected in the request body");
-		return NULL;
-	}
-	j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!j) {
-		gw_api_reply_error(resp, 400,
-				   "invalid JSON in the request body: %s (line %d, column %d)",
-				   jerr.text, jerr.line, jerr.column);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		gw_api_reply_error(resp, 400, "the request body must be a JSON object");
-		return NULL;
-	}
-	return j;
-}
-
-/* --- percent-decoding ---------------------------------------------------- */
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Decode @len bytes of @s into @out (room for @size bytes with the NUL). */
-static int pct_decode(const char *s, size_t len, int plus_is_space, char *out, size_t size)
-{
-	size_t i, o = 0;
-	int hi, lo;
-	char ch;
-
-	for (i = 0; i < len; i++) {
-		ch = s[i];
-		if (ch == '%') {
-			if (i + 2 >= len)
-				return -EINVAL;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				return -EINVAL;
-			ch = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (ch == '+' && plus_is_space) {
-			ch = ' ';
-		} else if (ch == '\0') {
-			return -EINVAL;
-		}
-		if (o + 1 >= size)
-			return -ENOSPC;
-		out[o++] = ch;
-	}
-	if (o >= size)
-		return -ENOSPC;
-	out[o] = '\0';
-	return 0;
-}
-
-int gw_api_query_get(const struct gw_api_request *req, const char *key, char *buf, size_t size)
-{
-	const char *p = req->query, *end, *eq;
-	char name[256];
-	size_t klen;
-	int r;
-
-	if (!p || !key || !buf || !size)
-		return -EINVAL;
-	while (*p) {
-		end = strchr(p, '&');
-		if (!end)
-			end = p + strlen(p);
-		eq = memchr(p, '=', (size_t)(end - p));
-		klen = (size_t)((eq ? eq : end) - p);
-		r = pct_decode(p, klen, 1, name, sizeof(name));
-		if (r == 0 && !strcmp(name, key)) {
-			if (!eq)
-				return pct_decode("", 0, 1, buf, size);
-			return pct_decode(eq + 1, (size_t)(end - eq - 1), 1, buf, size);
-		}
-		p = *end ? end + 1 : end;
-	}
-	return -ENOENT;
-}
 
 /* --- connections -------------------------------------------------------- */
 
@@ -483,7 +296,7 @@ static void conn_send(struct api_conn *c, struct gw_api_response *resp, const ch
 
 	if (status < 100 || status > 599) {
 		status = 500;
-		resp_set_fixed(resp, 500, "{\"error\":\"handler gave an invalid status\"}\n");
+		gw_api_resp_fixed(resp, 500, "{\"error\":\"handler gave an invalid status\"}\n");
 	}
 	if (c->close_after)
 		conn_hdr = "Connection: close\r\n";
@@ -596,10 +409,10 @@ static void conn_dispatch(struct api_conn *c)
 	plen = u.field_data[UF_PATH].len;
 	path = malloc(plen + 1);
 	if (!path) {
-		resp_set_fixed(&resp, 500, "{\"error\":\"out of memory\"}\n");
+		gw_api_resp_fixed(&resp, 500, "{\"error\":\"out of memory\"}\n");
 		goto send;
 	}
-	if (pct_decode(c->url + u.field_data[UF_PATH].off, plen, 0, path, plen + 1)) {
+	if (gw_api_pct_decode(c->url + u.field_data[UF_PATH].off, plen, 0, path, plen + 1)) {
 		gw_api_reply_error(&resp, 400, "bad percent-encoding in the path");
 		goto send;
 	}
@@ -608,7 +421,7 @@ static void conn_dispatch(struct api_conn *c)
 	else
 		query = strdup("");
 	if (!query) {
-		resp_set_fixed(&resp, 500, "{\"error\":\"out of memory\"}\n");
+		gw_api_resp_fixed(&resp, 500, "{\"error\":\"out of memory\"}\n");
 		goto send;
 	}
 	route = route_find(api, method, path, &tail, allow, sizeof(allow));
@@ -630,7 +443,7 @@ static void conn_dispatch(struct api_conn *c)
 	req.body_len = c->body_len;
 	route->fn(api->ud, &req, &resp);
 	if (!resp.status)
-		resp_set_fixed(&resp, 500, "{\"error\":\"the handler gave no answer\"}\n");
+		gw_api_resp_fixed(&resp, 500, "{\"error\":\"the handler gave no answer\"}\n");
 send:
 	conn_send(c, &resp, allow);
 	free(resp.body);
@@ -887,142 +700,6 @@ static void api_connection(uv_stream_t *server, int status)
 	conn_read_start(c);
 }
 
-/* Create the socket's directory (one level) if it is missing. */
-static int unix_parent_prepare(const char *path)
-{
-	char dir[GW_API_UNIX_PATH_MAX + 1];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0755) == 0)
-		return chmod(dir, 0755) < 0 ? -errno : 0; /* exact mode, whatever the umask */
-	return errno == EEXIST ? 0 : -errno;
-}
-
-/* A socket file nobody answers on is a crashed daemon's: remove it. */
-static int unix_stale_remove(const char *path, const struct sockaddr_un *sun)
-{
-	struct stat st;
-	int fd, r, err;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
-	err = errno;
-	close(fd);
-	/* EAGAIN: the backlog is full, so somebody listens. */
-	if (r == 0 || err == EAGAIN || err == EINPROGRESS)
-		return -EADDRINUSE;
-	if (err != ECONNREFUSED)
-		return -err;
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-static int listen_unix(struct gw_api *api, const char *path)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd = -1, r;
-
-	if (!path[0])
-		return -EINVAL;
-	if (strlen(path) > GW_API_UNIX_PATH_MAX)
-		return -ENAMETOOLONG;
-	memcpy(sun.sun_path, path, strlen(path));
-	r = unix_parent_prepare(path);
-	if (r)
-		return r;
-	r = unix_stale_remove(path, &sun);
-	if (r)
-		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		r = -errno;
-		goto err_close;
-	}
-	/* Mode before listen(): nobody can connect in between. */
-	if (chmod(path, 0660) < 0 || stat(path, &st) < 0 || listen(fd, API_BACKLOG) < 0) {
-		r = -errno;
-		goto err_unlink;
-	}
-	snprintf(api->path, sizeof(api->path), "%s", path);
-	api->dev = st.st_dev;
-	api->ino = st.st_ino;
-	return fd;
-
-err_unlink:
-	unlink(path);
-err_close:
-	close(fd);
-	return r;
-}
-
-/* "host:port" or "[v6]:port", numeric host only. */
-static int listen_tcp(const char *address)
-{
-	struct sockaddr_storage ss = {0};
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon, *hs = address;
-	size_t hlen;
-	char *end;
-	unsigned long port;
-	int fd, one = 1, r;
-	socklen_t slen;
-
-	colon = strrchr(address, ':');
-	if (!colon || !colon[1])
-		return -EINVAL;
-	hlen = (size_t)(colon - address);
-	if (hlen >= 2 && address[0] == '[' && address[hlen - 1] == ']') {
-		hs++;
-		hlen -= 2;
-	}
-	if (!hlen || hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, hs, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || port > 65535 || colon[1] == '-' || colon[1] == '+')
-		return -EINVAL;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		slen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		slen = sizeof(*sin6);
-	} else {
-		return -EINVAL;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, API_BACKLOG) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 static int limits_apply(struct gw_api_limits *l, const struct gw_api_limits *in)
 {
 	if (in)
@@ -1078,10 +755,18 @@ struct gw_api *gw_api_new(uv_loop_t *loop, const char *address, const struct gw_
 	api->n_routes = n_routes;
 	api->ud = ud;
 	if (!strncmp(address, "unix:", 5) || address[0] == '/') {
+		const char *path = address[0] == '/' ? address : address + 5;
+		struct stat st;
+
 		api->is_unix = 1;
-		fd = listen_unix(api, address[0] == '/' ? address : address + 5);
+		fd = gw_api_listen_unix(path, &st);
+		if (fd >= 0) {
+			snprintf(api->path, sizeof(api->path), "%s", path);
+			api->dev = st.st_dev;
+			api->ino = st.st_ino;
+		}
 	} else {
-		fd = listen_tcp(address);
+		fd = gw_api_listen_tcp(address);
 	}
 	if (fd < 0) {
 		r = fd;
