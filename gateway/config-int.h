@@ -4,7 +4,10 @@
 #define GW_CONFIG_INT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include <libconfig.h>
 
 #include "gw/config.h"
 
@@ -76,6 +79,48 @@ struct key {
 	const char *expect;	  /* STR: what a valid value looks like */
 	int family;		  /* IP: AF_INET, AF_INET6 or 0 for either */
 };
+
+/* The loader's state while it reads one file (config.c). */
+/* An integer literal libconfig 1.5 silently truncates to 32 bits. */
+struct big_int {
+	unsigned int line;
+	int32_t truncated;
+	bool used;
+	char text[32];
+};
+
+struct ctx {
+	const char *name;   /* file name for messages */
+	const char *incdir; /* directory of name, for @include; NULL: current */
+	struct gw_config *cfg;
+	struct gw_config_errors *errs;
+	size_t n_err;
+	bool oom;
+	const char *lc_file; /* last file name seen from libconfig ... */
+	const char *file;    /* ... and our copy of it */
+	struct big_int *bigs;
+	size_t n_bigs;
+};
+
+/* config.c */
+void *cfg_arena_alloc(struct ctx *ctx, size_t size);
+char *cfg_arena_strdup(struct ctx *ctx, const char *s);
+
+/* config-source.c */
+const char *cfg_src_file(struct ctx *ctx, const config_setting_t *s);
+/* "FILE:LINE: KEY: text"; no LINE for the root, no KEY when key is NULL. */
+void __attribute__((format(printf, 4, 5)))
+cfg_fail(struct ctx *ctx, const config_setting_t *s, const char *key, const char *fmt, ...);
+/* A string as it appears in a message: quoted, bounded, printable. */
+void cfg_quote(const char *s, char *buf, size_t len);
+struct big_int *cfg_big_at(struct ctx *ctx, const config_setting_t *s);
+/* The value of a scalar, for "found ...". */
+const char *cfg_describe_value(struct ctx *ctx, const config_setting_t *s, char *buf, size_t len);
+const char *cfg_describe_type(struct ctx *ctx, const config_setting_t *s, char *buf, size_t len);
+/* What a key wants, for "expected ...". */
+const char *cfg_expect(const struct key *k, char *buf, size_t len);
+/* The look at the text before libconfig's: 0 or -errno (errors reported). */
+int cfg_scan_text(struct ctx *ctx, const char *t, size_t len);
 
 /* The root of the schema (config-schema.c). */
 extern const struct key gw_config_keys[];

@@ -23,30 +23,9 @@
 
 #define CHUNK_SIZE (64 * 1024)
 
-/* An integer literal libconfig 1.5 silently truncates to 32 bits. */
-struct big_int {
-	unsigned int line;
-	int32_t truncated;
-	bool used;
-	char text[32];
-};
-
-struct ctx {
-	const char *name;   /* file name for messages */
-	const char *incdir; /* directory of name, for @include; NULL: current */
-	struct gw_config *cfg;
-	struct gw_config_errors *errs;
-	size_t n_err;
-	bool oom;
-	const char *lc_file; /* last file name seen from libconfig ... */
-	const char *file;    /* ... and our copy of it */
-	struct big_int *bigs;
-	size_t n_bigs;
-};
-
 /* ---- memory ---------------------------------------------------------- */
 
-static void *arena_alloc(struct ctx *ctx, size_t size)
+void *cfg_arena_alloc(struct ctx *ctx, size_t size)
 {
 	struct gw_config_priv *p = ctx->cfg->priv;
 	struct chunk *c = p->chunks;
@@ -77,10 +56,10 @@ static void *arena_alloc(struct ctx *ctx, size_t size)
 	return r;
 }
 
-static char *arena_strdup(struct ctx *ctx, const char *s)
+char *cfg_arena_strdup(struct ctx *ctx, const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char *r = arena_alloc(ctx, n);
+	char *r = cfg_arena_alloc(ctx, n);
 
 	if (r)
 		memcpy(r, s, n);
@@ -139,212 +118,6 @@ void gw_config_errors_done(struct gw_config_errors *errs)
 }
 
 /* libconfig names included files as written; show them from our directory. */
-static const char *src_file(struct ctx *ctx, const config_setting_t *s)
-{
-	const char *f = s ? config_setting_source_file(s) : NULL;
-	char *copy;
-
-	if (!f)
-		return ctx->name;
-	if (f == ctx->lc_file)
-		return ctx->file;
-	if (f[0] != '/' && ctx->incdir) {
-		size_t n = strlen(ctx->incdir) + strlen(f) + 2;
-
-		copy = arena_alloc(ctx, n);
-		if (copy)
-			snprintf(copy, n, "%s/%s", ctx->incdir, f);
-	} else {
-		copy = arena_strdup(ctx, f);
-	}
-	if (!copy)
-		return ctx->name;
-	ctx->lc_file = f;
-	ctx->file = copy;
-	return copy;
-}
-
-/* "FILE:LINE: KEY: text"; no LINE for the root, no KEY when key is NULL. */
-static void __attribute__((format(printf, 4, 5)))
-fail(struct ctx *ctx, const config_setting_t *s, const char *key, const char *fmt, ...)
-{
-	unsigned int line = s ? config_setting_source_line(s) : 0;
-	const char *file = src_file(ctx, s);
-	char msg[1024];
-	char where[64] = "";
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line)
-		snprintf(where, sizeof(where), ":%u", line);
-	ctx->n_err++;
-	if (key)
-		gw_config_errors_add(ctx->errs, false, "%s%s: %s: %s", file, where, key, msg);
-	else
-		gw_config_errors_add(ctx->errs, false, "%s%s: %s", file, where, msg);
-}
-
-/* A string as it appears in a message: quoted, bounded, printable. */
-static void quote(const char *s, char *buf, size_t len)
-{
-	size_t i, o = 0;
-
-	buf[o++] = '"';
-	for (i = 0; s[i] && o + 6 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i >= 64) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c == '"' || c == '\\')
-			buf[o++] = '\\';
-		buf[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-}
-
-static struct big_int *big_at(struct ctx *ctx, const config_setting_t *s)
-{
-	unsigned int line = config_setting_source_line(s);
-	int32_t v = (int32_t)config_setting_get_int(s);
-	struct big_int *any = NULL;
-	size_t i;
-
-	if (config_setting_source_file(s) || config_setting_type(s) != CONFIG_TYPE_INT)
-		return NULL; /* only the main file is scanned */
-	for (i = 0; i < ctx->n_bigs; i++) {
-		struct big_int *b = &ctx->bigs[i];
-
-		if (b->line != line || b->used)
-			continue;
-		if (b->truncated == v)
-			return b;
-		if (!any)
-			any = b;
-	}
-	return any;
-}
-
-/* The value of a scalar, for "found ...". */
-static const char *describe_value(struct ctx *ctx, const config_setting_t *s, char *buf, size_t len)
-{
-	struct big_int *b;
-
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		b = big_at(ctx, s);
-		if (b)
-			snprintf(buf, len, "%s", b->text);
-		else
-			snprintf(buf, len, "%lld", config_setting_get_int64(s));
-		break;
-	case CONFIG_TYPE_FLOAT:
-		snprintf(buf, len, "%g", config_setting_get_float(s));
-		break;
-	case CONFIG_TYPE_BOOL:
-		snprintf(buf, len, "%s", config_setting_get_bool(s) ? "true" : "false");
-		break;
-	case CONFIG_TYPE_STRING:
-		quote(config_setting_get_string(s), buf, len);
-		break;
-	case CONFIG_TYPE_GROUP:
-		snprintf(buf, len, "a group");
-		break;
-	case CONFIG_TYPE_ARRAY:
-		snprintf(buf, len, "an array");
-		break;
-	case CONFIG_TYPE_LIST:
-		snprintf(buf, len, "a list");
-		break;
-	default:
-		snprintf(buf, len, "nothing");
-		break;
-	}
-	return buf;
-}
-
-/* The type and value of a setting, for "found ..." after a type mismatch. */
-static const char *describe_type(struct ctx *ctx, const config_setting_t *s, char *buf, size_t len)
-{
-	char v[128];
-	const char *t;
-
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		t = "an integer";
-		break;
-	case CONFIG_TYPE_FLOAT:
-		t = "a float";
-		break;
-	case CONFIG_TYPE_BOOL:
-		t = "a boolean";
-		break;
-	case CONFIG_TYPE_STRING:
-		t = "a string";
-		break;
-	default:
-		return describe_value(ctx, s, buf, len);
-	}
-	snprintf(buf, len, "%s (%s)", t, describe_value(ctx, s, v, sizeof(v)));
-	return buf;
-}
-
-static const char *expect(const struct key *k, char *buf, size_t len)
-{
-	size_t o, i;
-
-	switch (k->kind) {
-	case K_STR:
-		if (k->expect)
-			return k->expect;
-		snprintf(buf, len, "a string of %" PRId64 "..%" PRId64 " characters", k->min,
-			 k->max);
-		return buf;
-	case K_INT:
-		snprintf(buf, len, "an integer in %" PRId64 "..%" PRId64, k->min, k->max);
-		return buf;
-	case K_BOOL:
-		return "true or false";
-	case K_ENUM:
-		o = (size_t)snprintf(buf, len, "one of ");
-		for (i = 0; k->names[i] && o < len; i++)
-			o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", k->names[i]);
-		return buf;
-	case K_IP:
-		if (k->family == AF_INET)
-			return "a unicast IPv4 address";
-		if (k->family == AF_INET6)
-			return "a unicast IPv6 address";
-		return "a unicast IPv4 or IPv6 address";
-	case K_CIDR:
-		return "a network such as \"10.1.0.0/24\" or \"fd00:1::/64\"";
-	case K_PORTS:
-		return "a port or port range with protocol, such as \"80/tcp\" or "
-		       "\"8000-8099/udp\" (ports 1..65535; tcp, udp or sctp)";
-	case K_LISTEN:
-		return "an address and port such as \"127.0.0.1:9400\" or \"[::1]:9400\"";
-	case K_GROUP:
-		return "a group { ... }";
-	case K_LIST:
-		return "a list ( { ... }, ... )";
-	case K_ARRAY: {
-		char el[200];
-
-		snprintf(buf, len, "an array [ ... ] of %" PRId64 "..%" PRId64 " values, each %s",
-			 k->min, k->max, expect(k->sub, el, sizeof(el)));
-		return buf;
-	}
-	}
-	return "?";
-}
-
 /* ---- the walk -------------------------------------------------------- */
 
 static void record(struct ctx *ctx, const char *key, const config_setting_t *s)
@@ -367,8 +140,8 @@ static void record(struct ctx *ctx, const char *key, const config_setting_t *s)
 		p->cap_lines = cap;
 	}
 	l = &p->lines[p->n_lines];
-	l->key = arena_strdup(ctx, key);
-	l->file = src_file(ctx, s);
+	l->key = cfg_arena_strdup(ctx, key);
+	l->file = cfg_src_file(ctx, s);
 	l->line = line;
 	if (l->key)
 		p->n_lines++;
@@ -391,7 +164,7 @@ static int parse_text(struct ctx *ctx, const struct key *k, const char *s, void 
 		}
 		if (!gw_config_syntax_ok(k->syntax, s))
 			return -EINVAL;
-		*(const char **)dst = arena_strdup(ctx, s);
+		*(const char **)dst = cfg_arena_strdup(ctx, s);
 		return 0;
 	case K_ENUM:
 		for (i = 0; k->names[i]; i++) {
@@ -473,19 +246,19 @@ static void parse_scalar(struct ctx *ctx, const config_setting_t *s, const char 
 	case K_INT:
 		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
 			goto bad_type;
-		big = big_at(ctx, s);
+		big = cfg_big_at(ctx, s);
 		if (big) {
 			big->used = true;
-			fail(ctx, s, key,
-			     "expected %s; found %s (too large for libconfig's 32-bit "
-			     "integers, which would truncate it; write %sL if you meant it)",
-			     expect(k, exp, sizeof(exp)), big->text, big->text);
+			cfg_fail(ctx, s, key,
+				 "expected %s; found %s (too large for libconfig's 32-bit "
+				 "integers, which would truncate it; write %sL if you meant it)",
+				 cfg_expect(k, exp, sizeof(exp)), big->text, big->text);
 			goto bad_value;
 		}
 		v = config_setting_get_int64(s);
 		if (v < k->min || v > k->max) {
-			fail(ctx, s, key, "expected %s; found %" PRId64,
-			     expect(k, exp, sizeof(exp)), v);
+			cfg_fail(ctx, s, key, "expected %s; found %" PRId64,
+				 cfg_expect(k, exp, sizeof(exp)), v);
 			goto bad_value;
 		}
 		store_int(dst, k->size, v);
@@ -499,17 +272,17 @@ static void parse_scalar(struct ctx *ctx, const config_setting_t *s, const char 
 		if (type != CONFIG_TYPE_STRING)
 			goto bad_type;
 		if (parse_text(ctx, k, config_setting_get_string(s), dst, hint, sizeof(hint))) {
-			fail(ctx, s, key, "expected %s; found %s%s%s%s",
-			     expect(k, exp, sizeof(exp)),
-			     describe_value(ctx, s, found, sizeof(found)), hint[0] ? " (" : "",
-			     hint, hint[0] ? ")" : "");
+			cfg_fail(ctx, s, key, "expected %s; found %s%s%s%s",
+				 cfg_expect(k, exp, sizeof(exp)),
+				 cfg_describe_value(ctx, s, found, sizeof(found)),
+				 hint[0] ? " (" : "", hint, hint[0] ? ")" : "");
 			goto bad_value;
 		}
 		return;
 	}
 bad_type:
-	fail(ctx, s, key, "expected %s; found %s", expect(k, exp, sizeof(exp)),
-	     describe_type(ctx, s, found, sizeof(found)));
+	cfg_fail(ctx, s, key, "expected %s; found %s", cfg_expect(k, exp, sizeof(exp)),
+		 cfg_describe_type(ctx, s, found, sizeof(found)));
 bad_value:
 	/* Keep later checks quiet about values that already failed. */
 	if (k->kind == K_INT || k->kind == K_BOOL || k->kind == K_ENUM)
@@ -588,10 +361,10 @@ static void unknown_key(struct ctx *ctx, const config_setting_t *m, const char *
 					      k->name);
 	}
 	if (best && best_d <= 2 + strlen(best->name) / 4 && best_d < strlen(name))
-		fail(ctx, m, NULL, "unknown key \"%s\" %s; did you mean \"%s\"?", name, in,
-		     best->name);
+		cfg_fail(ctx, m, NULL, "unknown key \"%s\" %s; did you mean \"%s\"?", name, in,
+			 best->name);
 	else
-		fail(ctx, m, NULL, "unknown key \"%s\" %s; known keys: %s", name, in, list);
+		cfg_fail(ctx, m, NULL, "unknown key \"%s\" %s; known keys: %s", name, in, list);
 }
 
 static void parse_group(struct ctx *ctx, const config_setting_t *g, const char *key,
@@ -619,13 +392,14 @@ static void parse_member(struct ctx *ctx, const config_setting_t *s, const char 
 			break;
 		n = config_setting_length(s);
 		if (n < k->min || n > k->max) {
-			fail(ctx, s, key, "expected %" PRId64 "..%" PRId64 " elements; found %d",
-			     k->min, k->max, n);
+			cfg_fail(ctx, s, key,
+				 "expected %" PRId64 "..%" PRId64 " elements; found %d", k->min,
+				 k->max, n);
 			return;
 		}
 		if (n == 0)
 			return;
-		arr = arena_alloc(ctx, (size_t)n * k->size);
+		arr = cfg_arena_alloc(ctx, (size_t)n * k->size);
 		if (!arr)
 			return;
 		for (i = 0; i < n; i++) {
@@ -637,8 +411,8 @@ static void parse_member(struct ctx *ctx, const config_setting_t *s, const char 
 			if (k->kind == K_ARRAY) {
 				parse_scalar(ctx, e, ekey, k->sub, edst);
 			} else if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-				fail(ctx, e, ekey, "expected a group { ... }; found %s",
-				     describe_type(ctx, e, found, sizeof(found)));
+				cfg_fail(ctx, e, ekey, "expected a group { ... }; found %s",
+					 cfg_describe_type(ctx, e, found, sizeof(found)));
 				set_defaults(ctx, k->sub, edst);
 			} else {
 				parse_group(ctx, e, ekey, k->sub, edst);
@@ -651,8 +425,8 @@ static void parse_member(struct ctx *ctx, const config_setting_t *s, const char 
 		parse_scalar(ctx, s, key, k, dst);
 		return;
 	}
-	fail(ctx, s, key, "expected %s; found %s", expect(k, exp, sizeof(exp)),
-	     describe_type(ctx, s, found, sizeof(found)));
+	cfg_fail(ctx, s, key, "expected %s; found %s", cfg_expect(k, exp, sizeof(exp)),
+		 cfg_describe_type(ctx, s, found, sizeof(found)));
 	set_default(ctx, k, obj);
 }
 
@@ -682,144 +456,10 @@ static void parse_group(struct ctx *ctx, const config_setting_t *g, const char *
 			continue;
 		}
 		if (k->flags & KF_REQUIRED)
-			fail(ctx, g, ckey, "required key is missing; expected %s",
-			     expect(k, exp, sizeof(exp)));
+			cfg_fail(ctx, g, ckey, "required key is missing; expected %s",
+				 cfg_expect(k, exp, sizeof(exp)));
 		set_default(ctx, k, obj);
 	}
-}
-
-/* ---- libconfig's integer truncation ------------------------------------ */
-
-static bool is_word(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_' || c == '*';
-}
-
-/* libconfig would read "@include /dev/zero" forever: only regular files of
- * bounded size may be included. Called at the opening quote. */
-static void check_include(struct ctx *ctx, const char *t, size_t len, unsigned int line)
-{
-	const char *end = memchr(t + 1, '"', len - 1);
-	char name[GW_CONFIG_PATH_MAX + 1], path[2 * GW_CONFIG_PATH_MAX + 2];
-	struct stat st;
-	size_t n;
-
-	if (!end)
-		return; /* libconfig reports it */
-	n = (size_t)(end - t - 1);
-	if (n >= sizeof(name))
-		n = sizeof(name) - 1;
-	memcpy(name, t + 1, n);
-	name[n] = '\0';
-	if (name[0] != '/' && ctx->incdir)
-		snprintf(path, sizeof(path), "%s/%s", ctx->incdir, name);
-	else
-		snprintf(path, sizeof(path), "%s", name);
-	if (stat(path, &st))
-		return; /* libconfig reports "cannot open include file" */
-	if (!S_ISREG(st.st_mode) || st.st_size > GW_CONFIG_MAX_FILE_SIZE) {
-		ctx->n_err++;
-		gw_config_errors_add(
-			ctx->errs, false,
-			"%s:%u: @include \"%s\": expected a regular file of at most %d "
-			"bytes; found %s",
-			ctx->name, line, name, GW_CONFIG_MAX_FILE_SIZE,
-			S_ISREG(st.st_mode) ? "a larger one" : "something else");
-	}
-}
-
-/* A look at the text before libconfig's: libconfig 1.5 keeps an integer
- * literal without the L suffix in an int and silently drops the high bits,
- * so find such literals first and refuse a value like 4294967297 instead
- * of reading it as 1; and check what @include names. */
-static int scan_text(struct ctx *ctx, const char *t, size_t len)
-{
-	unsigned int line = 1;
-	size_t i = 0;
-
-	while (i < len) {
-		char c = t[i];
-
-		if (c == '\n') {
-			line++;
-			i++;
-		} else if (c == '#' || (c == '/' && i + 1 < len && t[i + 1] == '/')) {
-			while (i < len && t[i] != '\n')
-				i++;
-		} else if (c == '/' && i + 1 < len && t[i + 1] == '*') {
-			for (i += 2; i < len && !(t[i] == '*' && i + 1 < len && t[i + 1] == '/');
-			     i++)
-				if (t[i] == '\n')
-					line++;
-			i += 2;
-		} else if (c == '"') {
-			for (i++; i < len && t[i] != '"'; i++) {
-				if (t[i] == '\\')
-					i++;
-				else if (t[i] == '\n')
-					line++;
-			}
-			i++;
-		} else if (c == '@' && len - i > 8 && !strncmp(t + i, "@include", 8)) {
-			for (i += 8; i < len && (t[i] == ' ' || t[i] == '\t'); i++)
-				;
-			if (i < len && t[i] == '"')
-				check_include(ctx, t + i, len - i, line);
-		} else if (is_word(c) && !(c >= '0' && c <= '9') && c != '-') {
-			while (i < len && is_word(t[i]))
-				i++;
-		} else if ((c >= '0' && c <= '9') || ((c == '-' || c == '+') && i + 1 < len &&
-						      t[i + 1] >= '0' && t[i + 1] <= '9')) {
-			size_t s = i++;
-			bool hex = false, big;
-			unsigned long long u;
-			char num[32];
-			struct big_int *b;
-
-			if (t[s] == '0' && i < len && (t[i] == 'x' || t[i] == 'X')) {
-				hex = true;
-				i++;
-			}
-			while (i < len &&
-			       ((is_word(t[i]) && t[i] != '-' && t[i] != '*') || t[i] == '.' ||
-				((t[i] == '-' || t[i] == '+') && !hex &&
-				 (t[i - 1] == 'e' || t[i - 1] == 'E'))))
-				i++;
-			if (i - s >= sizeof(num) - 1 && !memchr(t + s, '.', i - s)) {
-				big = true; /* far too long to be anything sane */
-				snprintf(num, sizeof(num), "%.24s...", t + s);
-				u = 0;
-			} else {
-				memcpy(num, t + s, i - s < sizeof(num) ? i - s : sizeof(num) - 1);
-				num[i - s < sizeof(num) ? i - s : sizeof(num) - 1] = '\0';
-				if (strpbrk(num, "Ll") || (!hex && strpbrk(num, ".eE")))
-					continue; /* int64 or float: read correctly */
-				errno = 0;
-				u = strtoull(num + (num[0] == '-' || num[0] == '+'), NULL,
-					     hex ? 16 : 10);
-				if (num[0] == '-')
-					big = errno == ERANGE ||
-					      u > (unsigned long long)INT32_MAX + 1;
-				else
-					big = errno == ERANGE || u > INT32_MAX;
-			}
-			if (!big)
-				continue;
-			b = realloc(ctx->bigs, (ctx->n_bigs + 1) * sizeof(*b));
-			if (!b)
-				return -ENOMEM;
-			ctx->bigs = b;
-			b = &b[ctx->n_bigs++];
-			b->line = line;
-			b->truncated = (int32_t)(uint32_t)(num[0] == '-' ? 0 - u : u);
-			b->used = false;
-			snprintf(b->text, sizeof(b->text), "%s", num);
-		} else {
-			i++;
-		}
-	}
-	return 0;
 }
 
 /* ---- after the walk -------------------------------------------------- */
@@ -912,11 +552,11 @@ static void merge_backends(struct ctx *ctx, const config_setting_t *root)
 			char found[100];
 
 			snprintf(key, sizeof(key), "backends[%zu].service", i);
-			quote(p->tl[i].service, found, sizeof(found));
-			fail(ctx, config_setting_get_member(e, "service"), key,
-			     "expected the name of a service defined in services; found %s "
-			     "(a backend with no service)",
-			     found);
+			cfg_quote(p->tl[i].service, found, sizeof(found));
+			cfg_fail(ctx, config_setting_get_member(e, "service"), key,
+				 "expected the name of a service defined in services; found %s "
+				 "(a backend with no service)",
+				 found);
 		}
 	}
 	for (i = 0; i < ctx->cfg->n_services; i++) {
@@ -924,7 +564,7 @@ static void merge_backends(struct ctx *ctx, const config_setting_t *root)
 
 		if (!extra[i])
 			continue;
-		nb = arena_alloc(ctx, (svcs[i].n_backends + extra[i]) * sizeof(*nb));
+		nb = cfg_arena_alloc(ctx, (svcs[i].n_backends + extra[i]) * sizeof(*nb));
 		if (!nb)
 			goto out;
 		if (svcs[i].n_backends)
@@ -1012,7 +652,7 @@ static int load_text(const char *name, const char *incdir, const char *text, siz
 	ctx.cfg = &blk->cfg;
 	blk->cfg.priv = &blk->priv;
 	config_init(&lc);
-	blk->cfg.path = arena_strdup(&ctx, name);
+	blk->cfg.path = cfg_arena_strdup(&ctx, name);
 	if (!blk->cfg.path) {
 		r = -ENOMEM;
 		goto out;
@@ -1029,7 +669,7 @@ static int load_text(const char *name, const char *incdir, const char *text, siz
 		r = -EINVAL;
 		goto out;
 	}
-	r = scan_text(&ctx, text, len);
+	r = cfg_scan_text(&ctx, text, len);
 	if (!r && ctx.n_err)
 		r = -EINVAL;
 	if (r)
