@@ -80,7 +80,6 @@ struct key {
 	int family;		  /* IP: AF_INET, AF_INET6 or 0 for either */
 };
 
-/* The loader's state while it reads one file (config.c). */
 /* An integer literal libconfig 1.5 silently truncates to 32 bits. */
 struct big_int {
 	unsigned int line;
@@ -89,6 +88,7 @@ struct big_int {
 	char text[32];
 };
 
+/* The loader's state while it reads one file (config.c). */
 struct ctx {
 	const char *name;   /* file name for messages */
 	const char *incdir; /* directory of name, for @include; NULL: current */
