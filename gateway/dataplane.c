@@ -212,6 +212,13 @@ struct gw_dp *gw_dp_open(const struct gw_dp_opts *opts, const char **ret_why)
 		*ret_why = "the flow cache size is not a power of two";
 		goto fail;
 	}
+	/* slots per CPU, times every possible CPU: bounded as a whole */
+	if ((uint64_t)opts->flow_cache * (uint64_t)dp->ncpus * sizeof(struct gw_flowc) >
+	    GW_DP_FLOWC_MAX_BYTES) {
+		r = -E2BIG;
+		*ret_why = "limits.flow_cache_entries x CPUs x 64 bytes is over 1 GiB; lower it";
+		goto fail;
+	}
 	if (opts->flow_cache) {
 		bpf_map__set_max_entries(dp->skel->maps.gw_flowc,
 					 opts->flow_cache * (uint32_t)dp->ncpus);

@@ -183,6 +183,13 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 		       ai->taken_over ? "program replaced, running flows kept" : "attached",
 		       ai->generic ? "generic" : "native");
 	}
+	if (cfg->limits.flow_cache_entries) {
+		unsigned long long ncpu = (unsigned long long)libbpf_num_possible_cpus();
+
+		gw_log(GW_LOG_INFO, "flow cache: %u slots per CPU x %llu CPUs, %llu MiB",
+		       cfg->limits.flow_cache_entries, ncpu,
+		       cfg->limits.flow_cache_entries * ncpu * sizeof(struct gw_flowc) >> 20);
+	}
 	d->lb = gw_balancer_new(cfg);
 	if (!d->lb)
 		return -ENOMEM;

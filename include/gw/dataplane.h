@@ -28,6 +28,9 @@ struct gw_dp_opts {
 	uint32_t flow_cache; /* slots per CPU, a power of two; 0: off */
 };
 
+/* Most memory the flow cache may take, all CPUs together. */
+#define GW_DP_FLOWC_MAX_BYTES (1ull << 30)
+
 struct gw_dp_attach_info {
 	uint32_t ifindex;
 	bool generic;	 /* attached in generic (skb) mode */
