@@ -53,6 +53,8 @@ struct cs_sync {
 	json_t *gc_seen; /* unused ids seen by the collector (see cs_identity_gc) */
 	bool gc_running;
 	uint64_t gc_last_ms;
+	uint64_t gw_quiet_until; /* uv_now: no call to gatewayd before this */
+	uint64_t gw_backoff_ms;
 	uint64_t gc_deleted;
 
 	uv_timer_t tick;
@@ -242,15 +244,38 @@ static json_t *body_digest(const char *text)
 	return json_string(hex);
 }
 
+/* A gatewayd that hangs (its socket still accepts, nobody answers) must not
+ * hold this loop, which also keeps the lease alive: without a lease, other
+ * sites would withdraw this site while its data plane runs fine. After a
+ * call times out, calls fail at once for a while (1 s, doubling to 8 s,
+ * reset by any answer), so the loop is held at most one timeout per
+ * backoff. A dead gatewayd refuses at once and needs no such care. */
+#define GW_QUIET_MIN_MS 1000
+#define GW_QUIET_MAX_MS 8000
+
 static int gw_call_text(struct cs_sync *s, const char *method, const char *target, const char *text,
 			json_t **ret)
 {
 	struct gwctl_answer a = {0};
 	int r;
 
+	if (uv_now(s->loop) < s->gw_quiet_until)
+		return -EAGAIN;
 	r = gwctl_http(s->gw_socket, GW_HTTP_TIMEOUT_MS, method, target, text, &a);
+	uv_update_time(s->loop);
+	if (r == -ETIMEDOUT) {
+		s->gw_backoff_ms = s->gw_backoff_ms ? s->gw_backoff_ms * 2 : GW_QUIET_MIN_MS;
+		if (s->gw_backoff_ms > GW_QUIET_MAX_MS)
+			s->gw_backoff_ms = GW_QUIET_MAX_MS;
+		s->gw_quiet_until = uv_now(s->loop) + s->gw_backoff_ms;
+		s->st.gw_timeouts++;
+		set_error(s, "gatewayd did not answer %s %s within %d ms: not asking for %llu ms",
+			  method, target, GW_HTTP_TIMEOUT_MS, (unsigned long long)s->gw_backoff_ms);
+		return r;
+	}
 	if (r)
 		return r;
+	s->gw_backoff_ms = 0;
 	if (ret)
 		*ret = json_loadb(a.body, a.body_len, 0, NULL);
 	r = a.status >= 200 && a.status < 300 ? 0 : -a.status;

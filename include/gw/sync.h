@@ -22,6 +22,7 @@ struct cs_sync_opts {
 #define CS_SYNC_STATS(X)                                                                           \
 	X(pushes, "site views pushed into gatewayd")                                               \
 	X(push_errors, "pushes gatewayd refused or missed")                                        \
+	X(gw_timeouts, "calls gatewayd accepted but did not answer in time")                       \
 	X(withdrawals, "sites withdrawn because etcd deleted their keys")                          \
 	X(puts, "records written to etcd")                                                         \
 	X(put_errors, "record writes that failed")                                                 \

@@ -180,6 +180,33 @@ stall_a() {
 }
 check "site-a's gatewayd stopped 5 times for 300 ms (SIGSTOP/SIGCONT): site-b is never taken down" stall_a
 
+# ------------------------------------------------------------- a hung gatewayd
+# site-b's gatewayd hangs (SIGSTOP) for longer than the lease TTL (10 s):
+# its socket accepts but nobody answers. Its XDP data plane still works, so
+# nothing may be withdrawn: site-b's cluster-syncd must keep its lease alive
+# while its calls to gatewayd time out, and site-a keeps reaching only-b.
+hung_b() {
+	local pid i fails=0 n=0 t_end
+	pid=$(<"$RUN/pids/b-gatewayd")
+	kill -STOP "$pid"
+	t_end=$((SECONDS + 15)) # the hang itself: past the 10 s lease TTL
+	while ((SECONDS < t_end)); do
+		n=$((n + 1))
+		"$LAB" exec --prefix "$P" a client -- curl -sS --max-time 1 http://10.100.0.16/ \
+			>/dev/null 2>&1 || fails=$((fails + 1))
+		knows_service a only-b || fails=$((fails + 1))
+		sleep 0.5
+	done
+	kill -CONT "$pid"
+	echo "site-b's gatewayd hung 15 s: $n rounds, $fails failures (request or only-b withdrawn)"
+	((fails == 0))
+}
+check "site-b's gatewayd hung 15 s (SIGSTOP): nothing withdrawn, site-a keeps reaching only-b" hung_b
+check "... site-b's gatewayd answers again after SIGCONT" wait_until 10 \
+	"$LAB" exec --prefix "$P" b gw -- gwctl status
+check "... and site-b's cluster-syncd counted the calls that timed out (gw_timeouts)" wait_until 10 \
+	bash -c "'$LAB' exec --prefix $P b gw -- gwctl -o json sync status | jq -e '.counters.gw_timeouts >= 1' >/dev/null"
+
 # ------------------------------------------------------------- etcd member loss
 leader() { # the member number (1..3) of the current leader
 	etcdctl_ endpoint status -w json | jq -r '.[] | select(.Status.leader == .Status.header.member_id) | .Endpoint' |
