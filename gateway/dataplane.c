@@ -30,6 +30,8 @@ struct gw_dp {
 	int link_fd[2];
 	struct gw_dp_attach_info info[2];
 	int ncpus;
+	__u32 epoch;	 /* the last value written to gw_epoch */
+	bool epoch_read; /* ... once read from the (maybe pinned) map */
 };
 
 static int ensure_bpffs(void)
@@ -302,18 +304,24 @@ const struct gw_dp_attach_info *gw_dp_attach_info(const struct gw_dp *dp, bool e
 	return &dp->info[external];
 }
 
-/* Only gatewayd writes the epoch (one writer: no lost bump); 0 is never an
- * epoch, so that a data plane nobody configured yet caches nothing. */
+/* Only gatewayd writes the epoch (one writer: no lost bump), so it reads
+ * the pinned value once and then only writes; 0 is never an epoch, so that
+ * a data plane nobody configured yet caches nothing. */
 int gw_dp_epoch_bump(struct gw_dp *dp)
 {
 	int fd = bpf_map__fd(dp->skel->maps.gw_epoch);
-	__u32 zero = 0, e = 0;
+	__u32 zero = 0, e;
 
-	if (bpf_map_lookup_elem(fd, &zero, &e))
+	if (!dp->epoch_read) {
+		if (bpf_map_lookup_elem(fd, &zero, &dp->epoch))
+			return -errno;
+		dp->epoch_read = true;
+	}
+	e = dp->epoch + 1 ? dp->epoch + 1 : 1;
+	if (bpf_map_update_elem(fd, &zero, &e, BPF_ANY))
 		return -errno;
-	if (++e == 0)
-		e = 1;
-	return bpf_map_update_elem(fd, &zero, &e, BPF_ANY) ? -errno : 0;
+	dp->epoch = e;
+	return 0;
 }
 
 long gw_dp_epoch(struct gw_dp *dp)
