@@ -5,7 +5,7 @@
 # numbers and assert nothing; see docs/benchmarks.md for how to read them.
 #
 # Environment: BUILD (default build), BENCH_SECONDS (per veth row, default 5),
-# BENCH_SETS (veth sets, default 2), BENCH_NICE (nice of the generator and
+# BENCH_SETS (veth sets, default 4), BENCH_NICE (nice of the generator and
 # the NAPI threads, default 0), BENCH_ONLY (space-separated groups, default
 # "maglev xdp veth"; "sync" adds the cluster-syncd and failover scripts,
 # which bring up a 3-site lab each and take minutes, hence not by default).
@@ -16,7 +16,7 @@ cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
 OBJ=$BUILD/bench
 SECONDS_PER_ROW=${BENCH_SECONDS:-5}
-SETS=${BENCH_SETS:-2}
+SETS=${BENCH_SETS:-4}
 NICE=${BENCH_NICE:-0}
 ONLY=${BENCH_ONLY:-maglev xdp veth}
 CLANG=${CLANG:-clang}

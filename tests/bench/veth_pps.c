@@ -631,6 +631,20 @@ static double per_core(const struct result *r)
 	return r->ours_napi > 0.01 ? r->sent / r->ours_napi : 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts v. */
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static const char *verdict(double a, double b, double target)
 {
 	if (a >= target && b >= target)
@@ -665,6 +679,7 @@ int main(int argc, char **argv)
 {
 	static struct bench b;
 	struct result res[8][ROW_N];
+	double ratio_c[8], ratio_k[8];
 	const char *objdir = "build/bench";
 	struct sigaction sa;
 	const char *rows = "cgnk";
@@ -798,6 +813,17 @@ int main(int argc, char **argv)
 		       "0.80: %s); gateway/kernel %.1f delivered, %.1f per core-s (target >= 5: "
 		       "%s)\n",
 		       set, c, cn, verdict(c, cn, 0.8), k, kn, verdict(k, kn, 5));
+		ratio_c[set - 1] = c;
+		ratio_k[set - 1] = k;
+	}
+	/* The host's slow phases move single sets a lot: the median over the
+	 * sets is the figure to quote. */
+	if (sets > 1 && strchr(rows, 'c') && strchr(rows, 'g') && strchr(rows, 'k')) {
+		double mc = median(ratio_c, sets), mk = median(ratio_k, sets);
+
+		printf("RATIO median of %d sets (delivered): gateway/ceiling %.2f (target >= 0.80: "
+		       "%s); gateway/kernel %.1f (target >= 5: %s)\n",
+		       sets, mc, mc >= 0.8 ? "met" : "MISSED", mk, mk >= 5 ? "met" : "MISSED");
 	}
 	rc = 0;
 out:
