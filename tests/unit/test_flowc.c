@@ -3,16 +3,7 @@
  * conntrack path would send it, without a FIB lookup; and every rule that
  * sends a packet back to the conntrack path does (epoch, age, TCP flags,
  * length, a peer gone down, IPv6). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
-#include "pipeline_ctx.h"
+#include "pipeline_test.h"
 
 #define CPORT 40404
 
@@ -29,41 +20,20 @@ static struct gw_ctx *cache_on(void)
 static size_t tcp4(__u8 *f, __be32 src, __u16 sport, __be32 dst, __u16 dport, __u8 flags,
 		   __u16 payload)
 {
-	struct gwt_spec s;
+	struct gwt_spec s = spec4(IPPROTO_TCP, src, sport, dst, dport);
 
-	memset(&s, 0, sizeof(s));
-	s.family = GW_AF_INET;
-	s.proto = IPPROTO_TCP;
-	s.src[0] = src;
-	s.dst[0] = dst;
-	s.sport = sport;
-	s.dport = dport;
 	s.tcp_flags = flags;
 	s.payload_len = payload;
-	return gwt_build(f, GWT_PKT_MAX, &s);
+	return build(f, &s);
 }
 
 /* Runs one packet; returns how many FIB lookups it made. */
-static __u32 run(struct gw_ctx *c, int ext, const __u8 *f, size_t len, struct gw_result *res)
+static __u32 fib_run(struct gw_ctx *c, int ext, const __u8 *f, size_t len, struct gw_result *res)
 {
 	__u32 before = c->fib_last.calls;
 
-	assert_int_equal(gwt_packet_set(c, f, len, GWT_HEADROOM), 0);
-	memset(res, 0xee, sizeof(*res));
-	if (ext)
-		gw_pipeline_ext(c, res);
-	else
-		gw_pipeline_int(c, res);
+	run(c, ext, f, len, GWT_HEADROOM, res);
 	return c->fib_last.calls - before;
-}
-
-static void expect(const struct gw_result *res, __u32 action, __u32 reason)
-{
-	if (res->action != action || res->reason != reason)
-		print_error("result: action %u reason %u, expected %u %u\n", res->action,
-			    res->reason, action, reason);
-	assert_int_equal(res->action, action);
-	assert_int_equal(res->reason, reason);
 }
 
 static struct gw_ct *ct_of(struct gw_ctx *c, __be32 src, __u16 sport, __be32 dst, __u16 dport,
@@ -90,10 +60,10 @@ static size_t cached_flow(struct gw_ctx *c, __u8 *f, __be32 vip, __u16 port)
 	struct gw_result res;
 	size_t len = tcp4(f, GWT_CLIENT4, CPORT, vip, port, GW_TCP_SYN, 0);
 
-	assert_int_equal(run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
 	len = tcp4(f, GWT_CLIENT4, CPORT, vip, port, GW_TCP_ACK, 0);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	assert_int_equal(run(c, 0, f, len, &res), 0);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 	return len;
 }
 
@@ -109,21 +79,21 @@ static void test_remote_hit_is_identical(void **state)
 	__u64 seen;
 
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4_REMOTE, 443, GW_TCP_SYN, 0);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
 
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4_REMOTE, 443, GW_TCP_ACK, 100);
-	assert_int_equal(run(c, 0, f, len, &res1), 1); /* conntrack path, fills */
-	expect(&res1, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	assert_int_equal(fib_run(c, 0, f, len, &res1), 1); /* conntrack path, fills */
+	expect_result(&res1, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
 	olen = gwt_packet_len(c);
 	memcpy(out, gwt_packet(c), olen);
 	e = ct_of(c, GWT_CLIENT4, CPORT, GWT_VIP4_REMOTE, 443, 0);
 	assert_non_null(e);
 	seen = e->last_seen_ns;
 
-	c->now += 1000;				      /* same second */
-	assert_int_equal(run(c, 0, f, len, &res), 0); /* from the cache */
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	c->now += 1000;					  /* same second */
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0); /* from the cache */
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
 	assert_int_equal(res.ifindex, res1.ifindex);
 	assert_int_equal(gwt_packet_len(c), olen);
 	assert_memory_equal(gwt_packet(c), out, olen);
@@ -143,25 +113,25 @@ static void test_local_nat_both_ways(void **state)
 	__u16 snat;
 
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_SYN, 0);
-	run(c, 0, f, len, &res);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	fib_run(c, 0, f, len, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 	assert_int_equal(gw_parse(gwt_packet(c), gwt_packet(c) + gwt_packet_len(c), &p), 0);
 	snat = gw_ntohs(p.sport);
 
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_ACK, 200);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
 	olen = gwt_packet_len(c);
 	memcpy(out, gwt_packet(c), olen);
-	assert_int_equal(run(c, 0, f, len, &res), 0);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 	assert_memory_equal(gwt_packet(c), out, olen);
 
 	rlen = tcp4(r, GWT_BE4, GWT_BE_PORT, GWT_INT4, snat, GW_TCP_ACK, 300);
-	assert_int_equal(run(c, 0, r, rlen, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	assert_int_equal(fib_run(c, 0, r, rlen, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
 	memcpy(out, gwt_packet(c), rlen);
-	assert_int_equal(run(c, 0, r, rlen, &res), 0);
-	expect(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	assert_int_equal(fib_run(c, 0, r, rlen, &res), 0);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
 	assert_memory_equal(gwt_packet(c), out, rlen);
 	assert_int_equal(gw_parse(gwt_packet(c), gwt_packet(c) + rlen, &p), 0);
 	assert_int_equal(p.src[0], GWT_VIP4);
@@ -184,16 +154,16 @@ static void test_epoch_moves_next_hop(void **state)
 		if (!memcmp(c->routes[i].dmac, gwt_mac_router, 6))
 			memcpy(c->routes[i].dmac, new_router, 6);
 	c->epoch++;
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
 	assert_memory_equal(gwt_packet(c), new_router, 6);
-	assert_int_equal(run(c, 0, f, len, &res), 0); /* cached again */
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0); /* cached again */
 	assert_memory_equal(gwt_packet(c), new_router, 6);
 
 	/* epoch 0 is a data plane nobody has written: nothing is cached */
 	c->epoch = 0;
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
 	gwt_ctx_free(c);
 }
 
@@ -208,10 +178,10 @@ static void test_age_refreshes_conntrack(void **state)
 	struct gw_ct *e;
 
 	c->now += GW_CT_TOUCH_NS / 2;
-	assert_int_equal(run(c, 0, f, len, &res), 0);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 	c->now += GW_CT_TOUCH_NS / 2 + (1u << GW_FLOWC_STAMP_SHIFT);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 	e = ct_of(c, GWT_CLIENT4, CPORT, GWT_VIP4, 80, 0);
 	assert_non_null(e);
 	assert_int_equal(e->last_seen_ns, c->now);
@@ -229,15 +199,15 @@ static void test_tcp_flags_bypass(void **state)
 	struct gw_ct *e;
 
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_SYN, 0);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_ACK | GW_TCP_FIN, 0);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 	e = ct_of(c, GWT_CLIENT4, CPORT, GWT_VIP4, 80, 0);
 	assert_non_null(e);
 	assert_true(e->flags & GW_CT_F_CLOSING);
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_RST, 0);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
 	gwt_ctx_free(c);
 }
 
@@ -251,25 +221,25 @@ static void test_longer_packet_asks_fib(void **state)
 	size_t len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_SYN, 0);
 	__u32 i;
 
-	run(c, 0, f, len, &res);
+	fib_run(c, 0, f, len, &res);
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_ACK, 10);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_ACK, 1000);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
-	assert_int_equal(run(c, 0, f, len, &res), 0);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_ACK, 10);
-	assert_int_equal(run(c, 0, f, len, &res), 0); /* the shorter one too */
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0); /* the shorter one too */
 
 	for (i = 0; i < c->n_routes; i++)
 		c->routes[i].mtu = 600;
 	c->epoch++;
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_ACK, 10);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	assert_int_equal(run(c, 0, f, len, &res), 0);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 	len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4, 80, GW_TCP_ACK, 1000);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	expect(&res, GW_ACT_DROP, GW_R_DROP_TOO_BIG);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_TOO_BIG);
 	gwt_ctx_free(c);
 }
 
@@ -284,10 +254,10 @@ static void test_peer_down_leaves_cache(void **state)
 
 	c->peers[GWT_PEER_ID].flags &= ~GW_PEER_F_UP;
 	gwt_maglev_one(c, GWT_SVC_REMOTE, GW_MAGLEV_CLIENT, 0, GWT_BE_LOCAL);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
-	assert_int_equal(run(c, 0, f, len, &res), 0);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 	gwt_ctx_free(c);
 }
 
@@ -301,74 +271,49 @@ static void test_decap_udp_and_ipv6(void **state)
 	size_t len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4_REMOTE, 443, GW_TCP_SYN, 0), n;
 	struct gwt_spec s;
 
-	run(c, 0, f, len, &res);
-	memset(&s, 0, sizeof(s));
-	s.family = GW_AF_INET;
-	s.proto = IPPROTO_TCP;
-	s.src[0] = GWT_VIP4_REMOTE;
-	s.dst[0] = GWT_CLIENT4;
-	s.sport = 443;
-	s.dport = CPORT;
+	fib_run(c, 0, f, len, &res);
+	s = spec4(IPPROTO_TCP, GWT_VIP4_REMOTE, 443, GWT_CLIENT4, CPORT);
 	s.tcp_flags = GW_TCP_ACK;
 	s.no_eth = 1;
 	n = gwt_build(inner, GWT_PKT_MAX, &s);
 	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
 	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
 			       GWT_PEER_SITE, o, 12, inner, n);
-	assert_int_equal(run(c, 1, f, len, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	assert_int_equal(fib_run(c, 1, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
 	memcpy(out, gwt_packet(c), n + 14);
-	assert_int_equal(run(c, 1, f, len, &res), 0);
-	expect(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	assert_int_equal(fib_run(c, 1, f, len, &res), 0);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
 	assert_int_equal(gwt_packet_len(c), n + 14);
 	assert_memory_equal(gwt_packet(c), out, n + 14);
 	/* the same tuple from this site's side is another flow: not this entry */
 	len = tcp4(f, GWT_VIP4_REMOTE, 443, GWT_CLIENT4, CPORT, GW_TCP_ACK, 0);
-	run(c, 0, f, len, &res);
-	expect(&res, GW_ACT_PASS, GW_R_PASS);
+	fib_run(c, 0, f, len, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
 
-	memset(&s, 0, sizeof(s));
-	s.family = GW_AF_INET;
-	s.proto = IPPROTO_UDP;
-	s.src[0] = GWT_CLIENT4;
-	s.dst[0] = GWT_VIP4;
-	s.sport = 5353;
-	s.dport = 53;
-	len = gwt_build(f, GWT_PKT_MAX, &s);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	assert_int_equal(run(c, 0, f, len, &res), 0);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	s = spec4(IPPROTO_UDP, GWT_CLIENT4, 5353, GWT_VIP4, 53);
+	len = build(f, &s);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 
-	memset(&s, 0, sizeof(s));
-	s.family = GW_AF_INET6;
-	s.proto = IPPROTO_TCP;
-	memcpy(s.src, GWT_A6(10, 0, 5), 16);
-	memcpy(s.dst, GWT_VIP6, 16);
-	s.sport = CPORT;
-	s.dport = 80;
+	s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), CPORT, GWT_VIP6, 80);
 	s.tcp_flags = GW_TCP_SYN;
-	len = gwt_build(f, GWT_PKT_MAX, &s);
-	run(c, 0, f, len, &res);
+	len = build(f, &s);
+	fib_run(c, 0, f, len, &res);
 	s.tcp_flags = GW_TCP_ACK;
-	len = gwt_build(f, GWT_PKT_MAX, &s);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	len = build(f, &s);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 	gwt_ctx_free(c);
 }
 
 static size_t udp4(__u8 *f, __u16 sport)
 {
-	struct gwt_spec s;
+	struct gwt_spec s = spec4(IPPROTO_UDP, GWT_CLIENT4, sport, GWT_VIP4, 53);
 
-	memset(&s, 0, sizeof(s));
-	s.family = GW_AF_INET;
-	s.proto = IPPROTO_UDP;
-	s.src[0] = GWT_CLIENT4;
-	s.dst[0] = GWT_VIP4;
-	s.sport = sport;
-	s.dport = 53;
-	return gwt_build(f, GWT_PKT_MAX, &s);
+	return build(f, &s);
 }
 
 static __u32 pair_of(__u16 sport)
@@ -403,24 +348,24 @@ static void test_two_way(void **state)
 	assert_int_equal(n, 3);
 
 	len = udp4(f, port[0]);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
 	c->now += 10 * (1u << GW_FLOWC_STAMP_SHIFT);
 	len = udp4(f, port[1]);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
 	len = udp4(f, port[0]);
-	assert_int_equal(run(c, 0, f, len, &res), 0);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 	len = udp4(f, port[1]);
-	assert_int_equal(run(c, 0, f, len, &res), 0);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 
 	c->now += 10 * (1u << GW_FLOWC_STAMP_SHIFT);
 	len = udp4(f, port[2]);
-	assert_int_equal(run(c, 0, f, len, &res), 1); /* evicts port[0]'s */
-	assert_int_equal(run(c, 0, f, len, &res), 0);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1); /* evicts port[0]'s */
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 	len = udp4(f, port[1]);
-	assert_int_equal(run(c, 0, f, len, &res), 0);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 	len = udp4(f, port[0]);
-	assert_int_equal(run(c, 0, f, len, &res), 1);
-	expect(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 	gwt_ctx_free(c);
 }
 
