@@ -58,7 +58,7 @@ static inline struct gw_ctx *topo_new(void)
 }
 
 static inline void run(struct gw_ctx *c, int ext, const __u8 *frame, size_t len, size_t headroom,
-		struct gw_result *res)
+		       struct gw_result *res)
 {
 	assert_int_equal(gwt_packet_set(c, frame, len, headroom), 0);
 	if (ext)
@@ -93,7 +93,7 @@ static inline struct gwt_spec spec4(__u8 proto, __be32 src, __u16 sport, __be32 
 }
 
 static inline struct gwt_spec spec6(__u8 proto, const __be32 *src, __u16 sport, const __be32 *dst,
-			     __u16 dport)
+				    __u16 dport)
 {
 	struct gwt_spec s;
 

@@ -462,6 +462,41 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 	return r;
 }
 
+/* The reply entry of the flow whose packet an ICMP error quotes: the quote
+ * went out of this gateway, so the entry is keyed by it reversed (k is
+ * filled; IPv4 addresses take the first word). */
+static __always_inline struct gw_ct *gw_icmp_quote_entry(struct gw_ctx *c, struct gw_ct_key *k,
+							 __u8 family, const void *qsrc,
+							 const void *qdst, __be16 qsport,
+							 __be16 qdport, __u8 proto, __u16 zone)
+{
+	struct gw_ct *e;
+
+	gw_memset(k, 0, sizeof(*k));
+	gw_memcpy(k->src, qdst, family == GW_AF_INET ? 4 : 16);
+	gw_memcpy(k->dst, qsrc, family == GW_AF_INET ? 4 : 16);
+	k->sport = qdport;
+	k->dport = qsport;
+	k->proto = proto;
+	k->family = family;
+	k->zone = zone;
+	e = gw_ctx_ct_lookup(c, k);
+	return e && (e->flags & GW_CT_F_REPLY) ? e : 0;
+}
+
+/* Send a translated error where the flow's replies go: to the client here,
+ * or back to its gateway; no port rewriting applies to the error itself. */
+static __always_inline int gw_icmp_error_send(struct gw_ctx *c, const struct gw_cfg *cfg,
+					      struct gw_pkt *p, struct gw_scratch *s,
+					      const struct gw_ct *e, const struct gw_ct_key *k,
+					      struct gw_result *res)
+{
+	gw_memcpy(&s->rev, e, sizeof(s->rev));
+	s->rev.flags &= ~(GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
+	return gw_apply(c, cfg, p, &s->rev,
+			gw_flow_hash(k->src, k->dst, k->sport, k->dport, k->proto), res, 0);
+}
+
 /* An ICMP error about a packet of one of our flows (IPv4): a backend, or a
  * router on its side, answered a packet the gateway sent from its SNAT
  * address; or, after decap, a peer relays one about a flow it serves. The
@@ -477,8 +512,6 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 	struct iphdr *oip, *qip;
 	struct icmphdr *ih;
 	__be16 *qp, qsport, qdport;
-	__be32 qsaddr, qdaddr;
-	struct gw_ct_key k;
 	struct gw_ct *e;
 	__u16 old_qcheck;
 
@@ -500,22 +533,11 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 	    (qip->protocol != IPPROTO_TCP && qip->protocol != IPPROTO_UDP))
 		return GW_PARSE_NOT_IP;
 
-	/* The quoted packet went out of this gateway; its flow's reply entry is
-	 * keyed by the quote reversed. */
-	qsaddr = qip->saddr;
-	qdaddr = qip->daddr;
 	qsport = qp[0];
 	qdport = qp[1];
-	gw_memset(&k, 0, sizeof(k));
-	k.src[0] = qdaddr;
-	k.dst[0] = qsaddr;
-	k.sport = qdport;
-	k.dport = qsport;
-	k.proto = qip->protocol;
-	k.family = GW_AF_INET;
-	k.zone = zone;
-	e = gw_ctx_ct_lookup(c, &k);
-	if (!e || !(e->flags & GW_CT_F_REPLY))
+	e = gw_icmp_quote_entry(c, &s->rk, GW_AF_INET, &qip->saddr, &qip->daddr, qsport, qdport,
+				qip->protocol, zone);
+	if (!e)
 		return GW_PARSE_NOT_IP;
 
 	if ((e->flags & (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) ==
@@ -542,12 +564,7 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 		p->src[0] = oip->saddr;
 		p->dst[0] = oip->daddr;
 	}
-	/* then where the flow's replies go: to the client here, or back to its
-	 * gateway; no port rewriting applies to the error itself */
-	gw_memcpy(&s->rev, e, sizeof(s->rev));
-	s->rev.flags &= ~(GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
-	return gw_apply(c, cfg, p, &s->rev, gw_flow_hash(k.src, k.dst, k.sport, k.dport, k.proto),
-			res, 0);
+	return gw_icmp_error_send(c, cfg, p, s, e, &s->rk, res);
 }
 
 /* The same for IPv6: ICMPv6 destination unreachable, packet too big, time
@@ -564,7 +581,6 @@ static __always_inline int gw_icmp6_error(struct gw_ctx *c, const struct gw_cfg 
 	struct icmp6hdr *ih;
 	struct ipv6hdr *oip, *qip;
 	__be16 *qp, qsport, qdport;
-	struct gw_ct_key *k;
 	struct gw_ct *e;
 
 	if (p->family != GW_AF_INET6 || p->proto != IPPROTO_ICMPV6 || !s)
@@ -583,21 +599,11 @@ static __always_inline int gw_icmp6_error(struct gw_ctx *c, const struct gw_cfg 
 	if (qip->version != 6 || (qip->nexthdr != IPPROTO_TCP && qip->nexthdr != IPPROTO_UDP))
 		return GW_PARSE_NOT_IP;
 
-	/* the quoted packet left this gateway: its flow's reply entry is keyed
-	 * by the quote reversed */
 	qsport = qp[0];
 	qdport = qp[1];
-	k = &s->rk;
-	gw_memset(k, 0, sizeof(*k));
-	gw_memcpy(k->src, &qip->daddr, 16);
-	gw_memcpy(k->dst, &qip->saddr, 16);
-	k->sport = qdport;
-	k->dport = qsport;
-	k->proto = qip->nexthdr;
-	k->family = GW_AF_INET6;
-	k->zone = zone;
-	e = gw_ctx_ct_lookup(c, k);
-	if (!e || !(e->flags & GW_CT_F_REPLY))
+	e = gw_icmp_quote_entry(c, &s->rk, GW_AF_INET6, &qip->saddr, &qip->daddr, qsport, qdport,
+				qip->nexthdr, zone);
+	if (!e)
 		return GW_PARSE_NOT_IP;
 
 	if ((e->flags & (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) ==
@@ -619,10 +625,7 @@ static __always_inline int gw_icmp6_error(struct gw_ctx *c, const struct gw_cfg 
 		gw_memcpy(p->src, e->nat_src, 16);
 		gw_memcpy(p->dst, e->nat_dst, 16);
 	}
-	gw_memcpy(&s->rev, e, sizeof(s->rev));
-	s->rev.flags &= ~(GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
-	return gw_apply(c, cfg, p, &s->rev,
-			gw_flow_hash(k->src, k->dst, k->sport, k->dport, k->proto), res, 0);
+	return gw_icmp_error_send(c, cfg, p, s, e, &s->rk, res);
 }
 
 /* An ICMP or ICMPv6 error about one of our flows (see above). */
