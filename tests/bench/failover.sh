@@ -44,6 +44,8 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 # shellcheck source-path=SCRIPTDIR source=../lab/lib.sh
 . tests/lab/lib.sh
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 require_root
 
 BUILD=${BUILD:-build}
@@ -72,32 +74,12 @@ command -v tcpdump >/dev/null || {
 	exit 1
 }
 
-new_bench_prefix() {
-	local p
-	while :; do
-		p=isxb$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
-		[[ -e /run/isthmus-lab/$p ]] || ip netns list 2>/dev/null | grep -q "^$p-" || break
-	done
-	echo "$p"
-}
-
 P=$(new_bench_prefix)
 TMP=$(mktemp -d /tmp/isthmus-failover.XXXXXX)
 BG_PIDS=()
-lab_at_exit() {
-	local pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-		echo "# raw logs kept in $TMP"
-	else
-		rm -rf "$TMP"
-	fi
-}
+lab_at_exit() { bench_cleanup; }
 lab_register "$P"
 
-us() { echo "${EPOCHREALTIME/./}"; }
 gwctl_a() { "$LAB" exec --prefix "$P" a gw -- gwctl "$@"; }
 peer_b_up() {
 	gwctl_a -o json peers list | jq -e '.peers[] | select(.site == "site-b") | .state == "up"' >/dev/null
@@ -214,16 +196,7 @@ while read -r i tb ta; do
 done <"$TMP/trials"
 
 # nearest-rank percentiles over the trials of one column
-pct() {
-	awk -v c="$1" '$c != "?" && $c != "none" { v[++n] = $c + 0 }
-		END {
-			if (!n) { print "no data"; exit }
-			for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-			split("50 95 99", ps, " ")
-			for (k = 1; k <= 3; k++) { r = int((ps[k] * n + 99) / 100); if (r < 1) r = 1; printf "p%s %6.1f  ", ps[k], v[r] }
-			printf "max %6.1f  min %6.1f  (n=%d)\n", v[n], v[1], n
-		}' "$TMP/results"
-}
+pct() { pct_line "$TMP/results" "$1" 50 95 99; }
 echo
 echo "ms after t0 (nearest-rank percentiles over the trials):"
 echo "  recovery (client sees success again): $(pct 1)"
@@ -239,9 +212,8 @@ before=$(awk '{ s += $7 } END { print s + 0 }' "$TMP/results")
 ((before == 0)) || echo "  note: $before request(s) failed more than 100 ms before t0 (not caused by the cut)"
 skipped=$(cat "$TMP"/client.*.err 2>/dev/null | awk '/starts skipped/ { s += $2 } END { print s + 0 }')
 ((skipped == 0)) || echo "  note: the client skipped $skipped start(s): too many requests in flight"
-echo "target: recovery p99 <= 300 ms: $(awk '$1 != "none" && $1 != "?" { v[++n] = $1 + 0 } END {
-	for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-	r = int((99 * n + 99) / 100); if (n && v[r] <= 300) print "met"; else print "NOT met" }' "$TMP/results")"
+p99=$(nearest_rank "$TMP/results" 1 99)
+echo "target: recovery p99 <= 300 ms: $(awk -v x="$p99" 'BEGIN { print (x != "?" && x <= 300) ? "met" : "NOT met" }')"
 echo "snat drops (site-b/site-c gateways, drop_snat_exhausted): $(for s in b c; do
 	"$LAB" exec --prefix "$P" "$s" gw -- gwctl -o json stats 2>/dev/null |
 		jq -r '[.. | objects | select(.name? == "drop_snat_exhausted") | .packets] | add // 0'

@@ -38,6 +38,8 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 # shellcheck source-path=SCRIPTDIR source=../lab/lib.sh
 . tests/lab/lib.sh
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 require_root
 
 BUILD=${BUILD:-build}
@@ -52,33 +54,15 @@ for b in gatewayd cluster-syncd gwctl bench/failover_watch bench/sync_stamp; do
 	}
 done
 
-new_bench_prefix() {
-	local p
-	while :; do
-		p=isxb$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
-		[[ -e /run/isthmus-lab/$p ]] || ip netns list 2>/dev/null | grep -q "^$p-" || break
-	done
-	echo "$p"
-}
-
 P=$(new_bench_prefix)
 TMP=$(mktemp -d /tmp/isthmus-propagation.XXXXXX)
 BG_PIDS=()
 lab_at_exit() {
-	local pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
 	[[ -s $TMP/obs.pid ]] && kill "$(cat "$TMP/obs.pid")" 2>/dev/null
-	if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-		echo "# raw logs kept in $TMP"
-	else
-		rm -rf "$TMP"
-	fi
+	bench_cleanup
 }
 lab_register "$P"
 
-us() { echo "${EPOCHREALTIME/./}"; }
 SOCK_B=/run/isthmus/$P-b-gw1.sock
 PFX=/isthmus/v1/services/site-b
 etcdctl_() { ip netns exec "$P-etcd1" etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=3s "$@"; }
@@ -209,19 +193,8 @@ while read -r i w want tp tr skip; do
 	echo "$(ms "$te" "$tt") $(ms "$tp" "$tt") $(ms "$tp" "$te") $(ms "$tp" "$tr")" >>"$TMP/b.res"
 done <"$TMP/b.changes"
 
-pct() { # pct FILE COLUMN
-	awk -v c="$2" '$c != "?" { v[++n] = $c + 0 }
-		END {
-			if (!n) { print "no data"; exit }
-			for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-			split("50 90 99", ps, " ")
-			for (k = 1; k <= 3; k++) { r = int((ps[k] * n + 99) / 100); if (r < 1) r = 1; printf "p%s %6.1f  ", ps[k], v[r] }
-			printf "max %6.1f  min %6.1f  (n=%d)\n", v[n], v[1], n
-		}' "$1"
-}
-p99() { awk -v c="$2" '$c != "?" { v[++n] = $c + 0 } END {
-	for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-	r = int((99 * n + 99) / 100); if (n) print v[r]; else print "?" }' "$1"; }
+pct() { pct_line "$1" "$2" 50 90 99; } # pct FILE COLUMN
+p99() { nearest_rank "$1" "$2" 99; }
 echo
 echo "A. gwctl drain/undrain on site-b -> site-a's web-bc table (ms, nearest-rank):"
 echo "  gwctl -> site-a table (end to end):  $(pct "$TMP/a.res" 1)"
