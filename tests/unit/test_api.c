@@ -25,16 +25,14 @@
 #include <uv.h>
 
 #include "gw/api.h"
+#include "api_server.h"
 
 #define IO_TIMEOUT_MS 5000
 
 /* --- a server with its loop in a thread ---------------------------------- */
 
 struct server {
-	uv_loop_t loop;
-	uv_async_t stop;
-	struct gw_api *api;
-	pthread_t thread;
+	struct api_server srv;
 	char address[128];
 };
 
@@ -73,7 +71,7 @@ static void h_stats(void *ud, const struct gw_api_request *req, struct gw_api_re
 	struct server *s = ud;
 	struct gw_api_stats st;
 
-	gw_api_stats(s->api, &st);
+	gw_api_stats(s->srv.api, &st);
 	gw_api_reply_json(resp, 200,
 			  json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
 				    (json_int_t)st.requests, "errors", (json_int_t)st.errors,
@@ -129,36 +127,13 @@ static const struct gw_api_route routes[] = {
 	{"GET", "/big", 0, h_big},
 };
 
-static void server_stop_cb(uv_async_t *a)
-{
-	struct server *s = a->data;
-
-	gw_api_free(s->api);
-	uv_close((uv_handle_t *)a, NULL);
-}
-
-static void *server_thread(void *arg)
-{
-	struct server *s = arg;
-
-	uv_run(&s->loop, UV_RUN_DEFAULT);
-	return NULL;
-}
-
 static struct server *server_start_at(const char *address, const struct gw_api_limits *limits)
 {
 	struct server *s = calloc(1, sizeof(*s));
 
 	assert_non_null(s);
 	snprintf(s->address, sizeof(s->address), "%s", address);
-	assert_int_equal(uv_loop_init(&s->loop), 0);
-	s->api = gw_api_new(&s->loop, address, routes, sizeof(routes) / sizeof(routes[0]), limits,
-			    s);
-	if (!s->api)
-		fail_msg("gw_api_new(%s): %s", address, strerror(errno));
-	assert_int_equal(uv_async_init(&s->loop, &s->stop, server_stop_cb), 0);
-	s->stop.data = s;
-	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+	api_server_start(&s->srv, address, routes, sizeof(routes) / sizeof(routes[0]), limits, s);
 	return s;
 }
 
@@ -169,10 +144,7 @@ static struct server *server_start(const struct gw_api_limits *limits)
 
 static void server_stop(struct server *s)
 {
-	uv_async_send(&s->stop);
-	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	/* 0 only if every handle of the server was closed. */
-	assert_int_equal(uv_loop_close(&s->loop), 0);
+	api_server_stop(&s->srv);
 	free(s);
 }
 
@@ -925,7 +897,7 @@ static void test_tcp(void **state)
 	int port;
 
 	assert_non_null(c);
-	port = gw_api_local_port(s->api);
+	port = gw_api_local_port(s->srv.api);
 	assert_true(port > 0);
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

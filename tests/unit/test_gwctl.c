@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "gw/api.h"
+#include "api_server.h"
 #include "gw/gwctl.h"
 
 static char tmpdir[64];
@@ -43,10 +44,7 @@ static const char services_json[] =
 	"\"active\":1}]}";
 
 struct server {
-	uv_loop_t loop;
-	uv_async_t stop;
-	struct gw_api *api;
-	pthread_t thread;
+	struct api_server srv;
 	pthread_mutex_t lock;
 	char last_body[512]; /* body of the last POST, under lock */
 	char last_query[128];
@@ -166,44 +164,19 @@ static const struct gw_api_route routes[] = {
 	{"GET", "/v1/stats", 0, h_stats},
 };
 
-static void server_stop_cb(uv_async_t *a)
-{
-	struct server *s = a->data;
-
-	gw_api_free(s->api);
-	uv_close((uv_handle_t *)a, NULL);
-}
-
-static void *server_thread(void *arg)
-{
-	struct server *s = arg;
-
-	uv_run(&s->loop, UV_RUN_DEFAULT);
-	return NULL;
-}
-
 static struct server *server_start(void)
 {
 	struct server *s = calloc(1, sizeof(*s));
 
 	assert_non_null(s);
 	pthread_mutex_init(&s->lock, NULL);
-	assert_int_equal(uv_loop_init(&s->loop), 0);
-	s->api = gw_api_new(&s->loop, sock_path, routes, sizeof(routes) / sizeof(routes[0]), NULL,
-			    s);
-	if (!s->api)
-		fail_msg("gw_api_new(%s): %s", sock_path, strerror(errno));
-	assert_int_equal(uv_async_init(&s->loop, &s->stop, server_stop_cb), 0);
-	s->stop.data = s;
-	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+	api_server_start(&s->srv, sock_path, routes, sizeof(routes) / sizeof(routes[0]), NULL, s);
 	return s;
 }
 
 static void server_stop(struct server *s)
 {
-	uv_async_send(&s->stop);
-	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	assert_int_equal(uv_loop_close(&s->loop), 0);
+	api_server_stop(&s->srv);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
