@@ -25,6 +25,7 @@
 #include "gw/abi/maps.h"
 #include "gw/dataplane.h"
 #include "gw/maglev.h"
+#include "../run_sh.h"
 
 /* Addresses of the fixture (one place, used by both benchmarks). */
 #define BF_INT_ADDR	 "10.1.0.1"   /* gateway, internal side (/16) */
@@ -56,20 +57,7 @@
 #define BF_FRAME_LEN  64  /* Eth + IPv4 + UDP + 22 bytes, no FCS */
 #define BF_GENEVE_LEN 112 /* outer headers (62) + 50-byte inner IP packet */
 
-static inline int bf_sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	r = system(cmd);
-	if (r != 0)
-		fprintf(stderr, "bench: `%s` failed (%d)\n", cmd, r);
-	return r == 0 ? 0 : -1;
-}
+#define bf_sh(...)    run_sh("bench", __VA_ARGS__)
 
 /* A mount namespace of this process with its own bpffs on /sys/fs/bpf: the
  * gateway's pins live and die with the process, and never meet anyone

@@ -27,6 +27,7 @@
 #include "gw/abi/maps.h"
 #include "gateway.skel.h"
 #include "pktbuild.h"
+#include "../run_sh.h"
 
 enum { HX_INT0, HX_EXT0, HX_INT0P, HX_EXT0P, HX_NIF };
 
@@ -60,20 +61,7 @@ static inline int hx_write_file(const char *path, const char *val)
 	return r;
 }
 
-static inline int hx_sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	r = system(cmd);
-	if (r != 0)
-		fprintf(stderr, "harness: `%s` failed (%d)\n", cmd, r);
-	return r == 0 ? 0 : -1;
-}
+#define hx_sh(...) run_sh("harness", __VA_ARGS__)
 
 /* Everything created from here on lives in a namespace of this process
  * only, and dies with it. */
