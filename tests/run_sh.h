@@ -9,8 +9,8 @@
 #include <stdlib.h>
 
 /* 0, or -1 when the command failed; who prefixes the message. */
-static inline int __attribute__((format(printf, 2, 3))) run_sh(const char *who, const char *fmt,
-							      ...)
+static inline int __attribute__((format(printf, 2, 3)))
+run_sh(const char *who, const char *fmt, ...)
 {
 	char cmd[1024];
 	va_list ap;

@@ -124,25 +124,37 @@ int part_ct_lookup_16k(struct xdp_md *xdp)
 	return gw_ctx_ct_lookup(&c, &k) ? XDP_DROP : XDP_PASS;
 }
 
+/* A conntrack key no earlier repeat used, and an empty entry for it in
+ * scratch; NULL when the maps are missing. */
+static __always_inline struct gw_ct *part_new_flow(struct gw_ctx *c, const struct gw_pkt *p,
+						   struct gw_ct_key *k)
+{
+	struct gw_scratch *s = gw_ctx_scratch(c);
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&part_seq, &zero);
+
+	if (!seq || !s)
+		return 0;
+	*seq += 1;
+	gw_ct_key_from_pkt(k, p, 0);
+	k->sport = (__u16)*seq;
+	k->src[1] = (__u32)(*seq >> 16); /* not a valid IPv4 key: only its newness matters */
+	gw_memset(&s->fwd, 0, sizeof(s->fwd));
+	return &s->fwd;
+}
+
 /* One conntrack insert of a tuple no earlier repeat used. */
 SEC("xdp")
 int part_ct_insert(struct xdp_md *xdp)
 {
-	struct gw_scratch *s;
 	struct gw_ct_key k;
-	__u32 zero = 0;
-	__u64 *seq = bpf_map_lookup_elem(&part_seq, &zero);
+	struct gw_ct *v;
 
 	PART_BEGIN(xdp, c, cfg, p);
-	s = gw_ctx_scratch(&c);
-	if (!seq || !s)
+	v = part_new_flow(&c, &p, &k);
+	if (!v)
 		return XDP_ABORTED;
-	*seq += 1;
-	gw_ct_key_from_pkt(&k, &p, 0);
-	k.sport = (__u16)*seq;
-	k.src[1] = (__u32)(*seq >> 16); /* not a valid IPv4 key: only its newness matters */
-	gw_memset(&s->fwd, 0, sizeof(s->fwd));
-	return gw_ctx_ct_insert(&c, &k, &s->fwd, 0) ? XDP_PASS : XDP_DROP;
+	return gw_ctx_ct_insert(&c, &k, v, 0) ? XDP_PASS : XDP_DROP;
 }
 
 /* For comparison with part_ct_insert: the same insert into a plain
@@ -157,21 +169,14 @@ struct {
 SEC("xdp")
 int part_hash_insert(struct xdp_md *xdp)
 {
-	struct gw_scratch *s;
 	struct gw_ct_key k;
-	__u32 zero = 0;
-	__u64 *seq = bpf_map_lookup_elem(&part_seq, &zero);
+	struct gw_ct *v;
 
 	PART_BEGIN(xdp, c, cfg, p);
-	s = gw_ctx_scratch(&c);
-	if (!seq || !s)
+	v = part_new_flow(&c, &p, &k);
+	if (!v)
 		return XDP_ABORTED;
-	*seq += 1;
-	gw_ct_key_from_pkt(&k, &p, 0);
-	k.sport = (__u16)*seq;
-	k.src[1] = (__u32)(*seq >> 16);
-	gw_memset(&s->fwd, 0, sizeof(s->fwd));
-	return bpf_map_update_elem(&part_plain_hash, &k, &s->fwd, BPF_ANY) ? XDP_PASS : XDP_DROP;
+	return bpf_map_update_elem(&part_plain_hash, &k, v, BPF_ANY) ? XDP_PASS : XDP_DROP;
 }
 
 /* FIB lookup for the frame's destination and the MAC rewrite (gw_emit). */
