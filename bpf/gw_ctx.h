@@ -137,20 +137,33 @@ struct {
 } gw_epoch SEC(".maps");
 
 /* Not pinned: a cache, which a new program may start empty. One plain
- * array holding a region of gw_flowc_mask + 1 slots per possible CPU, each
- * CPU using its own: a lookup is one address computation and one cache
- * line (a per-CPU array takes a pointer load and a separately allocated
- * element per slot, two cache misses for a cold slot). gatewayd sizes it
- * and sets the mask to the slots per CPU - 1, or leaves the mask at 0 to
- * turn the cache off. */
+ * array per family holding a region of mask + 1 slots per possible CPU,
+ * each CPU using its own: a lookup is one address computation and one
+ * slot (a per-CPU array takes a pointer load and a separately allocated
+ * element per slot, two cache misses for a cold slot). BPF_F_MMAPABLE
+ * puts the array's data on a page boundary; without it, the data starts
+ * 312 bytes into struct bpf_array (6.18's BTF), 56 bytes into a cache
+ * line, and every 64-byte slot would straddle two lines. gatewayd sizes
+ * them and sets the masks to the slots per CPU - 1, or leaves a mask at 0
+ * to turn that family's cache off. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct gw_flowc);
 } gw_flowc SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct gw_flowc6);
+} gw_flowc6 SEC(".maps");
+
 const volatile __u32 gw_flowc_mask = 0;
+const volatile __u32 gw_flowc6_mask = 0;
 
 struct gw_ctx {
 	struct xdp_md *xdp;
@@ -279,6 +292,14 @@ static __always_inline struct gw_flowc *gw_ctx_flowc(struct gw_ctx *c, __u32 ind
 		return 0;
 	index = bpf_get_smp_processor_id() * (gw_flowc_mask + 1) + (index & gw_flowc_mask);
 	return bpf_map_lookup_elem(&gw_flowc, &index);
+}
+
+static __always_inline struct gw_flowc6 *gw_ctx_flowc6(struct gw_ctx *c, __u32 index)
+{
+	if (!gw_flowc6_mask)
+		return 0;
+	index = bpf_get_smp_processor_id() * (gw_flowc6_mask + 1) + (index & gw_flowc6_mask);
+	return bpf_map_lookup_elem(&gw_flowc6, &index);
 }
 
 static __always_inline __u32 gw_ctx_epoch(struct gw_ctx *c)

@@ -215,16 +215,23 @@ struct gw_dp *gw_dp_open(const struct gw_dp_opts *opts, const char **ret_why)
 		goto fail;
 	}
 	/* slots per CPU, times every possible CPU: bounded as a whole */
-	if ((uint64_t)opts->flow_cache * (uint64_t)dp->ncpus * sizeof(struct gw_flowc) >
-	    GW_DP_FLOWC_MAX_BYTES) {
+	if (gw_dp_flowc_bytes(opts->flow_cache) * (uint64_t)dp->ncpus > GW_DP_FLOWC_MAX_BYTES) {
 		r = -E2BIG;
-		*ret_why = "limits.flow_cache_entries x CPUs x 64 bytes is over 1 GiB; lower it";
+		*ret_why = "limits.flow_cache_entries x CPUs x 128 bytes (64 for an IPv4 slot, "
+			   "half as many IPv6 slots of 128) is over 1 GiB; lower it";
 		goto fail;
 	}
 	if (opts->flow_cache) {
+		uint32_t n6 = gw_dp_flowc6_slots(opts->flow_cache);
+
 		bpf_map__set_max_entries(dp->skel->maps.gw_flowc,
 					 opts->flow_cache * (uint32_t)dp->ncpus);
 		dp->skel->rodata->gw_flowc_mask = opts->flow_cache - 1;
+		if (n6) {
+			bpf_map__set_max_entries(dp->skel->maps.gw_flowc6,
+						 n6 * (uint32_t)dp->ncpus);
+			dp->skel->rodata->gw_flowc6_mask = n6 - 1;
+		}
 	}
 
 	r = gateway__load(dp->skel);

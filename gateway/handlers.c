@@ -129,11 +129,14 @@ static void h_status(void *ud, const struct gw_api_request *req, struct gw_api_r
 
 		if (d->nlwatch)
 			gw_nlwatch_stats(d->nlwatch, &ns);
-		json_object_set_new(o, "flow_cache",
-				    json_pack("{s:I,s:I,s:I}", "entries_per_cpu",
-					      (json_int_t)cfg->limits.flow_cache_entries, "epoch",
-					      (json_int_t)gw_dp_epoch(d->dp), "net_changes",
-					      (json_int_t)ns.bursts));
+		json_object_set_new(
+			o, "flow_cache",
+			json_pack("{s:I,s:I,s:I,s:I}", "entries_per_cpu",
+				  (json_int_t)cfg->limits.flow_cache_entries,
+				  "ipv6_entries_per_cpu",
+				  (json_int_t)gw_dp_flowc6_slots(cfg->limits.flow_cache_entries),
+				  "epoch", (json_int_t)gw_dp_epoch(d->dp), "net_changes",
+				  (json_int_t)ns.bursts));
 	}
 	if (d->prober) {
 		struct gw_probe_stats ps;

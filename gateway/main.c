@@ -186,9 +186,13 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 	if (cfg->limits.flow_cache_entries) {
 		unsigned long long ncpu = (unsigned long long)libbpf_num_possible_cpus();
 
-		gw_log(GW_LOG_INFO, "flow cache: %u slots per CPU x %llu CPUs, %llu MiB",
-		       cfg->limits.flow_cache_entries, ncpu,
-		       cfg->limits.flow_cache_entries * ncpu * sizeof(struct gw_flowc) >> 20);
+		gw_log(GW_LOG_INFO,
+		       "flow cache: %u IPv4 and %u IPv6 slots per CPU x %llu CPUs, %llu MiB",
+		       cfg->limits.flow_cache_entries,
+		       gw_dp_flowc6_slots(cfg->limits.flow_cache_entries), ncpu,
+		       (unsigned long long)(gw_dp_flowc_bytes(cfg->limits.flow_cache_entries) *
+						    ncpu >>
+					    20));
 	}
 	d->lb = gw_balancer_new(cfg);
 	if (!d->lb)

@@ -419,7 +419,8 @@ static const struct gwctl_column status_fields[] = {
 	{"backends", "backends"},
 	{"peers", "peers"},
 	{"conntrack_entries", "conntrack entries"},
-	{"flow_cache.entries_per_cpu", "flow cache (per CPU)"},
+	{"flow_cache.entries_per_cpu", "flow cache v4 (per CPU)"},
+	{"flow_cache.ipv6_entries_per_cpu", "flow cache v6 (per CPU)"},
 	{"flow_cache.epoch", "flow cache epoch"},
 	{NULL, NULL},
 };

@@ -25,11 +25,25 @@ struct gw_dp_opts {
 	uint32_t max_peers;
 	uint32_t max_identities;
 	uint32_t max_conntrack;
-	uint32_t flow_cache; /* slots per CPU, a power of two; 0: off */
+	uint32_t flow_cache; /* IPv4 slots per CPU, a power of two; 0: off */
 };
 
 /* Most memory the flow cache may take, all CPUs together. */
 #define GW_DP_FLOWC_MAX_BYTES (1ull << 30)
+
+/* The IPv6 flow cache has half as many slots as the IPv4 one, each twice
+ * as large: the same memory. Under two slots (no pair), it is off. */
+static inline uint32_t gw_dp_flowc6_slots(uint32_t flow_cache)
+{
+	return flow_cache >= 4 ? flow_cache / 2 : 0;
+}
+
+/* Bytes the flow cache takes per CPU, both families. */
+static inline uint64_t gw_dp_flowc_bytes(uint32_t flow_cache)
+{
+	return (uint64_t)flow_cache * sizeof(struct gw_flowc) +
+	       (uint64_t)gw_dp_flowc6_slots(flow_cache) * sizeof(struct gw_flowc6);
+}
 
 struct gw_dp_attach_info {
 	uint32_t ifindex;

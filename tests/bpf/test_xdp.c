@@ -96,6 +96,11 @@ static void peer2_mac_new(struct hx *h)
 	peer2_mac(MAC_PEER2_NEW);
 }
 
+static void epoch_moves(struct hx *h)
+{
+	must(epoch_bump(h), "epoch");
+}
+
 /* --- spelling packets in rows -------------------------------------------- */
 
 /* Hand-aligned rows: kept out of clang-format's reach. */
@@ -943,6 +948,22 @@ static void test_snat_exhaustion(void **state)
 		TUN_TO(mac, PEER2), GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE_UDP), UDP(42000, 53), \
 					    .l4.payload_len = 40)                                  \
 	}
+#define FC6_ACK                                                                                    \
+	.prog = P_INT,                                                                             \
+	.in = {FROM_CLIENT6, V6(CLIENT6, VIP6), TCP(40030, 80, TH_ACK), .l4.payload_len = 30},     \
+	.verdict = XDP_REDIRECT, .egress = E_INT0, .reason = GW_R_FWD_LOCAL,                       \
+	.out = &(const struct pb_spec)                                                             \
+	{                                                                                          \
+		TO_BE6, V6(GW_INT6, BE6), TCP(VAR(V_K), 8080, TH_ACK), .l4.payload_len = 30        \
+	}
+#define FC6_REPLY                                                                                  \
+	.prog = P_INT,                                                                             \
+	.in = {FROM_BE6, V6(BE6, GW_INT6), TCP(8080, VAR(V_K), TH_ACK), .l4.payload_len = 50},     \
+	.verdict = XDP_REDIRECT, .egress = E_INT0, .reason = GW_R_REPLY_LOCAL,                     \
+	.out = &(const struct pb_spec)                                                             \
+	{                                                                                          \
+		TO_CLIENT6, V6(VIP6, CLIENT6), TCP(80, 40030, TH_ACK), .l4.payload_len = 50        \
+	}
 #define FC_SENT                                                                                    \
 	.prog = P_INT, .in = FC_IN, .verdict = XDP_REDIRECT, .egress = E_EXT0,                     \
 	.reason = GW_R_FWD_REMOTE
@@ -961,6 +982,24 @@ static const struct xcase T_FLOWC[] = {
 	  .in = FC_IN, .verdict = XDP_DROP, .reason = GW_R_DROP_NO_PEER, .before = peer2_down },
 	{ .desc = "... up again, MAC restored: the original next hop", FC_SENT,
 	  .out = FC_OUT(MAC_PEER2), .before = peer2_up_mac_back },
+};
+
+static const struct xcase T_FLOWC6[] = {
+	{ .desc = "flow cache, IPv6: a new TCP flow to a local backend", .prog = P_INT,
+	  .in = { FROM_CLIENT6, V6(CLIENT6, VIP6), TCP(40030, 80, TH_SYN) },
+	  .verdict = XDP_REDIRECT, .egress = E_INT0, .reason = GW_R_FWD_LOCAL,
+	  .out = &(const struct pb_spec){ TO_BE6, V6(GW_INT6, BE6), TCP(VAR(V_K), 8080, TH_SYN) },
+	  .ct = CT_LOCAL, .save = V_K },
+	{ .desc = "... its first ACK takes conntrack and fills the IPv6 cache", FC6_ACK,
+	  .ct = CT_HIT },
+	{ .desc = "... the next from the cache: the same bytes, conntrack untouched", FC6_ACK,
+	  .ct = CT_CACHED },
+	{ .desc = "... the epoch moved on: conntrack again", FC6_ACK, .ct = CT_HIT,
+	  .before = epoch_moves },
+	{ .desc = "... then the cache", FC6_ACK, .ct = CT_CACHED },
+	{ .desc = "... the backend's reply through conntrack, then the cache", FC6_REPLY,
+	  .ct = CT_HIT },
+	{ .desc = "... the backend's next reply, from the cache", FC6_REPLY, .ct = CT_CACHED },
 };
 /* clang-format on */
 
@@ -983,8 +1022,8 @@ static int flowc_holds(struct hx *h, const char *src, const char *dst, uint16_t 
 
 		if (bpf_map_lookup_elem(fd, &k, &f))
 			return 0;
-		if (f.epoch == epoch && f.saddr == s[0] && f.daddr == d[0] &&
-		    f.sport == htons(sport) && f.dport == htons(dport))
+		if (f.h.epoch == epoch && f.addr[0] == s[0] && f.addr[1] == d[0] &&
+		    f.h.sport == htons(sport) && f.h.dport == htons(dport))
 			return 1;
 	}
 	return 0;
@@ -999,6 +1038,7 @@ static void test_flow_cache(void **state)
 	 * this process (and so its test runs) is pinned to */
 	if (t->h.cpu >= 0)
 		assert_true(flowc_holds(&t->h, CLIENT, VIP_REMOTE_UDP, 42000, 53));
+	RUN_TABLE(T_FLOWC6);
 }
 
 static void test_icmp_errors(void **state)

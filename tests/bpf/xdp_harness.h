@@ -115,6 +115,10 @@ static inline int hx_load(struct hx *h)
 	if (r)
 		return r;
 	h->skel->rodata->gw_flowc_mask = HX_FLOWC - 1;
+	r = bpf_map__set_max_entries(h->skel->maps.gw_flowc6, HX_FLOWC * h->ncpu);
+	if (r)
+		return r;
+	h->skel->rodata->gw_flowc6_mask = HX_FLOWC - 1;
 	r = gateway__load(h->skel);
 	if (r)
 		return r;

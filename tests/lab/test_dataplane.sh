@@ -193,7 +193,8 @@ flowc() { gwctl a -o json status | jq -r ".flow_cache.$1"; }
 route_moves_epoch() {
 	local n0 e0
 	n0=$(flowc net_changes) && e0=$(flowc epoch) || return 1
-	[[ $(flowc entries_per_cpu) == 65536 ]] || return 1
+	[[ $(flowc entries_per_cpu) == 65536 && $(flowc ipv6_entries_per_cpu) == 32768 ]] ||
+		return 1
 	"$LAB" exec --prefix "$P" a gw -- ip route add blackhole 203.0.113.0/24 || return 1
 	wait_until 5 bash -c "(( \$('$LAB' exec --prefix $P a gw -- gwctl -o json status |
 		jq '.flow_cache.net_changes') > $n0 ))"

@@ -147,6 +147,7 @@ struct gw_ctx {
 	 * has not yet written. Tests that change state behind the pipeline's
 	 * back bump epoch as gatewayd does. */
 	struct gw_flowc flowc[GWT_FLOWC];
+	struct gw_flowc6 flowc6[GWT_FLOWC];
 	__u32 epoch;
 
 	/* What the pipeline did, for assertions. */
@@ -408,6 +409,11 @@ static __always_inline __u64 gw_ctx_now(struct gw_ctx *c)
 static __always_inline struct gw_flowc *gw_ctx_flowc(struct gw_ctx *c, __u32 index)
 {
 	return &c->flowc[index & (GWT_FLOWC - 1)];
+}
+
+static __always_inline struct gw_flowc6 *gw_ctx_flowc6(struct gw_ctx *c, __u32 index)
+{
+	return &c->flowc6[index & (GWT_FLOWC - 1)];
 }
 
 static __always_inline __u32 gw_ctx_epoch(struct gw_ctx *c)

@@ -262,8 +262,8 @@ static void test_peer_down_leaves_cache(void **state)
 }
 
 /* Replies that come back through the tunnel are cached under the peer's
- * zone; UDP is cached; IPv6 is not. */
-static void test_decap_udp_and_ipv6(void **state)
+ * zone; UDP is cached. */
+static void test_decap_and_udp(void **state)
 {
 	__u8 f[GWT_PKT_MAX], inner[GWT_PKT_MAX], o[12], out[GWT_PKT_MAX];
 	struct gw_result res;
@@ -297,15 +297,71 @@ static void test_decap_udp_and_ipv6(void **state)
 	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 
-	s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), CPORT, GWT_VIP6, 80);
-	s.tcp_flags = GW_TCP_SYN;
-	len = build(f, &s);
-	fib_run(c, 0, f, len, &res);
+	gwt_ctx_free(c);
+}
+
+static size_t tcp6(__u8 *f, const __be32 *src, __u16 sport, const __be32 *dst, __u16 dport,
+		   __u16 payload)
+{
+	struct gwt_spec s = spec6(IPPROTO_TCP, src, sport, dst, dport);
+
 	s.tcp_flags = GW_TCP_ACK;
-	len = build(f, &s);
+	s.payload_len = payload;
+	return build(f, &s);
+}
+
+/* IPv6 has its own cache (128-byte slots, four-word addresses): a local
+ * flow both ways leaves it as the conntrack path sends it, and a new epoch
+ * sends it back through the FIB. */
+static void test_ipv6_nat_both_ways(void **state)
+{
+	__u8 f[GWT_PKT_MAX], out[GWT_PKT_MAX], r[GWT_PKT_MAX];
+	const __be32 *client = GWT_A6(10, 0, 5), *be = GWT_A6(1, 1, 0x10);
+	struct gwt_spec sp = spec6(IPPROTO_TCP, client, CPORT, GWT_VIP6, 80);
+	struct gw_result res;
+	struct gw_ctx *c = cache_on();
+	size_t len, rlen, olen;
+	struct gw_pkt p;
+	__u16 snat;
+
+	sp.tcp_flags = GW_TCP_SYN;
+	len = build(f, &sp);
+	fib_run(c, 0, f, len, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(gw_parse(gwt_packet(c), gwt_packet(c) + gwt_packet_len(c), &p), 0);
+	snat = gw_ntohs(p.sport);
+
+	len = tcp6(f, client, CPORT, GWT_VIP6, 80, 200);
 	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
+	olen = gwt_packet_len(c);
+	memcpy(out, gwt_packet(c), olen);
+	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(gwt_packet_len(c), olen);
+	assert_memory_equal(gwt_packet(c), out, olen);
+	assert_int_equal(gw_parse(gwt_packet(c), gwt_packet(c) + olen, &p), 0);
+	assert_memory_equal(p.dst, be, 16);
+	assert_memory_equal(p.src, c->cfg.int_addr6, 16);
+
+	/* a client differing only in the last address word is not this slot's */
+	len = tcp6(f, GWT_A6(10, 0, 6), CPORT, GWT_VIP6, 80, 200);
 	assert_int_equal(fib_run(c, 0, f, len, &res), 1);
 	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+
+	rlen = tcp6(r, be, GWT_BE_PORT, c->cfg.int_addr6, snat, 300);
+	assert_int_equal(fib_run(c, 0, r, rlen, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	memcpy(out, gwt_packet(c), rlen);
+	assert_int_equal(fib_run(c, 0, r, rlen, &res), 0);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	assert_memory_equal(gwt_packet(c), out, rlen);
+	assert_int_equal(gw_parse(gwt_packet(c), gwt_packet(c) + rlen, &p), 0);
+	assert_memory_equal(p.src, GWT_VIP6, 16);
+	assert_memory_equal(p.dst, client, 16);
+
+	c->epoch++;
+	assert_int_equal(fib_run(c, 0, r, rlen, &res), 1);
+	assert_int_equal(fib_run(c, 0, r, rlen, &res), 0);
 	gwt_ctx_free(c);
 }
 
@@ -379,7 +435,8 @@ int main(void)
 		cmocka_unit_test(test_tcp_flags_bypass),
 		cmocka_unit_test(test_longer_packet_asks_fib),
 		cmocka_unit_test(test_peer_down_leaves_cache),
-		cmocka_unit_test(test_decap_udp_and_ipv6),
+		cmocka_unit_test(test_decap_and_udp),
+		cmocka_unit_test(test_ipv6_nat_both_ways),
 		cmocka_unit_test(test_two_way),
 	};
 

@@ -33,7 +33,8 @@ static const char status_json[] =
 	"{\"role\":\"internal\",\"name\":\"int0\",\"ifindex\":2,\"xdp_mode\":\"native\"},"
 	"{\"role\":\"external\",\"name\":\"ext0\",\"ifindex\":3,\"xdp_mode\":\"generic\"}],"
 	"\"uptime_s\":12,\"services\":4,\"backends\":24,\"peers\":2,\"conntrack_entries\":10,"
-	"\"flow_cache\":{\"entries_per_cpu\":65536,\"epoch\":57,\"net_changes\":3}}";
+	"\"flow_cache\":{\"entries_per_cpu\":65536,\"ipv6_entries_per_cpu\":32768,"
+	"\"epoch\":57,\"net_changes\":3}}";
 
 static const char services_json[] =
 	"{\"services\":[{\"name\":\"web\",\"id\":1,\"vips\":[\"10.100.0.10\",\"fd00:100::10\"],"
@@ -461,18 +462,19 @@ static void test_run_status(void **state)
 	run_gwctl(&r, "--socket", sock_path, "status", NULL);
 	assert_int_equal(r.rc, GWCTL_EXIT_OK);
 	assert_string_equal(r.err, "");
-	assert_string_equal(r.out, "gateway:              gw1\n"
-				   "site:                 site-a\n"
-				   "site id:              1\n"
-				   "abi version:          1\n"
-				   "datapath:             xdp\n"
-				   "uptime (s):           12\n"
-				   "services:             4\n"
-				   "backends:             24\n"
-				   "peers:                2\n"
-				   "conntrack entries:    10\n"
-				   "flow cache (per CPU): 65536\n"
-				   "flow cache epoch:     57\n"
+	assert_string_equal(r.out, "gateway:                 gw1\n"
+				   "site:                    site-a\n"
+				   "site id:                 1\n"
+				   "abi version:             1\n"
+				   "datapath:                xdp\n"
+				   "uptime (s):              12\n"
+				   "services:                4\n"
+				   "backends:                24\n"
+				   "peers:                   2\n"
+				   "conntrack entries:       10\n"
+				   "flow cache v4 (per CPU): 65536\n"
+				   "flow cache v6 (per CPU): 32768\n"
+				   "flow cache epoch:        57\n"
 				   "\n"
 				   "ROLE      NAME  IFINDEX  XDP MODE\n"
 				   "internal  int0  2        native\n"

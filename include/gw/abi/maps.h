@@ -168,15 +168,15 @@ struct gw_ct {
 };
 _Static_assert(sizeof(struct gw_ct) == 72, "gw_ct ABI");
 
-/* --- flow cache: per-CPU array, direct-mapped, not pinned ---------------
- * What the conntrack path decided for an IPv4 flow's last packet, with the
- * next hop the FIB gave it, so that the flow's next packets skip conntrack,
- * the flow hash and bpf_fib_lookup (include/gw/pipeline/flowc.h). An entry
+/* --- flow cache: per-CPU arrays, two-way set-associative, not pinned -----
+ * What the conntrack path decided for a flow's last packet, with the next
+ * hop the FIB gave it, so that the flow's next packets skip conntrack, the
+ * flow hash and bpf_fib_lookup (include/gw/pipeline/flowc.h). An entry
  * holds while gw_epoch[0] is the epoch it was filled under, for at most
- * GW_CT_TOUCH_NS. */
-struct gw_flowc {
-	__be32 saddr;
-	__be32 daddr;
+ * GW_CT_TOUCH_NS. A slot is the family-independent head followed by four
+ * addresses of the family's width: source, destination, NAT source, NAT
+ * destination. */
+struct gw_flowc_head {
 	__be16 sport;
 	__be16 dport;
 	__u16 zone;
@@ -187,8 +187,6 @@ struct gw_flowc {
 	__u32 hash;  /* the flow hash (Geneve source port) */
 	__u16 ct_flags;
 	__u16 out_peer;
-	__be32 nat_src;
-	__be32 nat_dst;
 	__be16 nat_sport;
 	__be16 nat_dport;
 	__u32 identity;
@@ -197,7 +195,22 @@ struct gw_flowc {
 	__u8 dmac[6];
 	__u8 smac[6];
 };
+_Static_assert(sizeof(struct gw_flowc_head) == 48, "gw_flowc_head ABI");
+
+/* IPv4: one cache line. */
+struct gw_flowc {
+	struct gw_flowc_head h;
+	__be32 addr[4];
+};
 _Static_assert(sizeof(struct gw_flowc) == 64, "gw_flowc: one cache line");
+
+/* IPv6: two cache lines. */
+struct gw_flowc6 {
+	struct gw_flowc_head h;
+	__be32 addr[16];
+	__u8 _pad[16];
+};
+_Static_assert(sizeof(struct gw_flowc6) == 128, "gw_flowc6: two cache lines");
 
 #define GW_FLOWC_STAMP_SHIFT 20 /* stamps in units of ~1.05 ms */
 

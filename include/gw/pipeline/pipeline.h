@@ -130,7 +130,7 @@ static __always_inline int gw_emit(struct gw_ctx *c, struct gw_result *res, __u8
 
 /* Send the packet now in the buffer to a next hop the flow cache holds. */
 static __always_inline int gw_emit_cached(struct gw_ctx *c, struct gw_result *res,
-					  const struct gw_flowc *hop, __u32 reason)
+					  const struct gw_flowc_head *hop, __u32 reason)
 {
 	struct ethhdr *eth = gw_ctx_data(c);
 
@@ -149,7 +149,7 @@ static __always_inline int gw_emit_cached(struct gw_ctx *c, struct gw_result *re
  * hop (a flow cache entry) when given, else to the one the FIB names. */
 static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, struct gw_pkt *p,
 				    const struct gw_ct *e, __u32 hash, struct gw_result *res,
-				    const struct gw_flowc *hop)
+				    const struct gw_flowc_head *hop)
 {
 	void *data = gw_ctx_data(c), *data_end = gw_ctx_data_end(c);
 	int reply = e->flags & GW_CT_F_REPLY;
@@ -363,23 +363,19 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 	return 0;
 }
 
-/* A packet of a flow in the flow cache: 1 when it is sent (res set), 0 when
- * it must take the conntrack path, or -reason. */
-static __always_inline int gw_flow_cached(struct gw_ctx *c, const struct gw_cfg *cfg,
-					  struct gw_scratch *s, struct gw_pkt *p,
-					  const struct gw_flowc *f, struct gw_result *res)
+/* A packet of a flow in the flow cache: 1 when the slot serves it (s->fwd
+ * then holds the entry to apply), 0 when it must take the conntrack path. */
+static __always_inline int gw_flowc_serves(struct gw_ctx *c, struct gw_scratch *s,
+					   const struct gw_flowc_head *f, const int w)
 {
-	int r;
-
 	if (f->ct_flags & GW_CT_F_ENCAP) {
 		const struct gw_peer *peer = gw_ctx_peer(c, f->out_peer);
 
 		if (!peer || !(peer->flags & GW_PEER_F_UP))
 			return 0; /* conntrack balances it anew */
 	}
-	gw_flowc_to_ct(f, &s->fwd);
-	r = gw_apply(c, cfg, p, &s->fwd, f->hash, res, f);
-	return r ? r : 1;
+	gw_flowc_to_ct(f, w, &s->fwd);
+	return 1;
 }
 
 /* A tracked flow, or a new one; shared by both sides after parsing. */
@@ -387,8 +383,11 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 				   __u16 zone, __u32 in_peer, __u32 identity, struct gw_result *res)
 {
 	struct gw_scratch *s = gw_ctx_scratch(c);
-	struct gw_flowc *fc = 0, *fc2;
-	__u32 hash, epoch = 0, idx, stamp;
+	const struct gw_flowc_head *hop = 0;
+	struct gw_flowc6 *fc6 = 0, *b6;
+	struct gw_flowc *fc4 = 0, *b4;
+	__u32 hash, epoch = 0, idx, stamp = 0;
+	int hit = -1, fill = -1;
 	struct gw_ct_key k;
 	struct gw_ct *e;
 	__u64 now = 0;
@@ -397,25 +396,35 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 
 	if (!s)
 		return -GW_R_DROP_CT_FULL;
-	/* the epoch first: what is read after it cannot be older than it */
+	/* the epoch first: what is read after it cannot be older than it. Each
+	 * family's slots stay typed, so that the verifier knows their size. */
 	if (gw_flowc_eligible(p)) {
 		epoch = gw_ctx_epoch(c);
 		idx = gw_flowc_index(p, zone);
 		now = gw_ctx_now(c);
 		stamp = now >> GW_FLOWC_STAMP_SHIFT;
-		fc = gw_ctx_flowc(c, idx & ~1u);
-		fc2 = gw_ctx_flowc(c, idx | 1u);
-		if (fc && gw_flowc_match(fc, p, zone, epoch, stamp)) {
-			r = gw_flow_cached(c, cfg, s, p, fc, res);
-			if (r)
-				return r < 0 ? r : 0;
-		} else if (fc2 && gw_flowc_match(fc2, p, zone, epoch, stamp)) {
-			fc = fc2;
-			r = gw_flow_cached(c, cfg, s, p, fc, res);
-			if (r)
-				return r < 0 ? r : 0;
+		if (p->family == GW_AF_INET) {
+			fc4 = gw_ctx_flowc(c, idx & ~1u);
+			b4 = gw_ctx_flowc(c, idx | 1u);
+			hit = gw_flowc_probe(fc4 ? &fc4->h : 0, b4 ? &b4->h : 0, 1, p, zone, epoch,
+					     stamp, &fill);
+			if (hit == 1 || fill == 1)
+				fc4 = b4;
+			if (hit >= 0 && gw_flowc_serves(c, s, &fc4->h, 1))
+				hop = &fc4->h;
 		} else {
-			fc = gw_flowc_victim(fc, fc2, p, zone, epoch, stamp);
+			fc6 = gw_ctx_flowc6(c, idx & ~1u);
+			b6 = gw_ctx_flowc6(c, idx | 1u);
+			hit = gw_flowc_probe(fc6 ? &fc6->h : 0, b6 ? &b6->h : 0, 4, p, zone, epoch,
+					     stamp, &fill);
+			if (hit == 1 || fill == 1)
+				fc6 = b6;
+			if (hit >= 0 && gw_flowc_serves(c, s, &fc6->h, 4))
+				hop = &fc6->h;
+		}
+		if (hop) {
+			r = gw_apply(c, cfg, p, &s->fwd, hop->hash, res, hop);
+			return r;
 		}
 	}
 	hash = gw_flow_hash(p->src, p->dst, p->sport, p->dport, p->proto);
@@ -454,11 +463,16 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 		e = &s->fwd;
 	}
 	r = gw_apply(c, cfg, p, e, hash, res, 0);
-	if (!r && fc && res->action == GW_ACT_REDIRECT &&
-	    (res->reason == GW_R_FWD_LOCAL || res->reason == GW_R_FWD_REMOTE ||
-	     res->reason == GW_R_REPLY_LOCAL || res->reason == GW_R_REPLY_REMOTE))
-		gw_flowc_fill(fc, &k, len, e, hash, s->fib.ifindex, s->fib.dmac, s->fib.smac, epoch,
-			      now >> GW_FLOWC_STAMP_SHIFT);
+	if (r || res->action != GW_ACT_REDIRECT ||
+	    (res->reason != GW_R_FWD_LOCAL && res->reason != GW_R_FWD_REMOTE &&
+	     res->reason != GW_R_REPLY_LOCAL && res->reason != GW_R_REPLY_REMOTE))
+		return r;
+	if (fc4)
+		gw_flowc_fill(&fc4->h, 1, &k, len, e, hash, s->fib.ifindex, s->fib.dmac,
+			      s->fib.smac, epoch, stamp);
+	else if (fc6)
+		gw_flowc_fill(&fc6->h, 4, &k, len, e, hash, s->fib.ifindex, s->fib.dmac,
+			      s->fib.smac, epoch, stamp);
 	return r;
 }
 
