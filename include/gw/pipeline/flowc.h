@@ -115,7 +115,12 @@ static __always_inline int gw_flowc_current(const struct gw_flowc_head *f, __u32
 /* Look a packet up in the pair of slots (a, b) its index names. Returns 0
  * when a serves it, 1 when b does, else -1 with *fill naming the slot a
  * miss fills (0: a, 1: b, -1: none): the tuple's own, else one holding
- * nothing current, else the one filled longer ago. */
+ * nothing current. Two current flows are not evicted for a third: it takes
+ * the conntrack path until one of them is idle or a second old. Evicting
+ * the older one instead makes three busy flows on a pair evict each other
+ * on every packet; with 16384 flows sent in turn over 65536 slots, that
+ * sent 9.4 % of packets to conntrack, against 3.4 % this way (a
+ * simulation of both rules; xdp_prog_ns prints the share it measures). */
 static __always_inline int gw_flowc_probe(const struct gw_flowc_head *a,
 					  const struct gw_flowc_head *b, const int w,
 					  const struct gw_pkt *p, __u16 zone, __u32 epoch,
@@ -137,7 +142,7 @@ static __always_inline int gw_flowc_probe(const struct gw_flowc_head *a,
 	else if (!gw_flowc_current(b, epoch, stamp))
 		*fill = 1;
 	else
-		*fill = (__s32)(a->stamp - b->stamp) <= 0 ? 0 : 1;
+		*fill = -1;
 	return -1;
 }
 

@@ -408,24 +408,26 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 			b4 = gw_ctx_flowc(c, idx | 1u);
 			hit = gw_flowc_probe(fc4 ? &fc4->h : 0, b4 ? &b4->h : 0, 1, p, zone, epoch,
 					     stamp, &fill);
-			if (hit == 1 || fill == 1)
+			if (hit < 0 && fill < 0)
+				fc4 = 0; /* nothing to fill */
+			else if (hit == 1 || fill == 1)
 				fc4 = b4;
-			if (hit >= 0 && gw_flowc_serves(c, s, &fc4->h, 1))
+			if (hit >= 0 && fc4 && gw_flowc_serves(c, s, &fc4->h, 1))
 				hop = &fc4->h;
 		} else {
 			fc6 = gw_ctx_flowc6(c, idx & ~1u);
 			b6 = gw_ctx_flowc6(c, idx | 1u);
 			hit = gw_flowc_probe(fc6 ? &fc6->h : 0, b6 ? &b6->h : 0, 4, p, zone, epoch,
 					     stamp, &fill);
-			if (hit == 1 || fill == 1)
+			if (hit < 0 && fill < 0)
+				fc6 = 0; /* nothing to fill */
+			else if (hit == 1 || fill == 1)
 				fc6 = b6;
-			if (hit >= 0 && gw_flowc_serves(c, s, &fc6->h, 4))
+			if (hit >= 0 && fc6 && gw_flowc_serves(c, s, &fc6->h, 4))
 				hop = &fc6->h;
 		}
-		if (hop) {
-			r = gw_apply(c, cfg, p, &s->fwd, hop->hash, res, hop);
-			return r;
-		}
+		if (hop)
+			return gw_apply(c, cfg, p, &s->fwd, hop->hash, res, hop);
 	}
 	hash = gw_flow_hash(p->src, p->dst, p->sport, p->dport, p->proto);
 	len = p->l3_len;
