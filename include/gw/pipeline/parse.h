@@ -189,6 +189,13 @@ static __always_inline int gw_parse_ipv6(void *data, void *data_end, struct gw_p
 			p->flags |= GW_PKT_F_FRAGMENT;
 			nh = ext[0];
 			off += 8;
+			/* after a later fragment's header comes payload, not the
+			 * headers its Next Header names (RFC 8200 §4.5) */
+			if (ext[2] || (ext[3] & 0xf8)) {
+				p->proto = nh;
+				p->l4_off = off;
+				return 0;
+			}
 		} else {
 			nh = ext[0];
 			off += (ext[1] + 1) * 8;
