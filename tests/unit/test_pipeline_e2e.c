@@ -713,6 +713,59 @@ static void test_e2e_ct_closing_frees_snat_port(void **state)
 	gwt_ctx_free(c);
 }
 
+/* A client may open a new connection on the tuple of one that closed a
+ * moment ago (both FINs seen, not yet quiet for GW_CT_CLOSED_NS): the
+ * entries carry the new connection, so its SYN and SYN-ACK make them live
+ * again. Otherwise the new connection, once idle past GW_CT_CLOSED_NS,
+ * would lose its SNAT port to another client's flow. */
+static void test_e2e_ct_syn_reopens_closing(void **state)
+{
+	static const struct {
+		const char *desc;
+		int from_backend;
+		__u16 cport;
+		__u8 flags;
+		__u64 wait_ns; /* before the packet */
+		__u32 action, reason;
+	} steps[] = {
+		{"client SYN", 0, 1000, GW_TCP_SYN, 0, GW_ACT_REDIRECT, GW_R_FWD_LOCAL},
+		{"backend FIN", 1, 1000, GW_TCP_FIN | GW_TCP_ACK, 0, GW_ACT_REDIRECT,
+		 GW_R_REPLY_LOCAL},
+		{"client FIN", 0, 1000, GW_TCP_FIN | GW_TCP_ACK, 0, GW_ACT_REDIRECT,
+		 GW_R_FWD_LOCAL},
+		{"client SYN on the same tuple", 0, 1000, GW_TCP_SYN, GW_CT_TOUCH_NS * 2,
+		 GW_ACT_REDIRECT, GW_R_FWD_LOCAL},
+		{"backend SYN-ACK", 1, 1000, GW_TCP_SYN | GW_TCP_ACK, 0, GW_ACT_REDIRECT,
+		 GW_R_REPLY_LOCAL},
+		{"client ACK", 0, 1000, GW_TCP_ACK, 0, GW_ACT_REDIRECT, GW_R_FWD_LOCAL},
+		{"another client, the connection idle but open", 0, 1001, GW_TCP_SYN,
+		 GW_CT_CLOSED_NS + GW_CT_TOUCH_NS, GW_ACT_DROP, GW_R_DROP_SNAT_EXHAUSTED},
+		{"backend data", 1, 1000, GW_TCP_ACK, 0, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL},
+	};
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s;
+	size_t len, i;
+
+	c->cfg.snat_port_min = c->cfg.snat_port_max = 40000; /* one port */
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		print_message("%s\n", steps[i].desc);
+		if (steps[i].from_backend)
+			s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, 40000);
+		else
+			s = spec4(IPPROTO_TCP, GWT_CLIENT4, steps[i].cport, GWT_VIP4, 80);
+		s.tcp_flags = steps[i].flags;
+		len = build(f, &s);
+		c->now += steps[i].wait_ns;
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		expect_result(&res, steps[i].action, steps[i].reason);
+		if (steps[i].from_backend)
+			expect_tuple(c, GWT_VIP4, 80, GWT_CLIENT4, steps[i].cport);
+	}
+	gwt_ctx_free(c);
+}
+
 /* The table still holds a site whose gateway just went down: the flow is
  * balanced elsewhere in the same table instead of being dropped. */
 static void test_e2e_repick_when_peer_down(void **state)
@@ -933,6 +986,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_icmp6_too_big),
 		cmocka_unit_test(test_e2e_icmp_error_translated),
 		cmocka_unit_test(test_e2e_ct_closing_frees_snat_port),
+		cmocka_unit_test(test_e2e_ct_syn_reopens_closing),
 		cmocka_unit_test(test_e2e_repick_when_peer_down),
 		cmocka_unit_test(test_e2e_icmp6_error_translated),
 		cmocka_unit_test(test_e2e_drop_snat_exhausted),

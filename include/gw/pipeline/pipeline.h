@@ -445,6 +445,13 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 		    !(e->flags & GW_CT_F_CLOSING)) {
 			e->flags |= GW_CT_F_CLOSING;
 			e->last_seen_ns = now;
+		} else if (p->proto == IPPROTO_TCP &&
+			   (p->tcp_flags & (GW_TCP_SYN | GW_TCP_FIN | GW_TCP_RST)) == GW_TCP_SYN &&
+			   (e->flags & GW_CT_F_CLOSING)) {
+			/* SYN or SYN-ACK: a new connection on the tuple of one
+			 * that closed, so the entry is owned again */
+			e->flags &= ~GW_CT_F_CLOSING;
+			e->last_seen_ns = now;
 		}
 		e->packets++;
 	} else {
