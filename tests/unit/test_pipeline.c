@@ -200,6 +200,8 @@ static size_t build_v6_ext(__u8 *f, const __u8 *types, int n, size_t *ret_l4_off
 		f[off] = i + 1 < n ? types[i + 1] : IPPROTO_TCP;
 		if (types[i] != IPPROTO_FRAGMENT)
 			f[off + 1] = (__u8)(ext_len / 8 - 1);
+		else
+			f[off + 3] = 1; /* M: a first fragment */
 		off += ext_len;
 	}
 	memcpy(f + off, tcp + 54, tcp_len);
@@ -297,9 +299,10 @@ static void test_parse_ipv6_fragments(void **state)
 		{"middle fragment whose payload looks like a 2 KiB header", 0x05c9, IPPROTO_DSTOPTS,
 		 IPPROTO_TCP, 255},
 	};
-	__u8 f[GWT_PKT_MAX], payload[64];
+	__u8 f[GWT_PKT_MAX], payload[64], seg[GWT_PKT_MAX];
 	struct gw_result res;
 	struct gw_ctx *c = topo_new();
+	struct gwt_spec s;
 	struct gw_pkt p;
 	size_t len, i;
 
@@ -320,6 +323,24 @@ static void test_parse_ipv6_fragments(void **state)
 		run(c, 0, f, len, GWT_HEADROOM, &res);
 		expect_result(&res, GW_ACT_PASS, GW_R_PASS);
 	}
+
+	/* offset 0 and no M: an atomic fragment is a whole packet (RFC 8200
+	 * §4.5, RFC 6946), balanced like one */
+	s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), 1000, GWT_VIP6, 80);
+	s.tcp_flags = GW_TCP_SYN;
+	len = build(seg, &s);
+	len = build_v6_frag(f, GWT_VIP6, 0, IPPROTO_TCP, seg + 54, len - 54);
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_false(p.flags & GW_PKT_F_FRAGMENT);
+	assert_true(p.flags & GW_PKT_F_L4);
+	assert_int_equal(p.l4_off, 62);
+	assert_int_equal(p.dport, gw_htons(80));
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(parse_exact(gwt_packet(c), gwt_packet_len(c), &p), 0);
+	assert_memory_equal(p.dst, GWT_A6(1, 1, 0x10), 16);
+	assert_int_equal(gw_ntohs(p.dport), GWT_BE_PORT);
+	expect_csums(gwt_packet(c), gwt_packet_len(c));
 	gwt_ctx_free(c);
 }
 
