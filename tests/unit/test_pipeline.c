@@ -200,6 +200,8 @@ static size_t build_v6_ext(__u8 *f, const __u8 *types, int n, size_t *ret_l4_off
 		f[off] = i + 1 < n ? types[i + 1] : IPPROTO_TCP;
 		if (types[i] != IPPROTO_FRAGMENT)
 			f[off + 1] = (__u8)(ext_len / 8 - 1);
+		else
+			f[off + 3] = 1; /* M: a first fragment */
 		off += ext_len;
 	}
 	memcpy(f + off, tcp + 54, tcp_len);
@@ -253,6 +255,92 @@ static void test_parse_ipv6_ext_headers(void **state)
 	memset(f + len, 0, 2048);
 	gwt_put16(f + 18, (__u16)(len + 2048 - 54));
 	assert_true(parse_exact(f, len + 2048, &p) < 0);
+	gwt_ctx_free(c);
+}
+
+/* IPv6 + a Fragment header (frag: offset << 3 | M, host order) with the
+ * given next header, then payload; returns the frame length. */
+static size_t build_v6_frag(__u8 *f, const __be32 *dst, __u16 frag, __u8 next, const __u8 *payload,
+			    size_t payload_len)
+{
+	struct gwt_spec s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), 1000, dst, 80);
+	__u8 hdr[GWT_PKT_MAX];
+
+	build(hdr, &s);
+	memcpy(f, hdr, 54);
+	f[20] = IPPROTO_FRAGMENT;
+	memset(f + 54, 0, 8);
+	f[54] = next;
+	gwt_put16(f + 56, frag);
+	gwt_put16(f + 58, 0x1234); /* identification */
+	memcpy(f + 62, payload, payload_len);
+	gwt_put16(f + 18, (__u16)(8 + payload_len));
+	return 62 + payload_len;
+}
+
+/* Only the first fragment carries the headers after the Fragment header
+ * (RFC 8200 §4.5): in a later one the same Next Header value is followed by
+ * payload, which the parser must not walk as extension headers. Fragments
+ * to a VIP are dropped; others are the kernel's. */
+static void test_parse_ipv6_fragments(void **state)
+{
+	static const struct {
+		const char *desc;
+		__u16 frag;
+		__u8 next;
+		__u8 first_byte, second_byte; /* of the payload, else zeros */
+	} rows[] = {
+		{"first fragment, TCP follows", 0x0001, IPPROTO_TCP, 0, 0},
+		{"first fragment, destination options then TCP", 0x0001, IPPROTO_DSTOPTS,
+		 IPPROTO_TCP, 0},
+		{"middle fragment, TCP payload", 0x05c9, IPPROTO_TCP, 0, 0},
+		{"last fragment of a packet with destination options", 0x05c8, IPPROTO_DSTOPTS, 0,
+		 0},
+		{"middle fragment whose payload looks like a 2 KiB header", 0x05c9, IPPROTO_DSTOPTS,
+		 IPPROTO_TCP, 255},
+	};
+	__u8 f[GWT_PKT_MAX], payload[64], seg[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s;
+	struct gw_pkt p;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("%s\n", rows[i].desc);
+		memset(payload, 0, sizeof(payload));
+		payload[0] = rows[i].first_byte;
+		payload[1] = rows[i].second_byte;
+		len = build_v6_frag(f, GWT_VIP6, rows[i].frag, rows[i].next, payload,
+				    sizeof(payload));
+		assert_int_equal(parse_exact(f, len, &p), 0);
+		assert_true(p.flags & GW_PKT_F_FRAGMENT);
+		assert_false(p.flags & GW_PKT_F_L4);
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_DROP, GW_R_DROP_FRAGMENT);
+		len = build_v6_frag(f, GWT_A6(50, 0, 1), rows[i].frag, rows[i].next, payload,
+				    sizeof(payload));
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	}
+
+	/* offset 0 and no M: an atomic fragment is a whole packet (RFC 8200
+	 * §4.5, RFC 6946), balanced like one */
+	s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), 1000, GWT_VIP6, 80);
+	s.tcp_flags = GW_TCP_SYN;
+	len = build(seg, &s);
+	len = build_v6_frag(f, GWT_VIP6, 0, IPPROTO_TCP, seg + 54, len - 54);
+	assert_int_equal(parse_exact(f, len, &p), 0);
+	assert_false(p.flags & GW_PKT_F_FRAGMENT);
+	assert_true(p.flags & GW_PKT_F_L4);
+	assert_int_equal(p.l4_off, 62);
+	assert_int_equal(p.dport, gw_htons(80));
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(parse_exact(gwt_packet(c), gwt_packet_len(c), &p), 0);
+	assert_memory_equal(p.dst, GWT_A6(1, 1, 0x10), 16);
+	assert_int_equal(gw_ntohs(p.dport), GWT_BE_PORT);
+	expect_csums(gwt_packet(c), gwt_packet_len(c));
 	gwt_ctx_free(c);
 }
 
@@ -1013,6 +1101,7 @@ int main(void)
 		cmocka_unit_test(test_parse_ipv4_tot_len),
 		cmocka_unit_test(test_parse_ipv4_fragments),
 		cmocka_unit_test(test_parse_ipv6_ext_headers),
+		cmocka_unit_test(test_parse_ipv6_fragments),
 		cmocka_unit_test(test_parse_ipv6_payload_len),
 		cmocka_unit_test(test_parse_l4_truncated),
 		cmocka_unit_test(test_parse_l4_kinds),

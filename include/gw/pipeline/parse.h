@@ -186,9 +186,20 @@ static __always_inline int gw_parse_ipv6(void *data, void *data_end, struct gw_p
 		if ((void *)(ext + 8) > data_end)
 			return -GW_R_DROP_TRUNCATED;
 		if (nh == IPPROTO_FRAGMENT) {
-			p->flags |= GW_PKT_F_FRAGMENT;
 			nh = ext[0];
 			off += 8;
+			/* after a later fragment's header comes payload, not the
+			 * headers its Next Header names (RFC 8200 §4.5) */
+			if (ext[2] || (ext[3] & 0xf8)) {
+				p->flags |= GW_PKT_F_FRAGMENT;
+				p->proto = nh;
+				p->l4_off = off;
+				return 0;
+			}
+			/* offset 0 and no M: an atomic fragment, a whole packet
+			 * (RFC 6946) */
+			if (ext[3] & 1)
+				p->flags |= GW_PKT_F_FRAGMENT;
 		} else {
 			nh = ext[0];
 			off += (ext[1] + 1) * 8;

@@ -207,6 +207,58 @@ static __always_inline int gw_ct_stale(const struct gw_ct *e, __u64 now)
 	       ((e->flags & GW_CT_F_CLOSING) ? GW_CT_CLOSED_NS : GW_CT_IDLE_NS);
 }
 
+/* A RST ends both directions at once: mark the flow's other entry closing
+ * too (e the entry of the packet p). Its key is the tuple e rewrites to,
+ * reversed, or p's own reversed when e rewrites nothing; its zone is the
+ * site of e's peer when e encapsulates (the other side's packets come from
+ * there), else 0. An entry under a rewritten key is only the other half if
+ * it rewrites back to p's tuple: once e's flow ended, its SNAT port (and so
+ * that key) may belong to a new flow. k is room for the key. */
+static __always_inline void gw_ct_close_other(struct gw_ctx *c, struct gw_ct_key *k,
+					      const struct gw_pkt *p, const struct gw_ct *e,
+					      __u64 now)
+{
+	int nat = (e->flags & (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) ==
+		  (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
+	const struct gw_peer *peer;
+	struct gw_ct *o;
+	__u32 diff = 0;
+	int i;
+
+	gw_memset(k, 0, sizeof(*k));
+	if (nat) {
+		gw_memcpy(k->src, e->nat_dst, 16);
+		gw_memcpy(k->dst, e->nat_src, 16);
+		k->sport = e->nat_dport;
+		k->dport = e->nat_sport;
+	} else {
+		gw_memcpy(k->src, p->dst, 16);
+		gw_memcpy(k->dst, p->src, 16);
+		k->sport = p->dport;
+		k->dport = p->sport;
+	}
+	k->proto = p->proto;
+	k->family = p->family;
+	if (e->flags & GW_CT_F_ENCAP) {
+		peer = gw_ctx_peer(c, e->out_peer);
+		if (!peer)
+			return;
+		k->zone = peer->site_id;
+	}
+	o = gw_ctx_ct_lookup(c, k);
+	if (!o || !((o->flags ^ e->flags) & GW_CT_F_REPLY) || (o->flags & GW_CT_F_CLOSING))
+		return;
+	if (nat) {
+		GW_UNROLL
+		for (i = 0; i < 4; i++)
+			diff |= (o->nat_src[i] ^ p->dst[i]) | (o->nat_dst[i] ^ p->src[i]);
+		if (diff || o->nat_sport != p->dport || o->nat_dport != p->sport)
+			return;
+	}
+	o->flags |= GW_CT_F_CLOSING;
+	o->last_seen_ns = now;
+}
+
 #define GW_REPICKS	 8	     /* tries to avoid a backend whose gateway is down */
 #define GW_IDENTITY_LAZY 0xffffffffu /* classify the source only if needed */
 
@@ -452,9 +504,19 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 			now = gw_ctx_now(c);
 		if (now - e->last_seen_ns > GW_CT_TOUCH_NS)
 			e->last_seen_ns = now;
-		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (GW_TCP_FIN | GW_TCP_RST)) &&
-		    !(e->flags & GW_CT_F_CLOSING)) {
-			e->flags |= GW_CT_F_CLOSING;
+		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (GW_TCP_FIN | GW_TCP_RST))) {
+			if (!(e->flags & GW_CT_F_CLOSING)) {
+				e->flags |= GW_CT_F_CLOSING;
+				e->last_seen_ns = now;
+			}
+			if (p->tcp_flags & GW_TCP_RST)
+				gw_ct_close_other(c, &s->rk, p, e, now);
+		} else if (p->proto == IPPROTO_TCP &&
+			   (p->tcp_flags & (GW_TCP_SYN | GW_TCP_FIN | GW_TCP_RST)) == GW_TCP_SYN &&
+			   (e->flags & GW_CT_F_CLOSING)) {
+			/* SYN or SYN-ACK: a new connection on the tuple of one
+			 * that closed, so the entry is owned again */
+			e->flags &= ~GW_CT_F_CLOSING;
 			e->last_seen_ns = now;
 		}
 		e->packets++;
