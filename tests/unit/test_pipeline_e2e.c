@@ -766,6 +766,42 @@ static void test_e2e_ct_syn_reopens_closing(void **state)
 	gwt_ctx_free(c);
 }
 
+/* A FIN or RST of no tracked flow (its state lost, or a stray packet) is
+ * forwarded as a new flow that starts closing: its SNAT port is free again
+ * after GW_CT_CLOSED_NS, not held for GW_CT_IDLE_NS. */
+static void test_e2e_ct_stray_close_holds_briefly(void **state)
+{
+	static const __u8 flags[] = {GW_TCP_RST, GW_TCP_RST | GW_TCP_ACK, GW_TCP_FIN | GW_TCP_ACK};
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gwt_spec s;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(flags); i++) {
+		struct gw_ctx *c = topo_new();
+
+		print_message("stray flags 0x%02x\n", flags[i]);
+		c->cfg.snat_port_min = c->cfg.snat_port_max = 40000; /* one port */
+		s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
+		s.tcp_flags = flags[i];
+		len = build(f, &s);
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+
+		s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1001, GWT_VIP4, 80);
+		s.tcp_flags = GW_TCP_SYN;
+		len = build(f, &s);
+		c->now += GW_CT_CLOSED_NS / 2;
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_DROP, GW_R_DROP_SNAT_EXHAUSTED);
+		c->now += GW_CT_CLOSED_NS;
+		run(c, 0, f, len, GWT_HEADROOM, &res);
+		expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+		expect_tuple(c, GWT_INT4, 40000, GWT_BE4, GWT_BE_PORT);
+		gwt_ctx_free(c);
+	}
+}
+
 /* A RST ends the connection both ways (RFC 9293 §3.10.7.4): whichever side
  * sends it, both entries close, so the SNAT port is free again after
  * GW_CT_CLOSED_NS, as after a FIN each way, not after GW_CT_IDLE_NS. */
@@ -1171,6 +1207,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_icmp_error_translated),
 		cmocka_unit_test(test_e2e_ct_closing_frees_snat_port),
 		cmocka_unit_test(test_e2e_ct_syn_reopens_closing),
+		cmocka_unit_test(test_e2e_ct_stray_close_holds_briefly),
 		cmocka_unit_test(test_e2e_ct_rst_closes_both),
 		cmocka_unit_test(test_e2e_ct_rst_closes_both_tunnelled),
 		cmocka_unit_test(test_e2e_ct_late_rst_spares_new_flow),

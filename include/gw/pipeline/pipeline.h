@@ -278,6 +278,12 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 	const struct gw_svc *svc;
 	struct gw_svc_key sk;
 	__u32 be_id = 0, slot;
+	/* A flow first seen by its FIN or RST (its state was lost, or the
+	 * packet is stray) starts closing: it gives its SNAT port back after
+	 * GW_CT_CLOSED_NS, not after GW_CT_IDLE_NS. */
+	__u16 closing = p->proto == IPPROTO_TCP && (p->tcp_flags & (GW_TCP_FIN | GW_TCP_RST))
+				? GW_CT_F_CLOSING
+				: 0;
 	int i;
 
 	gw_memset(&sk, 0, sizeof(sk));
@@ -350,10 +356,10 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 		rk->proto = p->proto;
 		rk->family = p->family;
 		rk->zone = peer->site_id;
-		rev->flags = GW_CT_F_REPLY;
+		rev->flags = GW_CT_F_REPLY | closing;
 		if (gw_ctx_ct_insert(c, rk, rev, 0))
 			return -GW_R_DROP_CT_FULL;
-		fwd->flags = GW_CT_F_ENCAP;
+		fwd->flags = GW_CT_F_ENCAP | closing;
 		fwd->out_peer = be->peer_id;
 	} else {
 		__u32 range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
@@ -376,7 +382,7 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 		rk->sport = be_port;
 		rk->proto = p->proto;
 		rk->family = p->family;
-		rev->flags = GW_CT_F_REPLY | GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST;
+		rev->flags = GW_CT_F_REPLY | GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST | closing;
 		gw_memcpy(rev->nat_src, p->dst, 16);
 		rev->nat_sport = p->dport;
 		gw_memcpy(rev->nat_dst, p->src, 16);
@@ -404,7 +410,7 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 		}
 		if (!port)
 			return -GW_R_DROP_SNAT_EXHAUSTED;
-		fwd->flags = GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST;
+		fwd->flags = GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST | closing;
 		gw_memcpy(fwd->nat_src, snat, 16);
 		fwd->nat_sport = port;
 		gw_memcpy(fwd->nat_dst, be->addr, 16);
