@@ -46,6 +46,7 @@ static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f)
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		return GW_FIB_PASS;
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		f->mtu = fib.mtu_result;
 		return -GW_R_DROP_TOO_BIG;
 	default:
 		return -GW_R_DROP_FIB;

@@ -104,6 +104,49 @@ static void epoch_moves(struct hx *h)
 /* --- spelling packets in rows -------------------------------------------- */
 
 /* Hand-aligned rows: kept out of clang-format's reach. */
+/* The ICMP "fragmentation needed" a too-big IPv4 frame is answered with,
+ * built here byte by byte with full checksums: back to the sender's MAC and
+ * address, from the gateway's internal address, next-hop MTU 1500 - 48,
+ * quoting the IP header and 8 bytes after it. */
+static void icmp4_too_big(const struct pb_pkt *in, struct pb_pkt *want, uint16_t mtu)
+{
+	const uint8_t *oip = in->b + 14;
+	size_t quote = (size_t)(oip[0] & 0xf) * 4 + 8;
+	uint8_t *p = want->b, *ip = p + 14, *ic = ip + 20, a[16];
+
+	memset(want->b, 0, 14 + 20 + 8 + quote);
+	memcpy(p, in->b + 6, 6);
+	memcpy(p + 6, in->b, 6);
+	p[12] = 0x08;
+	ip[0] = 0x45;
+	ip[1] = 0xc0;
+	pb_put16(ip + 2, 20 + 8 + quote);
+	ip[8] = 64;
+	ip[9] = IPPROTO_ICMP;
+	pb_addr(4, GW_INT, a);
+	memcpy(ip + 12, a, 4);
+	memcpy(ip + 16, oip + 12, 4);
+	pb_put16(ip + 10, pb_csum(pb_sum(0, ip, 20)));
+	ic[0] = 3; /* destination unreachable */
+	ic[1] = 4; /* fragmentation needed */
+	pb_put16(ic + 6, mtu);
+	memcpy(ic + 8, oip, quote);
+	pb_put16(ic + 2, pb_csum(pb_sum(0, ic, 8 + quote)));
+	want->len = 14 + 20 + 8 + quote;
+}
+
+/* too big for the tunnel: the largest inner packet it carries */
+static void expect_icmp4_too_big(const struct pb_pkt *in, struct pb_pkt *want)
+{
+	icmp4_too_big(in, want, 1500 - 48);
+}
+
+/* too big for int0 (MTU 1500) on the way to a local backend */
+static void expect_icmp4_too_big_int0(const struct pb_pkt *in, struct pb_pkt *want)
+{
+	icmp4_too_big(in, want, 1500);
+}
+
 /* clang-format off */
 
 #define TH_FIN 0x01
@@ -453,8 +496,15 @@ static const struct xcase T_SERVICE[] = {
 	  .out = &(const struct pb_spec){ TO_BE1, V4(GW_INT, BE1), DF,
 					 TCP(VAR(V_J), 8080, TH_ACK), .l4.payload_len = 1460 },
 	  .ct = CT_LOCAL, .save = V_J },
-	{ .desc = "1501-byte packet to a local backend: too big for int0", .prog = P_INT,
+	{ .desc = "1501-byte packet with DF to a local backend: frag-needed, MTU 1500 of int0",
+	  .prog = P_INT,
 	  .in = { FROM_CLIENT, V4(CLIENT, VIP1), DF, TCP(40033, 80, TH_ACK),
+		  .l4.payload_len = 1461 },
+	  .verdict = XDP_TX, .egress = E_INT0, .reason = GW_R_ICMP_TOO_BIG,
+	  .expect = expect_icmp4_too_big_int0 },
+	{ .desc = "1501-byte packet without DF to a local backend: too big, dropped",
+	  .prog = P_INT,
+	  .in = { FROM_CLIENT, V4(CLIENT, VIP1), TCP(40033, 80, TH_ACK),
 		  .l4.payload_len = 1461 },
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_TOO_BIG },
 	{ .desc = "data plane configured by another ABI version: everything passes",
@@ -475,37 +525,6 @@ static const struct xcase T_SERVICE[] = {
 
 /* Flows to a backend in another site: Geneve to the peer that fronts it. */
 /* clang-format on */
-
-/* The ICMP "fragmentation needed" a too-big IPv4 frame is answered with,
- * built here byte by byte with full checksums: back to the sender's MAC and
- * address, from the gateway's internal address, next-hop MTU 1500 - 48,
- * quoting the IP header and 8 bytes after it. */
-static void expect_icmp4_too_big(const struct pb_pkt *in, struct pb_pkt *want)
-{
-	const uint8_t *oip = in->b + 14;
-	size_t quote = (size_t)(oip[0] & 0xf) * 4 + 8;
-	uint8_t *p = want->b, *ip = p + 14, *ic = ip + 20, a[16];
-
-	memset(want->b, 0, 14 + 20 + 8 + quote);
-	memcpy(p, in->b + 6, 6);
-	memcpy(p + 6, in->b, 6);
-	p[12] = 0x08;
-	ip[0] = 0x45;
-	ip[1] = 0xc0;
-	pb_put16(ip + 2, 20 + 8 + quote);
-	ip[8] = 64;
-	ip[9] = IPPROTO_ICMP;
-	pb_addr(4, GW_INT, a);
-	memcpy(ip + 12, a, 4);
-	memcpy(ip + 16, oip + 12, 4);
-	pb_put16(ip + 10, pb_csum(pb_sum(0, ip, 20)));
-	ic[0] = 3; /* destination unreachable */
-	ic[1] = 4; /* fragmentation needed */
-	pb_put16(ic + 6, 1500 - 48);
-	memcpy(ic + 8, oip, quote);
-	pb_put16(ic + 2, pb_csum(pb_sum(0, ic, 8 + quote)));
-	want->len = 14 + 20 + 8 + quote;
-}
 
 /* clang-format off */
 static const struct xcase T_REMOTE[] = {

@@ -453,8 +453,10 @@ static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f)
 		return -GW_R_DROP_FIB;
 	if (best->kind == GWT_ROUTE_NO_NEIGH)
 		return GW_FIB_PASS;
-	if (best->mtu && f->l3_len > best->mtu)
+	if (best->mtu && f->l3_len > best->mtu) {
+		f->mtu = best->mtu;
 		return -GW_R_DROP_TOO_BIG;
+	}
 	f->ifindex = best->ifindex;
 	memcpy(f->smac, best->smac, 6);
 	memcpy(f->dmac, best->dmac, 6);

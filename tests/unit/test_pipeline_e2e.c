@@ -619,6 +619,78 @@ static void test_e2e_icmp4_too_big(void **state)
 	gwt_ctx_free(c);
 }
 
+/* Too big for the link to a local backend (its route's MTU), with DF: the
+ * client gets "fragmentation needed" with that MTU, quoting the packet as
+ * it sent it (to the VIP, before NAT); without DF it is dropped. A backend's
+ * reply too big for the client's link gets the error itself, quoting its
+ * packet to the gateway's SNAT address. */
+static void test_e2e_icmp4_too_big_local_link(void **state)
+{
+	__u8 f[GWT_PKT_MAX], orig[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, CPORT, GWT_VIP4, 80);
+	const __u8 *o, *ip, *ic;
+	struct gw_pkt p;
+	size_t len;
+	__u16 snat;
+	__u32 i;
+
+	s.frag = 0x4000; /* DF */
+	s.tcp_flags = GW_TCP_SYN;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(gw_parse(gwt_packet(c), gwt_packet(c) + gwt_packet_len(c), &p), 0);
+	snat = gw_ntohs(p.sport);
+	for (i = 0; i < c->n_routes; i++)
+		c->routes[i].mtu = 1000;
+
+	s.tcp_flags = GW_TCP_ACK;
+	s.payload_len = 1000 - 40;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL); /* fits exactly */
+
+	s.payload_len++;
+	len = build(f, &s);
+	memcpy(orig, f, len);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_TX, GW_R_ICMP_TOO_BIG);
+	o = gwt_packet(c);
+	assert_int_equal(gwt_packet_len(c), 14 + 20 + 8 + 28);
+	assert_memory_equal(o, orig + 6, 6); /* back to the sender */
+	ip = o + 14;
+	assert_memory_equal(ip + 16, orig + 14 + 12, 4);
+	assert_int_equal(gwt_ipv4_csum_full(ip), gwt_get16(ip + 10));
+	ic = ip + 20;
+	assert_int_equal(ic[0], ICMP_DEST_UNREACH);
+	assert_int_equal(ic[1], ICMP_FRAG_NEEDED);
+	assert_int_equal(gwt_get16(ic + 6), 1000);
+	assert_memory_equal(ic + 8, orig + 14, 28); /* client -> VIP, as sent */
+	assert_int_equal(gwt_fold(gwt_sum16(0, ic, 8 + 28)), 0);
+
+	s.frag = 0;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_TOO_BIG);
+
+	s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, snat);
+	s.frag = 0x4000;
+	s.tcp_flags = GW_TCP_ACK;
+	s.payload_len = 1000 - 40 + 1;
+	len = build(f, &s);
+	memcpy(orig, f, len);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_TX, GW_R_ICMP_TOO_BIG);
+	ip = gwt_packet(c) + 14;
+	ic = ip + 20;
+	assert_memory_equal(ip + 16, orig + 14 + 12, 4); /* to the backend */
+	assert_int_equal(gwt_get16(ic + 6), 1000);
+	assert_memory_equal(ic + 8, orig + 14, 28);
+	gwt_ctx_free(c);
+}
+
 /* The same for IPv6: "packet too big" from the gateway's IPv6 address. */
 static void test_e2e_icmp6_too_big(void **state)
 {
@@ -1202,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_drop_ct_full),
 		cmocka_unit_test(test_e2e_drop_no_headroom),
 		cmocka_unit_test(test_e2e_drop_too_big),
+		cmocka_unit_test(test_e2e_icmp4_too_big_local_link),
 		cmocka_unit_test(test_e2e_icmp4_too_big),
 		cmocka_unit_test(test_e2e_icmp6_too_big),
 		cmocka_unit_test(test_e2e_icmp_error_translated),

@@ -134,13 +134,14 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 		return -GW_R_DROP_TRUNCATED;
 	gi->inner_off = opt_end;
 
-	GW_UNROLL
+	/* a bounded loop, not unrolled (gw_opaque stops the unrolling) */
 	for (i = 0; i < GW_GENEVE_MAX_OPTS; i++) {
 		struct gw_geneve_opt_identity *o;
 		__u16 olen;
 
 		if (opt_off >= opt_end)
 			break;
+		gw_opaque(opt_off);
 		if (opt_off > GW_MAX_L4_OFF)
 			return -GW_R_DROP_BAD_GENEVE;
 		o = data + opt_off;

@@ -151,13 +151,12 @@ static __always_inline int gw_icmp6_too_big(struct gw_ctx *c, const struct gw_cf
 	return 0;
 }
 
-/* The packet p (not rewritten yet) does not fit the tunnel: answer its
- * sender with the largest packet that does. 0 with res set, or -reason. */
+/* The packet p (not rewritten yet) does not fit the tunnel or the link to
+ * its next hop: answer its sender with mtu, the largest IP packet that
+ * does. 0 with res set, or -reason. */
 static __always_inline int gw_icmp_too_big(struct gw_ctx *c, const struct gw_cfg *cfg,
-					   const struct gw_pkt *p, struct gw_result *res)
+					   const struct gw_pkt *p, __u16 mtu, struct gw_result *res)
 {
-	__u16 mtu = cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD;
-
 	if (p->family == GW_AF_INET)
 		return gw_icmp4_too_big(c, cfg, mtu, res);
 	return gw_icmp6_too_big(c, cfg, mtu, res);

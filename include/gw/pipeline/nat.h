@@ -38,18 +38,20 @@ static __always_inline int gw_nat_rewrite(void *data, void *data_end, struct gw_
 	__u16 *l4sum = gw_l4_csum(data, data_end, p);
 	__be16 *ports = data + p->l4_off;
 	__u16 old_port;
-	__u16 l4_off = p->l4_off;
+	__u16 l4_off = p->l4_off, l3_off = p->l3_off;
 
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return -GW_R_DROP_UNSUPPORTED;
-	if (l4_off > GW_MAX_L4_OFF)
+	/* bounded here, so that the verifier need not carry the parser's bound
+	 * through every path that reaches a rewrite */
+	if (l4_off > GW_MAX_L4_OFF || l3_off > GW_MAX_L3_OFF)
 		return -GW_R_DROP_TRUNCATED;
 	ports = data + l4_off;
 	if ((void *)(ports + 2) > data_end)
 		return -GW_R_DROP_TRUNCATED;
 
 	if (p->family == GW_AF_INET) {
-		struct iphdr *iph = data + p->l3_off;
+		struct iphdr *iph = data + l3_off;
 		__be32 *field;
 
 		if ((void *)(iph + 1) > data_end)
@@ -60,7 +62,7 @@ static __always_inline int gw_nat_rewrite(void *data, void *data_end, struct gw_
 			gw_csum_replace_words(l4sum, field, addr, 1);
 		*field = addr[0];
 	} else {
-		struct ipv6hdr *ip6 = data + p->l3_off;
+		struct ipv6hdr *ip6 = data + l3_off;
 		__be32 old[4];
 		void *field;
 

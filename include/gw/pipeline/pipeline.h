@@ -24,8 +24,9 @@
  *   int gw_ctx_fib(c, struct gw_fib *f);   GW_FIB_OK, GW_FIB_PASS or -reason
  *   struct gw_scratch *gw_ctx_scratch(c);  per-CPU room for the large
  *                                          temporaries (BPF stack is 512 B)
- *   struct gw_flowc *gw_ctx_flowc(c, __u32 index);  this CPU's flow cache
- *                                          slot for index, NULL when off
+ *   struct gw_flowc *gw_ctx_flowc(c, __u32 index);  this CPU's IPv4 flow
+ *                                          cache slot for index, NULL when off
+ *   struct gw_flowc6 *gw_ctx_flowc6(c, __u32 index);  the same for IPv6
  *   __u32 gw_ctx_epoch(c);                 the data plane's epoch (flowc.h)
  */
 
@@ -64,6 +65,7 @@ struct gw_fib {
 	__u16 l3_len;
 	__u8 smac[6]; /* out */
 	__u8 dmac[6]; /* out */
+	__u16 mtu;    /* out, when too big: the route's MTU */
 };
 
 /* Temporaries too large for the BPF stack when all is inlined. */
@@ -90,16 +92,14 @@ static __always_inline void gw_ct_key_from_pkt(struct gw_ct_key *k, const struct
 	k->zone = zone;
 }
 
-/* Route the packet now in the buffer (its addresses given) and set the
- * result: redirect with fresh MAC addresses, or pass to the kernel. */
-static __always_inline int gw_emit(struct gw_ctx *c, struct gw_result *res, __u8 family,
-				   const __be32 *src, const __be32 *dst, __u16 l3_len, __u32 reason)
+/* Look up the route of a packet with these addresses and IP length (the
+ * ones it has, or will have once rewritten): GW_FIB_OK or GW_FIB_PASS with
+ * the scratch's fib filled, or -reason. */
+static __always_inline int gw_route(struct gw_ctx *c, __u8 family, const __be32 *src,
+				    const __be32 *dst, __u16 l3_len)
 {
 	struct gw_scratch *s = gw_ctx_scratch(c);
 	struct gw_fib *f;
-	struct ethhdr *eth;
-	void *data_end;
-	int r;
 
 	if (!s)
 		return -GW_R_DROP_FIB;
@@ -109,9 +109,25 @@ static __always_inline int gw_emit(struct gw_ctx *c, struct gw_result *res, __u8
 	gw_memcpy(f->src, src, 16);
 	gw_memcpy(f->dst, dst, 16);
 	f->l3_len = l3_len;
-	r = gw_ctx_fib(c, f);
+	return gw_ctx_fib(c, f);
+}
+
+/* Set the result from the route gw_route found (r its result): redirect
+ * the packet now in the buffer with fresh MAC addresses, or pass it to the
+ * kernel. */
+static __always_inline int gw_emit_routed(struct gw_ctx *c, struct gw_result *res, int r,
+					  __u32 reason)
+{
+	struct gw_scratch *s = gw_ctx_scratch(c);
+	struct gw_fib *f;
+	struct ethhdr *eth;
+	void *data_end;
+
 	if (r < 0)
 		return r;
+	if (!s)
+		return -GW_R_DROP_FIB;
+	f = &s->fib;
 	res->reason = reason;
 	if (r == GW_FIB_PASS) {
 		res->action = GW_ACT_PASS;
@@ -126,6 +142,14 @@ static __always_inline int gw_emit(struct gw_ctx *c, struct gw_result *res, __u8
 	res->action = GW_ACT_REDIRECT;
 	res->ifindex = f->ifindex;
 	return 0;
+}
+
+/* Route the packet now in the buffer (its addresses given) and set the
+ * result. */
+static __always_inline int gw_emit(struct gw_ctx *c, struct gw_result *res, __u8 family,
+				   const __be32 *src, const __be32 *dst, __u16 l3_len, __u32 reason)
+{
+	return gw_emit_routed(c, res, gw_route(c, family, src, dst, l3_len), reason);
 }
 
 /* Send the packet now in the buffer to a next hop the flow cache holds. */
@@ -146,20 +170,37 @@ static __always_inline int gw_emit_cached(struct gw_ctx *c, struct gw_result *re
 
 /* Apply a conntrack entry to the parsed packet: NAT, then either deliver
  * inside this site or encapsulate to the entry's peer; to the next hop of
- * hop (a flow cache entry) when given, else to the one the FIB names. */
+ * hop (a flow cache entry) when given, else to the one the FIB names.
+ * answer: whether a packet too big for a local link may be answered with an
+ * ICMP error here (it came from this site's internal side and is no ICMP
+ * error itself; a packet that came through the tunnel has its sender behind
+ * a peer, and the tunnel MTU bounds it). */
 static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, struct gw_pkt *p,
 				    const struct gw_ct *e, __u32 hash, struct gw_result *res,
-				    const struct gw_flowc_head *hop)
+				    const struct gw_flowc_head *hop, int answer)
 {
 	void *data = gw_ctx_data(c), *data_end = gw_ctx_data_end(c);
 	int reply = e->flags & GW_CT_F_REPLY;
+	struct gw_scratch *s;
+	int routed = -GW_R_DROP_FIB;
 	__u32 reason;
 	int r;
 
-	/* Too big for the tunnel: tell the sender (before any NAT, so the
-	 * error quotes the packet as it sent it). */
+	/* Too big for the tunnel, or for the link to a local next hop: tell
+	 * the sender (before any NAT, so the error quotes the packet as it
+	 * sent it). The local route is looked up for the addresses the packet
+	 * will have. */
 	if ((e->flags & GW_CT_F_ENCAP) && p->l3_len + GW_TUNNEL_OVERHEAD > cfg->tunnel_mtu)
-		return gw_icmp_too_big(c, cfg, p, res);
+		return gw_icmp_too_big(c, cfg, p, cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD, res);
+	if (!(e->flags & GW_CT_F_ENCAP) && !hop) {
+		routed = gw_route(c, p->family, (e->flags & GW_CT_F_NAT_SRC) ? e->nat_src : p->src,
+				  (e->flags & GW_CT_F_NAT_DST) ? e->nat_dst : p->dst, p->l3_len);
+		s = gw_ctx_scratch(c);
+		if (routed == -GW_R_DROP_TOO_BIG && answer && s && s->fib.mtu >= 68)
+			return gw_icmp_too_big(c, cfg, p, s->fib.mtu, res);
+		if (routed < 0)
+			return routed;
+	}
 	if (e->flags & GW_CT_F_NAT_DST) {
 		r = gw_nat_rewrite(data, data_end, p, GW_NAT_DST, e->nat_dst, e->nat_dport);
 		if (r)
@@ -194,7 +235,9 @@ static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, 
 					    : (reply ? GW_R_REPLY_LOCAL : GW_R_FWD_LOCAL);
 	if (hop)
 		return gw_emit_cached(c, res, hop, reason);
-	return gw_emit(c, res, p->family, p->src, p->dst, p->l3_len, reason);
+	if (e->flags & GW_CT_F_ENCAP)
+		return gw_emit(c, res, p->family, p->src, p->dst, p->l3_len, reason);
+	return gw_emit_routed(c, res, routed, reason);
 }
 
 /* An entry nobody owns any more: closed and quiet for GW_CT_CLOSED_NS, or
@@ -421,76 +464,18 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 	return 0;
 }
 
-/* A packet of a flow in the flow cache: 1 when the slot serves it (s->fwd
- * then holds the entry to apply), 0 when it must take the conntrack path. */
-static __always_inline int gw_flowc_serves(struct gw_ctx *c, struct gw_scratch *s,
-					   const struct gw_flowc_head *f, const int w)
+/* The conntrack path: the entry of the packet's flow (k its key, now the
+ * time if already read, else 0), brought up to date with the packet, or a
+ * new flow's. 0 with *ret set, or what gw_new_flow returns. */
+static __always_inline int gw_ct_track(struct gw_ctx *c, const struct gw_cfg *cfg,
+				       struct gw_scratch *s, struct gw_pkt *p,
+				       const struct gw_ct_key *k, __u16 zone, __u32 in_peer,
+				       __u32 identity, __u32 hash, __u64 now, struct gw_ct **ret)
 {
-	if (f->ct_flags & GW_CT_F_ENCAP) {
-		const struct gw_peer *peer = gw_ctx_peer(c, f->out_peer);
-
-		if (!peer || !(peer->flags & GW_PEER_F_UP))
-			return 0; /* conntrack balances it anew */
-	}
-	gw_flowc_to_ct(f, w, &s->fwd);
-	return 1;
-}
-
-/* A tracked flow, or a new one; shared by both sides after parsing. */
-static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, struct gw_pkt *p,
-				   __u16 zone, __u32 in_peer, __u32 identity, struct gw_result *res)
-{
-	struct gw_scratch *s = gw_ctx_scratch(c);
-	const struct gw_flowc_head *hop = 0;
-	struct gw_flowc6 *fc6 = 0, *b6;
-	struct gw_flowc *fc4 = 0, *b4;
-	__u32 hash, epoch = 0, idx, stamp = 0;
-	int hit = -1, fill = -1;
-	struct gw_ct_key k;
 	struct gw_ct *e;
-	__u64 now = 0;
-	__u16 len;
 	int r;
 
-	if (!s)
-		return -GW_R_DROP_CT_FULL;
-	/* the epoch first: what is read after it cannot be older than it. Each
-	 * family's slots stay typed, so that the verifier knows their size. */
-	if (gw_flowc_eligible(p)) {
-		epoch = gw_ctx_epoch(c);
-		idx = gw_flowc_index(p, zone);
-		now = gw_ctx_now(c);
-		stamp = now >> GW_FLOWC_STAMP_SHIFT;
-		if (p->family == GW_AF_INET) {
-			fc4 = gw_ctx_flowc(c, idx & ~1u);
-			b4 = gw_ctx_flowc(c, idx | 1u);
-			hit = gw_flowc_probe(fc4 ? &fc4->h : 0, b4 ? &b4->h : 0, 1, p, zone, epoch,
-					     stamp, &fill);
-			if (hit < 0 && fill < 0)
-				fc4 = 0; /* nothing to fill */
-			else if (hit == 1 || fill == 1)
-				fc4 = b4;
-			if (hit >= 0 && fc4 && gw_flowc_serves(c, s, &fc4->h, 1))
-				hop = &fc4->h;
-		} else {
-			fc6 = gw_ctx_flowc6(c, idx & ~1u);
-			b6 = gw_ctx_flowc6(c, idx | 1u);
-			hit = gw_flowc_probe(fc6 ? &fc6->h : 0, b6 ? &b6->h : 0, 4, p, zone, epoch,
-					     stamp, &fill);
-			if (hit < 0 && fill < 0)
-				fc6 = 0; /* nothing to fill */
-			else if (hit == 1 || fill == 1)
-				fc6 = b6;
-			if (hit >= 0 && fc6 && gw_flowc_serves(c, s, &fc6->h, 4))
-				hop = &fc6->h;
-		}
-		if (hop)
-			return gw_apply(c, cfg, p, &s->fwd, hop->hash, res, hop);
-	}
-	hash = gw_flow_hash(p->src, p->dst, p->sport, p->dport, p->proto);
-	len = p->l3_len;
-	gw_ct_key_from_pkt(&k, p, zone);
-	e = gw_ctx_ct_lookup(c, &k);
+	e = gw_ctx_ct_lookup(c, k);
 	/* A flow sent to a gateway that has since gone down is balanced anew
 	 * (the tables no longer hold its site): UDP flows move at once, TCP
 	 * ones get a reset from their new backend instead of silence. */
@@ -527,12 +512,88 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 		}
 		e->packets++;
 	} else {
-		r = gw_new_flow(c, cfg, s, p, &k, zone, in_peer, identity, hash);
+		r = gw_new_flow(c, cfg, s, p, k, zone, in_peer, identity, hash);
 		if (r)
 			return r;
 		e = &s->fwd;
 	}
-	r = gw_apply(c, cfg, p, e, hash, res, 0);
+	*ret = e;
+	return 0;
+}
+
+/* A packet of a flow in the flow cache: 1 when the slot serves it (s->fwd
+ * then holds the entry to apply), 0 when it must take the conntrack path. */
+static __always_inline int gw_flowc_serves(struct gw_ctx *c, struct gw_scratch *s,
+					   const struct gw_flowc_head *f, const int w)
+{
+	if (f->ct_flags & GW_CT_F_ENCAP) {
+		const struct gw_peer *peer = gw_ctx_peer(c, f->out_peer);
+
+		if (!peer || !(peer->flags & GW_PEER_F_UP))
+			return 0; /* conntrack balances it anew */
+	}
+	gw_flowc_to_ct(f, w, &s->fwd);
+	return 1;
+}
+
+/* A tracked flow, or a new one; shared by both sides after parsing. */
+static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, struct gw_pkt *p,
+				   __u16 zone, __u32 in_peer, __u32 identity, struct gw_result *res)
+{
+	struct gw_scratch *s = gw_ctx_scratch(c);
+	const struct gw_flowc_head *hop = 0;
+	struct gw_flowc6 *fc6 = 0, *b6;
+	struct gw_flowc *fc4 = 0, *b4;
+	__u32 hash, epoch = 0, idx, stamp = 0;
+	int hit = -1, fill = -1;
+	struct gw_ct_key k;
+	struct gw_ct *e;
+	__u64 now = 0;
+	__u16 len = 0;
+	int r;
+
+	if (!s)
+		return -GW_R_DROP_CT_FULL;
+	/* the epoch first: what is read after it cannot be older than it. Each
+	 * family's slots stay typed, so that the verifier knows their size. */
+	if (gw_flowc_eligible(p)) {
+		epoch = gw_ctx_epoch(c);
+		idx = gw_flowc_index(p, zone);
+		now = gw_ctx_now(c);
+		stamp = now >> GW_FLOWC_STAMP_SHIFT;
+		if (p->family == GW_AF_INET) {
+			fc4 = gw_ctx_flowc(c, idx & ~1u);
+			b4 = gw_ctx_flowc(c, idx | 1u);
+			hit = gw_flowc_probe(fc4 ? &fc4->h : 0, b4 ? &b4->h : 0, 1, p, zone, epoch,
+					     stamp, &fill);
+			if (hit < 0 && fill < 0)
+				fc4 = 0; /* nothing to fill */
+			else if (hit == 1 || fill == 1)
+				fc4 = b4;
+			if (hit >= 0 && fc4 && gw_flowc_serves(c, s, &fc4->h, 1))
+				hop = &fc4->h;
+		} else {
+			fc6 = gw_ctx_flowc6(c, idx & ~1u);
+			b6 = gw_ctx_flowc6(c, idx | 1u);
+			hit = gw_flowc_probe(fc6 ? &fc6->h : 0, b6 ? &b6->h : 0, 4, p, zone, epoch,
+					     stamp, &fill);
+			if (hit < 0 && fill < 0)
+				fc6 = 0; /* nothing to fill */
+			else if (hit == 1 || fill == 1)
+				fc6 = b6;
+			if (hit >= 0 && fc6 && gw_flowc_serves(c, s, &fc6->h, 4))
+				hop = &fc6->h;
+		}
+		if (hop)
+			return gw_apply(c, cfg, p, &s->fwd, hop->hash, res, hop, !zone);
+	}
+	hash = gw_flow_hash(p->src, p->dst, p->sport, p->dport, p->proto);
+	len = p->l3_len;
+	gw_ct_key_from_pkt(&k, p, zone);
+	r = gw_ct_track(c, cfg, s, p, &k, zone, in_peer, identity, hash, now, &e);
+	if (r)
+		return r;
+	r = gw_apply(c, cfg, p, e, hash, res, 0, !zone);
 	if (r || res->action != GW_ACT_REDIRECT ||
 	    (res->reason != GW_R_FWD_LOCAL && res->reason != GW_R_FWD_REMOTE &&
 	     res->reason != GW_R_REPLY_LOCAL && res->reason != GW_R_REPLY_REMOTE))
@@ -578,7 +639,7 @@ static __always_inline int gw_icmp_error_send(struct gw_ctx *c, const struct gw_
 	gw_memcpy(&s->rev, e, sizeof(s->rev));
 	s->rev.flags &= ~(GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
 	return gw_apply(c, cfg, p, &s->rev,
-			gw_flow_hash(k->src, k->dst, k->sport, k->dport, k->proto), res, 0);
+			gw_flow_hash(k->src, k->dst, k->sport, k->dport, k->proto), res, 0, 0);
 }
 
 /* An ICMP error about a packet of one of our flows (IPv4): a backend, or a
@@ -596,15 +657,16 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 	struct iphdr *oip, *qip;
 	struct icmphdr *ih;
 	__be16 *qp, qsport, qdport;
+	__u16 l3_off = p->l3_off, l4_off = p->l4_off;
 	struct gw_ct *e;
 	__u16 old_qcheck;
 
 	if (p->family != GW_AF_INET || p->proto != IPPROTO_ICMP || !s)
 		return GW_PARSE_NOT_IP;
-	if (p->l4_off > GW_MAX_L4_OFF)
+	if (l4_off > GW_MAX_L4_OFF || l3_off > GW_MAX_L3_OFF)
 		return -GW_R_DROP_TRUNCATED;
-	oip = data + p->l3_off;
-	ih = data + p->l4_off;
+	oip = data + l3_off;
+	ih = data + l4_off;
 	qip = (void *)(ih + 1);
 	qp = (void *)(qip + 1);
 	if ((void *)(oip + 1) > data_end || (void *)(qp + 2) > data_end)
