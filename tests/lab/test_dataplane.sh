@@ -2,7 +2,8 @@
 # Data-plane acceptance in the 3-site lab with real traffic: VIPs answered by
 # local and remote backends, affinity, drain, graded spillover, overlapping
 # client CIDRs, IPv6, Geneve on the WAN (tshark), a TCP stream that survives
-# kill -9 of both gateways, and 1500-byte MTU transfers across the tunnel.
+# kill -9 of both gateways, 1500-byte MTU transfers across the tunnel, and
+# path MTU discovery through a narrower local link.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -283,6 +284,35 @@ check "4 MB from site-b's backend to site-a's client with 1500-byte MTU everywhe
 check "... no packet was too big for the tunnel" bash -c "
 	[[ \$('$LAB' exec --prefix $P a gw -- gwctl -o json stats | jq '.counters[] | select(.name==\"drop_too_big\") | .packets') == 0 &&
 	   \$('$LAB' exec --prefix $P b gw -- gwctl -o json stats | jq '.counters[] | select(.name==\"drop_too_big\") | .packets') == 0 ]]"
+
+# A link narrower than the packets for it: site-b's gateway routes to its
+# client over a 1200-byte MTU. The backend's full-size replies must draw
+# ICMP "fragmentation needed" from the gateway's XDP program (quoting the
+# backend's own packet, to the SNAT address), its kernel lower the path MTU,
+# and a 4 MB transfer through the local service complete byte for byte.
+counter_b() {
+	"$LAB" exec --prefix "$P" b gw -- gwctl -o json stats |
+		jq ".counters[] | select(.name==\"$1\") | .packets"
+}
+pmtu_local_link() {
+	local before after r=0
+	before=$(counter_b icmp_too_big) || return 1
+	"$LAB" exec --prefix "$P" b gw -- ip route replace 10.2.0.10/32 dev int0 mtu lock 1200 ||
+		return 1
+	"$LAB" exec --prefix "$P" b backend1 -- timeout 30 socat -u OPEN:"$RUN/blob" \
+		TCP-LISTEN:5001,reuseaddr &
+	local srv=$!
+	wait_until 5 "$LAB" exec --prefix "$P" b backend1 -- sh -c 'ss -ltn | grep -q ":5001 "' || r=1
+	((r == 0)) && "$LAB" exec --prefix "$P" b client -- timeout 30 \
+		socat -u TCP:10.100.0.14:5001 OPEN:"$RUN/blob.pmtu",creat,trunc || r=1
+	wait "$srv" || true
+	"$LAB" exec --prefix "$P" b gw -- ip route del 10.2.0.10/32 dev int0 || r=1
+	after=$(counter_b icmp_too_big) || return 1
+	echo "received $(stat -c %s "$RUN/blob.pmtu" 2>/dev/null) bytes; icmp_too_big at site-b $before -> $after"
+	((r == 0 && after > before)) && cmp "$RUN/blob" "$RUN/blob.pmtu"
+}
+check "4 MB to site-b's client over a 1200-byte link: ICMP frag-needed from XDP, then byte for byte" \
+	pmtu_local_link
 
 # ------------------------------------------------------------- detach
 # (from the root mount namespace, where the pins are: see docs/lab.md)
