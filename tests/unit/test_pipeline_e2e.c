@@ -1092,6 +1092,33 @@ static void test_e2e_repick_when_peer_down(void **state)
 	gwt_ctx_free(c);
 }
 
+/* An ICMPv4 error frame to our internal side: src -> dst, type/code, the
+ * 4 bytes after the checksum (the MTU of "fragmentation needed" in the low
+ * two), quoting 28 bytes. Returns its length. */
+static size_t icmp4_error_frame(__u8 *f, __be32 src, __be32 dst, __u8 type, __u8 code, __u16 mtu,
+				const __u8 *quote)
+{
+	__u8 *ip = f + 14, *ic = ip + 20;
+
+	memset(f, 0, 14 + 20 + 8 + 28);
+	memcpy(f, gwt_mac_int, 6);
+	memcpy(f + 6, gwt_mac_hostA, 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[3] = 20 + 8 + 28;
+	ip[8] = 64;
+	ip[9] = IPPROTO_ICMP;
+	memcpy(ip + 12, &src, 4);
+	memcpy(ip + 16, &dst, 4);
+	gwt_put16(ip + 10, gwt_ipv4_csum_full(ip));
+	ic[0] = type;
+	ic[1] = code;
+	gwt_put16(ic + 6, mtu);
+	memcpy(ic + 8, quote, 28);
+	gwt_put16(ic + 2, gwt_fold(gwt_sum16(0, ic, 8 + 28)));
+	return 14 + 20 + 8 + 28;
+}
+
 /* An ICMP error from a backend about a packet we sent it (port unreachable,
  * quoting our SNAT address and port) reaches the client from the VIP,
  * quoting the client's own packet, every checksum right. */
@@ -1107,28 +1134,9 @@ static void test_e2e_icmp_error_translated(void **state)
 	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 	memcpy(quote, gwt_packet(c) + 14, sizeof(quote)); /* what the backend got */
 
-	/* the backend's error: eth, IPv4 backend -> our SNAT address, ICMP 3/3 */
-	memset(f, 0, sizeof(f));
-	memcpy(f, gwt_mac_int, 6);
-	memcpy(f + 6, gwt_mac_hostA, 6);
-	f[12] = 0x08;
-	ip = f + 14;
-	ip[0] = 0x45;
-	ip[3] = 20 + 8 + sizeof(quote);
-	ip[8] = 64;
-	ip[9] = IPPROTO_ICMP;
-	a = GWT_BE4;
-	memcpy(ip + 12, &a, 4);
-	a = GWT_INT4;
-	memcpy(ip + 16, &a, 4);
-	gwt_put16(ip + 10, gwt_ipv4_csum_full(ip));
-	ic = ip + 20;
-	ic[0] = ICMP_DEST_UNREACH;
-	ic[1] = ICMP_PORT_UNREACH;
-	memcpy(ic + 8, quote, sizeof(quote));
-	gwt_put16(ic + 2, gwt_fold(gwt_sum16(0, ic, 8 + sizeof(quote))));
-	len = 14 + 20 + 8 + sizeof(quote);
-
+	/* the backend's error: IPv4 backend -> our SNAT address, ICMP 3/3 */
+	len = icmp4_error_frame(f, GWT_BE4, GWT_INT4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0,
+				quote);
 	run(c, 0, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
 	o = gwt_packet(c);
@@ -1153,6 +1161,74 @@ static void test_e2e_icmp_error_translated(void **state)
 	memcpy(f + 14 + 28, quote, sizeof(quote));
 	run(c, 0, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	gwt_ctx_free(c);
+}
+
+/* A router on the client's side that cannot forward a large reply sends
+ * "fragmentation needed" to the VIP, quoting the reply: the backend gets it
+ * from the SNAT address, quoting the packet as it sent it (to the SNAT
+ * address and port), the MTU kept, every checksum right. For a flow served
+ * in another site the error goes, untouched, through the tunnel to that
+ * site's gateway, which translates it for its backend in the same way. */
+static void test_e2e_icmp_error_from_client_side(void **state)
+{
+	__u8 f[GWT_PKT_MAX], r[GWT_PKT_MAX], quote[28], *ip, *ic, *q, *inner;
+	const __be32 router = GWT_IP4(10, 10, 0, 254);
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t len = client_syn(f, GWT_VIP4, 80);
+	struct gwt_spec s;
+	struct gw_pkt p;
+	__u16 snat;
+	__be32 a;
+
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(gw_parse(gwt_packet(c), gwt_packet(c) + gwt_packet_len(c), &p), 0);
+	snat = gw_ntohs(p.sport);
+	s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, snat);
+	s.tcp_flags = GW_TCP_SYN | GW_TCP_ACK;
+	s.payload_len = 1200;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	memcpy(quote, gwt_packet(c) + 14, sizeof(quote)); /* the reply the client's router got */
+
+	len = icmp4_error_frame(f, router, GWT_VIP4, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1000,
+				quote);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	ip = gwt_packet(c) + 14;
+	ic = ip + 20;
+	q = ic + 8;
+	a = GWT_INT4;
+	assert_memory_equal(ip + 12, &a, 4); /* from the SNAT address */
+	assert_memory_equal(q + 16, &a, 4);  /* quoting the backend's packet to it */
+	assert_int_equal(gwt_get16(q + 22), snat);
+	a = GWT_BE4;
+	assert_memory_equal(ip + 16, &a, 4); /* to the backend */
+	assert_memory_equal(q + 12, &a, 4);
+	assert_int_equal(gwt_get16(q + 20), GWT_BE_PORT);
+	assert_int_equal(gwt_get16(ic + 6), 1000);
+	assert_int_equal(gwt_ipv4_csum_full(ip), gwt_get16(ip + 10));
+	assert_int_equal(gwt_ipv4_csum_full(q), gwt_get16(q + 10));
+	assert_int_equal(gwt_fold(gwt_sum16(0, ic, 8 + 28)), 0);
+
+	/* a flow served in the peer's site: through the tunnel, untouched */
+	len = client_syn(f, GWT_VIP4_REMOTE, 443);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	s = spec4(IPPROTO_TCP, GWT_VIP4_REMOTE, 443, GWT_CLIENT4, CPORT);
+	s.tcp_flags = GW_TCP_SYN | GW_TCP_ACK;
+	s.no_eth = 1;
+	gwt_build(r, sizeof(r), &s);
+	memcpy(quote, r, sizeof(quote)); /* the first 28 bytes of a reply */
+	len = icmp4_error_frame(f, router, GWT_VIP4_REMOTE, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+				1000, quote);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	inner = gwt_packet(c) + 14 + GW_TUNNEL_OVERHEAD;
+	assert_memory_equal(inner, f + 14, 20 + 8 + 28);
 	gwt_ctx_free(c);
 }
 
@@ -1278,6 +1354,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_icmp4_too_big),
 		cmocka_unit_test(test_e2e_icmp6_too_big),
 		cmocka_unit_test(test_e2e_icmp_error_translated),
+		cmocka_unit_test(test_e2e_icmp_error_from_client_side),
 		cmocka_unit_test(test_e2e_ct_closing_frees_snat_port),
 		cmocka_unit_test(test_e2e_ct_syn_reopens_closing),
 		cmocka_unit_test(test_e2e_ct_stray_close_holds_briefly),

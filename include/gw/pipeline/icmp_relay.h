@@ -9,9 +9,14 @@
 #error "include gw/pipeline/pipeline.h, not this file"
 #endif
 
-/* The reply entry of the flow whose packet an ICMP error quotes: the quote
- * went out of this gateway, so the entry is keyed by it reversed (k is
- * filled; IPv4 addresses take the first word). */
+/* The entry of the flow whose packet an ICMP error quotes: the quote went
+ * out of this gateway, so the entry is keyed by it reversed (k is filled;
+ * IPv4 addresses take the first word). An error from the backend's side
+ * quotes a packet sent to the backend and finds the flow's reply entry; one
+ * from the client's side (a router there that cannot forward a large reply)
+ * quotes a reply and finds the flow's forward entry. Either way the entry
+ * rewrites the error the way the flow's packets in its direction are
+ * rewritten, and sends it where they go. */
 static __always_inline struct gw_ct *gw_icmp_quote_entry(struct gw_ctx *c, struct gw_ct_key *k,
 							 __u8 family, const void *qsrc,
 							 const void *qdst, __be16 qsport,
@@ -28,7 +33,7 @@ static __always_inline struct gw_ct *gw_icmp_quote_entry(struct gw_ctx *c, struc
 	k->family = family;
 	k->zone = zone;
 	e = gw_ctx_ct_lookup(c, k);
-	return e && (e->flags & GW_CT_F_REPLY) ? e : 0;
+	return e && (e->flags & (GW_CT_F_REPLY | GW_CT_F_NAT_DST | GW_CT_F_ENCAP)) ? e : 0;
 }
 
 /* Send a translated error where the flow's replies go: to the client here,
@@ -46,10 +51,12 @@ static __always_inline int gw_icmp_error_send(struct gw_ctx *c, const struct gw_
 
 /* An ICMP error about a packet of one of our flows (IPv4): a backend, or a
  * router on its side, answered a packet the gateway sent from its SNAT
- * address; or, after decap, a peer relays one about a flow it serves. The
- * error goes where the flow's replies go, rewritten like them (from the VIP,
- * to the client, quoting the client's own packet), so the client's stack
- * learns of it (port unreachable, PMTU). Returns 0 with res set,
+ * address; a router on the client's side answered a reply sent from the
+ * VIP; or, after decap, a peer relays one of either. The error goes the way
+ * the answered packet came, rewritten like the flow's packets that way
+ * (from the VIP to the client, quoting the client's own packet; or from the
+ * SNAT address to the backend, quoting the backend's), so the sender's
+ * stack learns of it (port unreachable, PMTU). Returns 0 with res set,
  * GW_PARSE_NOT_IP for an error about no flow of ours, or -reason. */
 static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg *cfg,
 					  struct gw_pkt *p, __u16 zone, struct gw_result *res)
@@ -90,8 +97,10 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 
 	if ((e->flags & (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) ==
 	    (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) {
-		/* quoted: (snat -> backend) becomes (client -> VIP); the ICMP
-		 * checksum covers the quote, the quoted IP checksum changes too */
+		/* quoted: what the gateway sent, (snat -> backend) or (VIP ->
+		 * client), becomes what it received, (client -> VIP) or (backend
+		 * -> snat); the ICMP checksum covers the quote, the quoted IP
+		 * checksum changes too */
 		old_qcheck = qip->check;
 		gw_csum_replace_words(&qip->check, &qip->saddr, e->nat_dst, 1);
 		gw_csum_replace_words(&qip->check, &qip->daddr, e->nat_src, 1);
@@ -104,7 +113,8 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 		qip->daddr = e->nat_src[0];
 		qp[0] = e->nat_dport;
 		qp[1] = e->nat_sport;
-		/* outer: from the VIP to the client */
+		/* outer: from the VIP to the client, or from the SNAT address
+		 * to the backend */
 		gw_csum_replace_words(&oip->check, &oip->saddr, e->nat_src, 1);
 		gw_csum_replace_words(&oip->check, &oip->daddr, e->nat_dst, 1);
 		oip->saddr = e->nat_src[0];
@@ -156,7 +166,7 @@ static __always_inline int gw_icmp6_error(struct gw_ctx *c, const struct gw_cfg 
 
 	if ((e->flags & (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) ==
 	    (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST)) {
-		/* quoted: (snat -> backend) becomes (client -> VIP) */
+		/* quoted: as for IPv4 */
 		gw_csum_replace_words(&ih->icmp6_cksum, (const __be32 *)&qip->saddr, e->nat_dst, 4);
 		gw_csum_replace_words(&ih->icmp6_cksum, (const __be32 *)&qip->daddr, e->nat_src, 4);
 		gw_csum_replace2(&ih->icmp6_cksum, qsport, e->nat_dport);
@@ -165,7 +175,7 @@ static __always_inline int gw_icmp6_error(struct gw_ctx *c, const struct gw_cfg 
 		gw_memcpy(&qip->daddr, e->nat_src, 16);
 		qp[0] = e->nat_dport;
 		qp[1] = e->nat_sport;
-		/* outer (and pseudo-header): from the VIP to the client */
+		/* outer (and pseudo-header): as for IPv4 */
 		gw_csum_replace_words(&ih->icmp6_cksum, (const __be32 *)&oip->saddr, e->nat_src, 4);
 		gw_csum_replace_words(&ih->icmp6_cksum, (const __be32 *)&oip->daddr, e->nat_dst, 4);
 		gw_memcpy(&oip->saddr, e->nat_src, 16);
