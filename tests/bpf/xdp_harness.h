@@ -40,8 +40,17 @@ struct hx {
 	int peer_prog_fd; /* XDP_PASS on int0p/ext0p: veth then accepts XDP frames */
 	int live;	  /* live-frame runs possible (peers set up) */
 	int ncpu;
-	int cpu; /* the CPU this process is pinned to, -1 if not */
+	int cpu;	  /* the CPU this process is pinned to, -1 if not */
+	long verified[2]; /* instructions the verifier processed: gw_xdp_int, _ext */
 };
+
+/* The verifier's statistics line ("processed N insns ...") of a log. */
+static inline long hx_processed(const char *log)
+{
+	const char *p = strstr(log, "processed ");
+
+	return p ? strtol(p + 10, NULL, 10) : -1;
+}
 
 /* An address in the maps' layout: IPv4 in word 0, zeros after it. */
 static inline void hx_addr16(uint8_t family, const char *txt, __be32 *out)
@@ -95,6 +104,7 @@ static inline int hx_pin_cpu(struct hx *h)
  * nothing of this test lands under /sys/fs/bpf. */
 static inline int hx_load(struct hx *h)
 {
+	static char log[2][4096];
 	struct bpf_map *m;
 	int r;
 
@@ -119,9 +129,17 @@ static inline int hx_load(struct hx *h)
 	if (r)
 		return r;
 	h->skel->rodata->gw_flowc6_mask = HX_FLOWC - 1;
+	/* the verifier's statistics only (level 4): how close each program
+	 * comes to its 1M-instruction limit */
+	bpf_program__set_log_level(h->skel->progs.gw_xdp_int, 4);
+	bpf_program__set_log_buf(h->skel->progs.gw_xdp_int, log[0], sizeof(log[0]));
+	bpf_program__set_log_level(h->skel->progs.gw_xdp_ext, 4);
+	bpf_program__set_log_buf(h->skel->progs.gw_xdp_ext, log[1], sizeof(log[1]));
 	r = gateway__load(h->skel);
 	if (r)
 		return r;
+	h->verified[0] = hx_processed(log[0]);
+	h->verified[1] = hx_processed(log[1]);
 	bpf_object__for_each_map(m, h->skel->obj)
 	{
 		if (bpf_map__is_pinned(m)) {

@@ -1156,6 +1156,19 @@ static void test_e2e_icmp_error_translated(void **state)
 	assert_int_equal(gwt_ipv4_csum_full(q), gwt_get16(q + 10));
 	assert_int_equal(gwt_fold(gwt_sum16(0, ic, 8 + sizeof(quote))), 0);
 
+	/* an error quoting a later fragment: its "ports" are payload bytes,
+	 * even when they happen to look like the flow's */
+	len = icmp4_error_frame(f, GWT_BE4, GWT_INT4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0,
+				quote);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL); /* the same quote, whole */
+	quote[7] = 0xb9; /* fragment offset 185 (x 8 bytes) */
+	len = icmp4_error_frame(f, GWT_BE4, GWT_INT4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0,
+				quote);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	quote[7] = 0;
+
 	/* an error about no flow of ours is not touched */
 	quote[20] ^= 0x55; /* another source port */
 	memcpy(f + 14 + 28, quote, sizeof(quote));

@@ -21,14 +21,8 @@
 #define GW_UNROLL
 #endif
 
-/* An offset the compiler must take as it is: the bounds check after this
- * and the packet access after the check then use the same register, which
- * is what the verifier tracks (left to itself, clang may check a value it
- * derived another way, and the access's register stays unbounded). */
-#define gw_opaque(v) __asm__ volatile("" : "+r"(v))
-
-#define gw_memcpy    __builtin_memcpy
-#define gw_memset    __builtin_memset
+#define gw_memcpy __builtin_memcpy
+#define gw_memset __builtin_memset
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define gw_htons(x) ((__be16)__builtin_bswap16((__u16)(x)))

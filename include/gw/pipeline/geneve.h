@@ -108,7 +108,7 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 					   struct gw_geneve_info *gi)
 {
 	struct gw_geneve_hdr *gnv;
-	__u16 opt_off, opt_end;
+	void *opt, *opt_end;
 	int i;
 
 	gw_memset(gi, 0, sizeof(*gi));
@@ -128,27 +128,25 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 	else
 		return -GW_R_DROP_BAD_GENEVE;
 
-	opt_off = off + sizeof(*gnv);
-	opt_end = opt_off + (gnv->opt_len_ver & 0x3f) * 4;
-	if (data + opt_end > data_end)
+	/* the options walked by pointer, from the checked header on: each step
+	 * adds at most 128 bytes, which the verifier follows, where an offset
+	 * recomputed from data may reach it unbounded */
+	opt = (void *)(gnv + 1);
+	opt_end = opt + (gnv->opt_len_ver & 0x3f) * 4;
+	if (opt_end > data_end)
 		return -GW_R_DROP_TRUNCATED;
-	gi->inner_off = opt_end;
+	gi->inner_off = off + sizeof(*gnv) + (gnv->opt_len_ver & 0x3f) * 4;
 
-	/* a bounded loop, not unrolled (gw_opaque stops the unrolling) */
 	for (i = 0; i < GW_GENEVE_MAX_OPTS; i++) {
-		struct gw_geneve_opt_identity *o;
+		struct gw_geneve_opt_identity *o = opt;
 		__u16 olen;
 
-		if (opt_off >= opt_end)
+		if (opt >= opt_end)
 			break;
-		gw_opaque(opt_off);
-		if (opt_off > GW_MAX_L4_OFF)
-			return -GW_R_DROP_BAD_GENEVE;
-		o = data + opt_off;
-		if ((void *)o + 4 > data_end)
+		if (opt + 4 > data_end)
 			return -GW_R_DROP_TRUNCATED;
 		olen = 4 + (o->len & 0x1f) * 4;
-		if (opt_off + olen > opt_end)
+		if (opt + olen > opt_end)
 			return -GW_R_DROP_BAD_GENEVE;
 		if (o->opt_class == GW_BE16(GW_GENEVE_OPT_CLASS) &&
 		    o->type == GW_GENEVE_OPT_TYPE_IDENTITY) {
@@ -161,9 +159,9 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 		} else if (o->type & 0x80) {
 			return -GW_R_DROP_BAD_GENEVE; /* critical option we don't know */
 		}
-		opt_off += olen;
+		opt += olen;
 	}
-	if (opt_off < opt_end)
+	if (opt < opt_end)
 		return -GW_R_DROP_BAD_GENEVE; /* more options than we walk */
 	if (!gi->have_identity)
 		return -GW_R_DROP_NO_IDENTITY;

@@ -83,8 +83,9 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 	if (ih->type != ICMP_DEST_UNREACH && ih->type != ICMP_TIME_EXCEEDED &&
 	    ih->type != ICMP_PARAMETERPROB)
 		return GW_PARSE_NOT_IP;
-	/* a quoted header with options would move the ports: not ours to parse */
-	if (qip->version != 4 || qip->ihl != 5 ||
+	/* a quoted header with options would move the ports, and after a
+	 * later fragment's header come no ports at all: not ours to parse */
+	if (qip->version != 4 || qip->ihl != 5 || (qip->frag_off & GW_BE16(0x1fff)) ||
 	    (qip->protocol != IPPROTO_TCP && qip->protocol != IPPROTO_UDP))
 		return GW_PARSE_NOT_IP;
 

@@ -183,24 +183,29 @@ static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, 
 	int reply = e->flags & GW_CT_F_REPLY;
 	struct gw_scratch *s;
 	int routed = -GW_R_DROP_FIB;
+	__u16 mtu = 0;
 	__u32 reason;
 	int r;
 
 	/* Too big for the tunnel, or for the link to a local next hop: tell
 	 * the sender (before any NAT, so the error quotes the packet as it
 	 * sent it). The local route is looked up for the addresses the packet
-	 * will have. */
-	if ((e->flags & GW_CT_F_ENCAP) && p->l3_len + GW_TUNNEL_OVERHEAD > cfg->tunnel_mtu)
-		return gw_icmp_too_big(c, cfg, p, cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD, res);
-	if (!(e->flags & GW_CT_F_ENCAP) && !hop) {
+	 * will have. One call builds the error for both (it is large, and
+	 * every copy of it multiplies the verifier's work). */
+	if (e->flags & GW_CT_F_ENCAP) {
+		if (p->l3_len + GW_TUNNEL_OVERHEAD > cfg->tunnel_mtu)
+			mtu = cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD;
+	} else if (!hop) {
 		routed = gw_route(c, p->family, (e->flags & GW_CT_F_NAT_SRC) ? e->nat_src : p->src,
 				  (e->flags & GW_CT_F_NAT_DST) ? e->nat_dst : p->dst, p->l3_len);
 		s = gw_ctx_scratch(c);
 		if (routed == -GW_R_DROP_TOO_BIG && answer && s && s->fib.mtu >= 68)
-			return gw_icmp_too_big(c, cfg, p, s->fib.mtu, res);
-		if (routed < 0)
+			mtu = s->fib.mtu;
+		else if (routed < 0)
 			return routed;
 	}
+	if (mtu)
+		return gw_icmp_too_big(c, cfg, p, mtu, res);
 	if (e->flags & GW_CT_F_NAT_DST) {
 		r = gw_nat_rewrite(data, data_end, p, GW_NAT_DST, e->nat_dst, e->nat_dport);
 		if (r)
@@ -645,6 +650,10 @@ static __always_inline void gw_pipeline_int(struct gw_ctx *c, struct gw_result *
 		return;
 	r = gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p);
 	if (r == GW_PARSE_NOT_IP)
+		return;
+	/* more extension headers than we walk is no fault of the packet's:
+	 * one to no VIP of ours is the kernel's to handle */
+	if (r == -GW_R_DROP_IPV6_EXT && !gw_is_vip(c, &p))
 		return;
 	if (r < 0) {
 		gw_set_drop(res, r);
