@@ -74,7 +74,20 @@ struct gw_scratch {
 	struct gw_ct fwd;
 	struct gw_ct rev;
 	struct gw_fib fib;
+	/* the flow cache slot a miss fills once the conntrack path is done:
+	 * its index, GW_FC6 for the IPv6 cache, or GW_FC_NONE; with the epoch
+	 * and stamp read before the lookup. Held here, not in registers, so
+	 * that the verifier walks the conntrack path once for all of its
+	 * outcomes (it does not track this memory's contents). */
+	__u32 fc_slot;
+	__u32 fc_epoch;
+	__u32 fc_stamp;
+	__u32 _pad;
 };
+
+#define GW_FC6	    0x80000000u
+#define GW_FC_INDEX 0x3fffffffu /* more than any cache's slots per CPU */
+#define GW_FC_NONE  0xffffffffu
 
 /* needs struct gw_result and the GW_ACT_* verdicts above */
 #include "gw/pipeline/icmp.h"
@@ -547,10 +560,10 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 {
 	struct gw_scratch *s = gw_ctx_scratch(c);
 	const struct gw_flowc_head *hop = 0;
-	struct gw_flowc6 *fc6 = 0, *b6;
-	struct gw_flowc *fc4 = 0, *b4;
-	__u32 hash, epoch = 0, idx, stamp = 0;
-	int hit = -1, fill = -1;
+	struct gw_flowc6 *a6, *b6;
+	struct gw_flowc *a4, *b4;
+	__u32 hash, epoch, idx, stamp, slot;
+	int hit, fill = -1;
 	struct gw_ct_key k;
 	struct gw_ct *e;
 	__u64 now = 0;
@@ -559,6 +572,7 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 
 	if (!s)
 		return -GW_R_DROP_CT_FULL;
+	s->fc_slot = GW_FC_NONE;
 	/* the epoch first: what is read after it cannot be older than it. Each
 	 * family's slots stay typed, so that the verifier knows their size. */
 	if (gw_flowc_eligible(p)) {
@@ -566,31 +580,36 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 		idx = gw_flowc_index(p, zone);
 		now = gw_ctx_now(c);
 		stamp = now >> GW_FLOWC_STAMP_SHIFT;
+		s->fc_epoch = epoch;
+		s->fc_stamp = stamp;
 		if (p->family == GW_AF_INET) {
-			fc4 = gw_ctx_flowc(c, idx & ~1u);
+			a4 = gw_ctx_flowc(c, idx & ~1u);
 			b4 = gw_ctx_flowc(c, idx | 1u);
-			hit = gw_flowc_probe(fc4 ? &fc4->h : 0, b4 ? &b4->h : 0, 1, p, zone, epoch,
+			hit = gw_flowc_probe(a4 ? &a4->h : 0, b4 ? &b4->h : 0, 1, p, zone, epoch,
 					     stamp, &fill);
-			if (hit < 0 && fill < 0)
-				fc4 = 0; /* nothing to fill */
-			else if (hit == 1 || fill == 1)
-				fc4 = b4;
-			if (hit >= 0 && fc4 && gw_flowc_serves(c, s, &fc4->h, 1))
-				hop = &fc4->h;
+			if (hit == 0 && a4 && gw_flowc_serves(c, s, &a4->h, 1))
+				hop = &a4->h;
+			else if (hit == 1 && b4 && gw_flowc_serves(c, s, &b4->h, 1))
+				hop = &b4->h;
+			slot = 0;
 		} else {
-			fc6 = gw_ctx_flowc6(c, idx & ~1u);
+			a6 = gw_ctx_flowc6(c, idx & ~1u);
 			b6 = gw_ctx_flowc6(c, idx | 1u);
-			hit = gw_flowc_probe(fc6 ? &fc6->h : 0, b6 ? &b6->h : 0, 4, p, zone, epoch,
+			hit = gw_flowc_probe(a6 ? &a6->h : 0, b6 ? &b6->h : 0, 4, p, zone, epoch,
 					     stamp, &fill);
-			if (hit < 0 && fill < 0)
-				fc6 = 0; /* nothing to fill */
-			else if (hit == 1 || fill == 1)
-				fc6 = b6;
-			if (hit >= 0 && fc6 && gw_flowc_serves(c, s, &fc6->h, 4))
-				hop = &fc6->h;
+			if (hit == 0 && a6 && gw_flowc_serves(c, s, &a6->h, 4))
+				hop = &a6->h;
+			else if (hit == 1 && b6 && gw_flowc_serves(c, s, &b6->h, 4))
+				hop = &b6->h;
+			slot = GW_FC6;
 		}
 		if (hop)
 			return gw_apply(c, cfg, p, &s->fwd, hop->hash, res, hop, !zone);
+		/* a hit sent back to conntrack refills its own slot */
+		if (hit >= 0)
+			fill = hit;
+		if (fill >= 0)
+			s->fc_slot = slot | (((idx & ~1u) + (__u32)fill) & GW_FC_INDEX);
 	}
 	hash = gw_flow_hash(p->src, p->dst, p->sport, p->dport, p->proto);
 	len = p->l3_len;
@@ -603,12 +622,20 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 	    (res->reason != GW_R_FWD_LOCAL && res->reason != GW_R_FWD_REMOTE &&
 	     res->reason != GW_R_REPLY_LOCAL && res->reason != GW_R_REPLY_REMOTE))
 		return r;
-	if (fc4)
-		gw_flowc_fill(&fc4->h, 1, &k, len, e, hash, s->fib.ifindex, s->fib.dmac,
-			      s->fib.smac, epoch, stamp);
-	else if (fc6)
-		gw_flowc_fill(&fc6->h, 4, &k, len, e, hash, s->fib.ifindex, s->fib.dmac,
-			      s->fib.smac, epoch, stamp);
+	slot = s->fc_slot;
+	if (slot == GW_FC_NONE)
+		return r;
+	if (slot & GW_FC6) {
+		a6 = gw_ctx_flowc6(c, slot & ~GW_FC6);
+		if (a6)
+			gw_flowc_fill(&a6->h, 4, &k, len, e, hash, s->fib.ifindex, s->fib.dmac,
+				      s->fib.smac, s->fc_epoch, s->fc_stamp);
+	} else {
+		a4 = gw_ctx_flowc(c, slot);
+		if (a4)
+			gw_flowc_fill(&a4->h, 1, &k, len, e, hash, s->fib.ifindex, s->fib.dmac,
+				      s->fib.smac, s->fc_epoch, s->fc_stamp);
+	}
 	return r;
 }
 
@@ -735,8 +762,8 @@ static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *
 	if (!cfg)
 		return;
 	r = gw_parse(gw_ctx_data(c), gw_ctx_data_end(c), &p);
-	if (r == GW_PARSE_NOT_IP)
-		return;
+	if (r == GW_PARSE_NOT_IP || r == -GW_R_DROP_IPV6_EXT)
+		return; /* the tunnel is IPv4: an IPv6 packet here is not ours */
 	if (r < 0)
 		goto drop;
 	if (p.family != GW_AF_INET || p.proto != IPPROTO_UDP || !(p.flags & GW_PKT_F_L4) ||
