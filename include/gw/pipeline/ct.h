@@ -9,19 +9,27 @@
 #include "gw/pipeline/compiler.h"
 #include "gw/pipeline/parse.h"
 
-/* The conntrack key of a parsed packet that came from zone (0: this site's
- * internal side, else the sending site). */
-static __always_inline void gw_ct_key_from_pkt(struct gw_ct_key *k, const struct gw_pkt *p,
-					       __u16 zone)
+/* A conntrack key: the tuple, of p's protocol and family, in zone (0: this
+ * site's internal side, else the sending site). */
+static __always_inline void gw_ct_key_set(struct gw_ct_key *k, const struct gw_pkt *p,
+					  const __be32 *src, const __be32 *dst, __be16 sport,
+					  __be16 dport, __u16 zone)
 {
 	gw_memset(k, 0, sizeof(*k));
-	gw_memcpy(k->src, p->src, 16);
-	gw_memcpy(k->dst, p->dst, 16);
-	k->sport = p->sport;
-	k->dport = p->dport;
+	gw_memcpy(k->src, src, 16);
+	gw_memcpy(k->dst, dst, 16);
+	k->sport = sport;
+	k->dport = dport;
 	k->proto = p->proto;
 	k->family = p->family;
 	k->zone = zone;
+}
+
+/* The key of a parsed packet that came from zone. */
+static __always_inline void gw_ct_key_from_pkt(struct gw_ct_key *k, const struct gw_pkt *p,
+					       __u16 zone)
+{
+	gw_ct_key_set(k, p, p->src, p->dst, p->sport, p->dport, zone);
 }
 
 /* An entry nobody owns any more: closed and quiet for GW_CT_CLOSED_NS, or
@@ -50,28 +58,19 @@ static __always_inline void gw_ct_close_other(struct gw_ctx *c, struct gw_ct_key
 	const struct gw_peer *peer;
 	struct gw_ct *o;
 	__u32 diff = 0;
+	__u16 zone = 0;
 	int i;
 
-	gw_memset(k, 0, sizeof(*k));
-	if (nat) {
-		gw_memcpy(k->src, e->nat_dst, 16);
-		gw_memcpy(k->dst, e->nat_src, 16);
-		k->sport = e->nat_dport;
-		k->dport = e->nat_sport;
-	} else {
-		gw_memcpy(k->src, p->dst, 16);
-		gw_memcpy(k->dst, p->src, 16);
-		k->sport = p->dport;
-		k->dport = p->sport;
-	}
-	k->proto = p->proto;
-	k->family = p->family;
 	if (e->flags & GW_CT_F_ENCAP) {
 		peer = gw_ctx_peer(c, e->out_peer);
 		if (!peer)
 			return;
-		k->zone = peer->site_id;
+		zone = peer->site_id;
 	}
+	if (nat)
+		gw_ct_key_set(k, p, e->nat_dst, e->nat_src, e->nat_dport, e->nat_sport, zone);
+	else
+		gw_ct_key_set(k, p, p->dst, p->src, p->dport, p->sport, zone);
 	o = gw_ctx_ct_lookup(c, k);
 	if (!o || !((o->flags ^ e->flags) & GW_CT_F_REPLY) || (o->flags & GW_CT_F_CLOSING))
 		return;

@@ -335,14 +335,7 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 		if (!peer || !(peer->flags & GW_PEER_F_UP))
 			return -GW_R_DROP_NO_PEER;
 		/* Replies come back decapsulated with the original tuple. */
-		gw_memset(rk, 0, sizeof(*rk));
-		gw_memcpy(rk->src, p->dst, 16);
-		gw_memcpy(rk->dst, p->src, 16);
-		rk->sport = p->dport;
-		rk->dport = p->sport;
-		rk->proto = p->proto;
-		rk->family = p->family;
-		rk->zone = peer->site_id;
+		gw_ct_key_set(rk, p, p->dst, p->src, p->dport, p->sport, peer->site_id);
 		rev->flags = GW_CT_F_REPLY | closing;
 		if (gw_ctx_ct_insert(c, rk, rev, 0))
 			return -GW_R_DROP_CT_FULL;
@@ -363,12 +356,8 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 		if (cfg->snat_port_max < cfg->snat_port_min)
 			return -GW_R_DROP_SNAT_EXHAUSTED;
 
-		gw_memset(rk, 0, sizeof(*rk));
-		gw_memcpy(rk->src, be->addr, 16);
-		gw_memcpy(rk->dst, snat, 16);
-		rk->sport = be_port;
-		rk->proto = p->proto;
-		rk->family = p->family;
+		/* the port, rk->dport, is chosen below */
+		gw_ct_key_set(rk, p, be->addr, snat, be_port, 0, 0);
 		rev->flags = GW_CT_F_REPLY | GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST | closing;
 		gw_memcpy(rev->nat_src, p->dst, 16);
 		rev->nat_sport = p->dport;
