@@ -785,6 +785,65 @@ static void test_e2e_ct_closing_frees_snat_port(void **state)
 	gwt_ctx_free(c);
 }
 
+/* One TCP packet in: from the internal side, or tunnelled from peer 1. */
+static void send_tcp(struct gw_ctx *c, int ext, __be32 src, __u16 sport, __be32 dst, __u16 dport,
+		     __u8 flags, struct gw_result *res)
+{
+	__u8 f[GWT_PKT_MAX], inner[GWT_PKT_MAX], o[12];
+	struct gwt_spec s = spec4(IPPROTO_TCP, src, sport, dst, dport);
+	size_t len, n;
+
+	s.tcp_flags = flags;
+	if (!ext) {
+		len = build(f, &s);
+		run(c, 0, f, len, GWT_HEADROOM, res);
+		return;
+	}
+	s.no_eth = 1;
+	n = gwt_build(inner, GWT_PKT_MAX, &s);
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, res);
+}
+
+/* One step of a TCP conversation with a single SNAT port (40000): a packet
+ * from the client's port cport to the VIP, or from the backend to that
+ * port, wait_ns after the step before, and the result it must get. */
+struct ct_step {
+	const char *desc;
+	int from_backend;
+	__u16 cport;
+	__u8 flags;
+	__u64 wait_ns;
+	__u32 action, reason;
+};
+
+static void run_ct_steps(const struct ct_step *st, size_t n)
+{
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t i;
+
+	c->cfg.snat_port_min = c->cfg.snat_port_max = 40000; /* one port */
+	for (i = 0; i < n; i++) {
+		print_message("%s\n", st[i].desc);
+		c->now += st[i].wait_ns;
+		if (st[i].from_backend)
+			send_tcp(c, 0, GWT_BE4, GWT_BE_PORT, GWT_INT4, 40000, st[i].flags, &res);
+		else
+			send_tcp(c, 0, GWT_CLIENT4, st[i].cport, GWT_VIP4, 80, st[i].flags, &res);
+		expect_result(&res, st[i].action, st[i].reason);
+		if (st[i].action != GW_ACT_REDIRECT)
+			continue;
+		if (st[i].from_backend)
+			expect_tuple(c, GWT_VIP4, 80, GWT_CLIENT4, st[i].cport);
+		else
+			expect_tuple(c, GWT_INT4, 40000, GWT_BE4, GWT_BE_PORT);
+	}
+	gwt_ctx_free(c);
+}
+
 /* A client may open a new connection on the tuple of one that closed a
  * moment ago (both FINs seen, not yet quiet for GW_CT_CLOSED_NS): the
  * entries carry the new connection, so its SYN and SYN-ACK make them live
@@ -792,14 +851,7 @@ static void test_e2e_ct_closing_frees_snat_port(void **state)
  * would lose its SNAT port to another client's flow. */
 static void test_e2e_ct_syn_reopens_closing(void **state)
 {
-	static const struct {
-		const char *desc;
-		int from_backend;
-		__u16 cport;
-		__u8 flags;
-		__u64 wait_ns; /* before the packet */
-		__u32 action, reason;
-	} steps[] = {
+	static const struct ct_step steps[] = {
 		{"client SYN", 0, 1000, GW_TCP_SYN, 0, GW_ACT_REDIRECT, GW_R_FWD_LOCAL},
 		{"backend FIN", 1, 1000, GW_TCP_FIN | GW_TCP_ACK, 0, GW_ACT_REDIRECT,
 		 GW_R_REPLY_LOCAL},
@@ -814,28 +866,8 @@ static void test_e2e_ct_syn_reopens_closing(void **state)
 		 GW_CT_CLOSED_NS + GW_CT_TOUCH_NS, GW_ACT_DROP, GW_R_DROP_SNAT_EXHAUSTED},
 		{"backend data", 1, 1000, GW_TCP_ACK, 0, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL},
 	};
-	__u8 f[GWT_PKT_MAX];
-	struct gw_result res;
-	struct gw_ctx *c = topo_new();
-	struct gwt_spec s;
-	size_t len, i;
 
-	c->cfg.snat_port_min = c->cfg.snat_port_max = 40000; /* one port */
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		print_message("%s\n", steps[i].desc);
-		if (steps[i].from_backend)
-			s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, 40000);
-		else
-			s = spec4(IPPROTO_TCP, GWT_CLIENT4, steps[i].cport, GWT_VIP4, 80);
-		s.tcp_flags = steps[i].flags;
-		len = build(f, &s);
-		c->now += steps[i].wait_ns;
-		run(c, 0, f, len, GWT_HEADROOM, &res);
-		expect_result(&res, steps[i].action, steps[i].reason);
-		if (steps[i].from_backend)
-			expect_tuple(c, GWT_VIP4, 80, GWT_CLIENT4, steps[i].cport);
-	}
-	gwt_ctx_free(c);
+	run_ct_steps(steps, sizeof(steps) / sizeof(steps[0]));
 }
 
 /* A FIN or RST of no tracked flow (its state lost, or a stray packet) is
@@ -844,33 +876,19 @@ static void test_e2e_ct_syn_reopens_closing(void **state)
 static void test_e2e_ct_stray_close_holds_briefly(void **state)
 {
 	static const __u8 flags[] = {GW_TCP_RST, GW_TCP_RST | GW_TCP_ACK, GW_TCP_FIN | GW_TCP_ACK};
-	__u8 f[GWT_PKT_MAX];
-	struct gw_result res;
-	struct gwt_spec s;
-	size_t len, i;
+	size_t i;
 
 	for (i = 0; i < sizeof(flags); i++) {
-		struct gw_ctx *c = topo_new();
+		const struct ct_step steps[] = {
+			{"stray FIN or RST", 0, 1000, flags[i], 0, GW_ACT_REDIRECT, GW_R_FWD_LOCAL},
+			{"another client: the port still held", 0, 1001, GW_TCP_SYN,
+			 GW_CT_CLOSED_NS / 2, GW_ACT_DROP, GW_R_DROP_SNAT_EXHAUSTED},
+			{"... and free after GW_CT_CLOSED_NS", 0, 1001, GW_TCP_SYN, GW_CT_CLOSED_NS,
+			 GW_ACT_REDIRECT, GW_R_FWD_LOCAL},
+		};
 
 		print_message("stray flags 0x%02x\n", flags[i]);
-		c->cfg.snat_port_min = c->cfg.snat_port_max = 40000; /* one port */
-		s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
-		s.tcp_flags = flags[i];
-		len = build(f, &s);
-		run(c, 0, f, len, GWT_HEADROOM, &res);
-		expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
-
-		s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1001, GWT_VIP4, 80);
-		s.tcp_flags = GW_TCP_SYN;
-		len = build(f, &s);
-		c->now += GW_CT_CLOSED_NS / 2;
-		run(c, 0, f, len, GWT_HEADROOM, &res);
-		expect_result(&res, GW_ACT_DROP, GW_R_DROP_SNAT_EXHAUSTED);
-		c->now += GW_CT_CLOSED_NS;
-		run(c, 0, f, len, GWT_HEADROOM, &res);
-		expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
-		expect_tuple(c, GWT_INT4, 40000, GWT_BE4, GWT_BE_PORT);
-		gwt_ctx_free(c);
+		run_ct_steps(steps, sizeof(steps) / sizeof(steps[0]));
 	}
 }
 
@@ -946,14 +964,7 @@ static void test_e2e_ct_rst_closes_both(void **state)
  * not close the new flow's reply entry (same key, another flow). */
 static void test_e2e_ct_late_rst_spares_new_flow(void **state)
 {
-	static const struct {
-		const char *desc;
-		int from_backend;
-		__u16 cport;
-		__u8 flags;
-		__u64 wait_ns; /* before the packet */
-		__u32 action, reason;
-	} steps[] = {
+	static const struct ct_step steps[] = {
 		{"client 1000 SYN", 0, 1000, GW_TCP_SYN, 0, GW_ACT_REDIRECT, GW_R_FWD_LOCAL},
 		{"backend FIN", 1, 1000, GW_TCP_FIN | GW_TCP_ACK, 0, GW_ACT_REDIRECT,
 		 GW_R_REPLY_LOCAL},
@@ -968,48 +979,8 @@ static void test_e2e_ct_late_rst_spares_new_flow(void **state)
 		{"client 1002, while 1001 is idle but open", 0, 1002, GW_TCP_SYN,
 		 GW_CT_CLOSED_NS + GW_CT_TOUCH_NS, GW_ACT_DROP, GW_R_DROP_SNAT_EXHAUSTED},
 	};
-	__u8 f[GWT_PKT_MAX];
-	struct gw_result res;
-	struct gw_ctx *c = topo_new();
-	struct gwt_spec s;
-	size_t len, i;
 
-	c->cfg.snat_port_min = c->cfg.snat_port_max = 40000; /* one port */
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		print_message("%s\n", steps[i].desc);
-		if (steps[i].from_backend)
-			s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, 40000);
-		else
-			s = spec4(IPPROTO_TCP, GWT_CLIENT4, steps[i].cport, GWT_VIP4, 80);
-		s.tcp_flags = steps[i].flags;
-		len = build(f, &s);
-		c->now += steps[i].wait_ns;
-		run(c, 0, f, len, GWT_HEADROOM, &res);
-		expect_result(&res, steps[i].action, steps[i].reason);
-	}
-	gwt_ctx_free(c);
-}
-
-/* One TCP packet in: from the internal side, or tunnelled from peer 1. */
-static void send_tcp(struct gw_ctx *c, int ext, __be32 src, __u16 sport, __be32 dst, __u16 dport,
-		     __u8 flags, struct gw_result *res)
-{
-	__u8 f[GWT_PKT_MAX], inner[GWT_PKT_MAX], o[12];
-	struct gwt_spec s = spec4(IPPROTO_TCP, src, sport, dst, dport);
-	size_t len, n;
-
-	s.tcp_flags = flags;
-	if (!ext) {
-		len = build(f, &s);
-		run(c, 0, f, len, GWT_HEADROOM, res);
-		return;
-	}
-	s.no_eth = 1;
-	n = gwt_build(inner, GWT_PKT_MAX, &s);
-	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
-	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
-			       GWT_PEER_SITE, o, 12, inner, n);
-	run(c, 1, f, len, GWT_HEADROOM, res);
+	run_ct_steps(steps, sizeof(steps) / sizeof(steps[0]));
 }
 
 /* ... and so for flows through the tunnel, on either gateway: a RST from
