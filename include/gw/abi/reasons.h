@@ -28,7 +28,7 @@
 	X(DROP_SNAT_EXHAUSTED, "drop_snat_exhausted", "no free SNAT port")                 \
 	X(DROP_FIB, "drop_fib", "no route for the rewritten packet")                      \
 	X(DROP_NO_HEADROOM, "drop_no_headroom", "could not grow or shrink the packet")   \
-	X(DROP_TOO_BIG, "drop_too_big", "packet exceeds the path MTU after encapsulation") \
+	X(DROP_TOO_BIG, "drop_too_big", "too big for the tunnel or the next link, no ICMP sent") \
 	X(DROP_UNSUPPORTED, "drop_unsupported", "protocol not balanced for this service") \
 	X(DROP_NO_SERVICE, "drop_no_service", "tunnelled packet for no service and no flow") \
 	X(DROP_PROBE, "drop_probe", "malformed probe packet")                           \
