@@ -25,6 +25,7 @@
 #include "gw/abi/maps.h"
 #include "gw/dataplane.h"
 #include "gw/maglev.h"
+#include "../private_bpffs.h"
 #include "../run_sh.h"
 
 /* Addresses of the fixture (one place, used by both benchmarks). */
@@ -48,33 +49,18 @@
 
 /* MACs: gateway internal (gi) and its peer (g0), external (ge) and its
  * peer (s0), and the local backend's neighbour entry. */
-#define BF_MAC_GI     "02:00:00:00:01:01"
-#define BF_MAC_G0     "02:00:00:00:01:02"
-#define BF_MAC_GE     "02:00:00:00:02:01"
-#define BF_MAC_S0     "02:00:00:00:02:02"
-#define BF_MAC_BE     "02:00:00:00:01:50"
+#define BF_MAC_GI	   "02:00:00:00:01:01"
+#define BF_MAC_G0	   "02:00:00:00:01:02"
+#define BF_MAC_GE	   "02:00:00:00:02:01"
+#define BF_MAC_S0	   "02:00:00:00:02:02"
+#define BF_MAC_BE	   "02:00:00:00:01:50"
 
-#define BF_FRAME_LEN  64  /* Eth + IPv4 + UDP + 22 bytes, no FCS */
-#define BF_GENEVE_LEN 112 /* outer headers (62) + 50-byte inner IP packet */
+#define BF_FRAME_LEN	   64  /* Eth + IPv4 + UDP + 22 bytes, no FCS */
+#define BF_GENEVE_LEN	   112 /* outer headers (62) + 50-byte inner IP packet */
 
-#define bf_sh(...)    run_sh("bench", __VA_ARGS__)
+#define bf_sh(...)	   run_sh("bench", __VA_ARGS__)
 
-/* A mount namespace of this process with its own bpffs on /sys/fs/bpf: the
- * gateway's pins live and die with the process, and never meet anyone
- * else's. Call before starting threads. */
-static inline int bf_private_bpffs(void)
-{
-	if (unshare(CLONE_NEWNS)) {
-		fprintf(stderr, "bench: unshare(CLONE_NEWNS): %s (run as root)\n", strerror(errno));
-		return -errno;
-	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-		fprintf(stderr, "bench: private bpffs: %s\n", strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
+#define bf_private_bpffs() private_bpffs("bench")
 
 static inline void bf_pin_self(int cpu)
 {
