@@ -1231,6 +1231,34 @@ static __u16 icmp6_check(const __u8 *src, const __u8 *dst, const __u8 *ic, size_
 /* The IPv6 twin of the test above: a backend's ICMPv6 port unreachable about
  * a NATed flow reaches the client from the VIP, quoting the client's own
  * packet, with the checksum (pseudo-header included) right. */
+/* An ICMPv6 error frame to our internal side: src -> dst, type/code, the
+ * 32-bit word after the checksum (the MTU of "packet too big"), quoting 48
+ * bytes. Returns its length. */
+static size_t icmp6_error_frame(__u8 *f, const __be32 *src, const __be32 *dst, __u8 type, __u8 code,
+				__u32 mtu, const __u8 *quote)
+{
+	__u8 *ip = f + 14, *ic = ip + 40;
+
+	memset(f, 0, 14 + 40 + 8 + 48);
+	memcpy(f, gwt_mac_int, 6);
+	memcpy(f + 6, gwt_mac_hostA, 6);
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	ip[0] = 0x60;
+	gwt_put16(ip + 4, 8 + 48);
+	ip[6] = IPPROTO_ICMPV6;
+	ip[7] = 64;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, dst, 16);
+	ic[0] = type;
+	ic[1] = code;
+	gwt_put16(ic + 4, (__u16)(mtu >> 16));
+	gwt_put16(ic + 6, (__u16)mtu);
+	memcpy(ic + 8, quote, 48);
+	gwt_put16(ic + 2, icmp6_check(ip + 8, ip + 24, ic, 8 + 48));
+	return 14 + 40 + 8 + 48;
+}
+
 static void test_e2e_icmp6_error_translated(void **state)
 {
 	__u8 f[GWT_PKT_MAX], quote[48], *ip, *ic, *q;
@@ -1246,25 +1274,10 @@ static void test_e2e_icmp6_error_translated(void **state)
 	memcpy(quote, gwt_packet(c) + 14, sizeof(quote)); /* what the backend got */
 
 	/* the backend's error: IPv6 backend -> our SNAT address, ICMPv6 1/4 */
-	memset(f, 0, sizeof(f));
-	memcpy(f, gwt_mac_int, 6);
-	memcpy(f + 6, gwt_mac_hostA, 6);
-	f[12] = 0x86;
-	f[13] = 0xdd;
+	len = icmp6_error_frame(f, GWT_A6(1, 1, 0x10), c->cfg.int_addr6, ICMPV6_DEST_UNREACH,
+				ICMPV6_PORT_UNREACH, 0, quote);
 	ip = f + 14;
-	ip[0] = 0x60;
-	gwt_put16(ip + 4, (__u16)mlen);
-	ip[6] = IPPROTO_ICMPV6;
-	ip[7] = 64;
-	memcpy(ip + 8, GWT_A6(1, 1, 0x10), 16);
-	memcpy(ip + 24, c->cfg.int_addr6, 16);
-	ic = ip + 40;
-	ic[0] = ICMPV6_DEST_UNREACH;
-	ic[1] = ICMPV6_PORT_UNREACH;
-	memcpy(ic + 8, quote, sizeof(quote));
-	gwt_put16(ic + 2, icmp6_check(ip + 8, ip + 24, ic, mlen));
-	assert_int_equal(icmp6_check(ip + 8, ip + 24, ic, mlen), 0);
-	len = 14 + 40 + mlen;
+	assert_int_equal(icmp6_check(ip + 8, ip + 24, ip + 40, mlen), 0);
 
 	run(c, 0, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
@@ -1285,6 +1298,53 @@ static void test_e2e_icmp6_error_translated(void **state)
 	memcpy(f + 14 + 48, quote, sizeof(quote));
 	run(c, 0, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	gwt_ctx_free(c);
+}
+
+/* The IPv6 twin of test_e2e_icmp_error_from_client_side: a router on the
+ * client's side sends "packet too big" to the VIP about a reply; the
+ * backend gets it from the gateway's IPv6 SNAT address, quoting its own
+ * packet, the MTU kept, the checksum (over the new pseudo-header) right. */
+static void test_e2e_icmp6_error_from_client_side(void **state)
+{
+	__u8 f[GWT_PKT_MAX], quote[48], *ip, *ic, *q;
+	const __be32 *client = GWT_A6(10, 0, 5), *be = GWT_A6(1, 1, 0x10);
+	struct gwt_spec s = spec6(IPPROTO_TCP, client, CPORT, GWT_VIP6, 80);
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gw_pkt p;
+	size_t len;
+	__u16 snat;
+
+	s.tcp_flags = GW_TCP_SYN;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(gw_parse(gwt_packet(c), gwt_packet(c) + gwt_packet_len(c), &p), 0);
+	snat = gw_ntohs(p.sport);
+	s = spec6(IPPROTO_TCP, be, GWT_BE_PORT, c->cfg.int_addr6, snat);
+	s.tcp_flags = GW_TCP_SYN | GW_TCP_ACK;
+	s.payload_len = 1300;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	memcpy(quote, gwt_packet(c) + 14, sizeof(quote)); /* the reply the router got */
+
+	len = icmp6_error_frame(f, GWT_A6(10, 0, 0xfe), GWT_VIP6, ICMPV6_PKT_TOOBIG, 0, 1280,
+				quote);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	ip = gwt_packet(c) + 14;
+	ic = ip + 40;
+	q = ic + 8;
+	assert_memory_equal(ip + 8, c->cfg.int_addr6, 16); /* from the SNAT address */
+	assert_memory_equal(ip + 24, be, 16);		   /* to the backend */
+	assert_memory_equal(q + 8, be, 16);		   /* quoting its packet */
+	assert_memory_equal(q + 24, c->cfg.int_addr6, 16);
+	assert_int_equal(gwt_get16(q + 40), GWT_BE_PORT);
+	assert_int_equal(gwt_get16(q + 42), snat);
+	assert_int_equal(gwt_get16(ic + 6), 1280);
+	assert_int_equal(icmp6_check(ip + 8, ip + 24, ic, 8 + 48), 0);
 	gwt_ctx_free(c);
 }
 
@@ -1347,6 +1407,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_ct_late_rst_spares_new_flow),
 		cmocka_unit_test(test_e2e_repick_when_peer_down),
 		cmocka_unit_test(test_e2e_icmp6_error_translated),
+		cmocka_unit_test(test_e2e_icmp6_error_from_client_side),
 		cmocka_unit_test(test_e2e_drop_snat_exhausted),
 	};
 
