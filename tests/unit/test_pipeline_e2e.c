@@ -910,53 +910,33 @@ static void test_e2e_ct_rst_closes_both(void **state)
 		{"backend RST-ACK", 1, GW_TCP_RST | GW_TCP_ACK, 0},
 		{"backend FIN, then RST", 1, GW_TCP_RST, 1},
 	};
-	__u8 f[GWT_PKT_MAX];
-	struct gw_result res;
-	struct gwt_spec s;
-	size_t len, i;
+	size_t i;
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct gw_ctx *c = topo_new();
+		int be = rows[i].from_backend;
+		__u32 reason = be ? GW_R_REPLY_LOCAL : GW_R_FWD_LOCAL;
+		const struct ct_step fin = {
+			"FIN first", be, 1000, GW_TCP_FIN | GW_TCP_ACK, 0, GW_ACT_REDIRECT, reason};
+		struct ct_step steps[5] = {
+			{"client SYN", 0, 1000, GW_TCP_SYN, 0, GW_ACT_REDIRECT, GW_R_FWD_LOCAL},
+			{"backend SYN-ACK", 1, 1000, GW_TCP_SYN | GW_TCP_ACK, 0, GW_ACT_REDIRECT,
+			 GW_R_REPLY_LOCAL},
+		};
+		size_t n = 2;
 
-		print_message("%s\n", rows[i].desc);
-		c->cfg.snat_port_min = c->cfg.snat_port_max = 40000; /* one port */
-		s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
-		s.tcp_flags = GW_TCP_SYN;
-		len = build(f, &s);
-		run(c, 0, f, len, GWT_HEADROOM, &res);
-		expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
-		s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, 40000);
-		s.tcp_flags = GW_TCP_SYN | GW_TCP_ACK;
-		len = build(f, &s);
-		run(c, 0, f, len, GWT_HEADROOM, &res);
-		expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
-
-		if (rows[i].from_backend)
-			s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, 40000);
-		else
-			s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
-		if (rows[i].fin_first) {
-			s.tcp_flags = GW_TCP_FIN | GW_TCP_ACK;
-			len = build(f, &s);
-			run(c, 0, f, len, GWT_HEADROOM, &res);
-			expect_result(&res, GW_ACT_REDIRECT,
-				      rows[i].from_backend ? GW_R_REPLY_LOCAL : GW_R_FWD_LOCAL);
-		}
-		s.tcp_flags = rows[i].flags;
-		len = build(f, &s);
-		run(c, 0, f, len, GWT_HEADROOM, &res);
-		expect_result(&res, GW_ACT_REDIRECT,
-			      rows[i].from_backend ? GW_R_REPLY_LOCAL : GW_R_FWD_LOCAL);
-
+		if (rows[i].fin_first)
+			steps[n++] = fin;
+		steps[n++] = (struct ct_step){rows[i].desc,    be,    1000, rows[i].flags, 0,
+					      GW_ACT_REDIRECT, reason};
 		/* closed and quiet long enough: another client gets the port */
-		c->now += GW_CT_CLOSED_NS + GW_CT_TOUCH_NS;
-		s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1001, GWT_VIP4, 80);
-		s.tcp_flags = GW_TCP_SYN;
-		len = build(f, &s);
-		run(c, 0, f, len, GWT_HEADROOM, &res);
-		expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
-		expect_tuple(c, GWT_INT4, 40000, GWT_BE4, GWT_BE_PORT);
-		gwt_ctx_free(c);
+		steps[n++] = (struct ct_step){"another client gets the port",
+					      0,
+					      1001,
+					      GW_TCP_SYN,
+					      GW_CT_CLOSED_NS + GW_CT_TOUCH_NS,
+					      GW_ACT_REDIRECT,
+					      GW_R_FWD_LOCAL};
+		run_ct_steps(steps, n);
 	}
 }
 
