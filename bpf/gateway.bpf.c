@@ -20,6 +20,20 @@ static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c)
 	return bpf_map_lookup_elem(&gw_scratch_map, &zero);
 }
 
+/* A global function, so the verifier checks the MSS walk once, on its own,
+ * for any offset and MSS, instead of inline at every call site of gw_apply
+ * (geneve.h). It reads the packet through the context it is given. */
+__attribute__((noinline)) int gw_clamp_mss(struct xdp_md *xdp, __u64 l4_off, __u64 max_mss)
+{
+	gw_tcp_clamp_mss((void *)(long)xdp->data, (void *)(long)xdp->data_end, l4_off, max_mss);
+	return 0;
+}
+
+static __always_inline void gw_ctx_clamp_mss(struct gw_ctx *c, __u32 l4_off, __u32 max_mss)
+{
+	gw_clamp_mss(c->xdp, l4_off, max_mss);
+}
+
 static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f)
 {
 	struct bpf_fib_lookup fib = {};

@@ -425,6 +425,7 @@ struct gw_fib;
 static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f);
 struct gw_scratch;
 static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c);
+static __always_inline void gw_ctx_clamp_mss(struct gw_ctx *c, __u32 l4_off, __u32 max_mss);
 
 #include "gw/pipeline/pipeline.h"
 
@@ -466,6 +467,11 @@ static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f)
 static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c)
 {
 	return c->no_scratch ? 0 : (struct gw_scratch *)c->scratch.bytes;
+}
+
+static __always_inline void gw_ctx_clamp_mss(struct gw_ctx *c, __u32 l4_off, __u32 max_mss)
+{
+	gw_tcp_clamp_mss(gw_ctx_data(c), gw_ctx_data_end(c), l4_off, max_mss);
 }
 
 /* --- building the tables ------------------------------------------------------ */

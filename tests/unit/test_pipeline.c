@@ -235,6 +235,10 @@ static void test_parse_ipv6_ext_headers(void **state)
 		if (n) {
 			gwt_put16(f + 18, (__u16)(l4_off - 1 - 54));
 			assert_int_equal(parse_exact(f, l4_off - 1, &p), -GW_R_DROP_TRUNCATED);
+			/* the payload ends inside the first extension header,
+			 * the frame goes on: what follows is not a header */
+			gwt_put16(f + 18, 4);
+			assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_TRUNCATED);
 		}
 	}
 	len = build_v6_ext(f, types, 5, &l4_off);
@@ -322,6 +326,10 @@ static void test_parse_ipv6_fragments(void **state)
 				    sizeof(payload));
 		run(c, 0, f, len, GWT_HEADROOM, &res);
 		expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+		/* with a payload length of 0, the same bytes are padding
+		 * after the packet, and the packet is truncated */
+		gwt_put16(f + 18, 0);
+		assert_int_equal(parse_exact(f, len, &p), -GW_R_DROP_TRUNCATED);
 	}
 
 	/* offset 0 and no M: an atomic fragment is a whole packet (RFC 8200
@@ -384,6 +392,10 @@ static void expect_l4_truncated(struct gwt_spec *s, size_t hdr)
 			gwt_put16(f + 18, (__u16)k);
 		assert_int_equal(parse_exact(f, (s->family == GW_AF_INET ? 34 : 54) + k, &p),
 				 -GW_R_DROP_TRUNCATED);
+		/* the same with the header's other bytes still in the frame,
+		 * after the IP packet's end: padding, not header */
+		assert_int_equal(parse_exact(f, (s->family == GW_AF_INET ? 34 : 54) + hdr, &p),
+				 -GW_R_DROP_TRUNCATED);
 	}
 	if (s->family == GW_AF_INET)
 		gwt_put16(f + 16, (__u16)(20 + hdr));
@@ -393,11 +405,29 @@ static void expect_l4_truncated(struct gwt_spec *s, size_t hdr)
 	assert_true(p.flags & GW_PKT_F_L4);
 }
 
+/* A TCP data offset that reaches past the IP packet's end is truncated,
+ * even when padding fills the frame that far. */
+static void expect_tcp_options_past_ip_end(struct gwt_spec *s)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_pkt p;
+	size_t len;
+
+	s->payload_len = 0;
+	len = build(f, s);
+	memset(f + len, 0, 40);
+	f[len - 20 + 12] = 6 << 4; /* 24 bytes of header, 20 inside the packet */
+	assert_int_equal(parse_exact(f, len + 40, &p), -GW_R_DROP_TRUNCATED);
+	f[len - 20 + 12] = 5 << 4;
+	assert_int_equal(parse_exact(f, len + 40, &p), 0);
+}
+
 static void test_parse_l4_truncated(void **state)
 {
 	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_CLIENT4, 1000, GWT_VIP4, 80);
 
 	expect_l4_truncated(&s, 20);
+	expect_tcp_options_past_ip_end(&s);
 	s.proto = IPPROTO_UDP;
 	expect_l4_truncated(&s, 8);
 	s.proto = IPPROTO_ICMP;
@@ -614,7 +644,8 @@ static void clamp_frame(__u8 *f, size_t len, __u16 max)
 	struct gw_pkt p;
 
 	assert_int_equal(parse_exact(f, len, &p), 0);
-	gw_tcp_clamp_mss(f, f + len, &p, max);
+	if (gw_tcp_is_syn(&p))
+		gw_tcp_clamp_mss(f, f + len, p.l4_off, max);
 }
 
 /* SYN with the options opts; the MSS after clamping, or 0 if none. */
@@ -666,8 +697,17 @@ static void test_mss_clamp_after_nops_odd(void **state)
 	/* NOP, timestamps, then MSS at an odd offset */
 	static const __u8 ts_odd[] = {1, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 2, 4, 0xff, 0xff, 0};
 	static const __u8 ws_odd[] = {3, 3, 7, 2, 4, 0x23, 0x45, 0};
+	__u8 nops[40];
+	size_t n;
 	__u16 v;
 
+	/* as late as the option space allows: after 11 NOPs (the walk once
+	 * stopped at 10 options), and after 36 (the last 4 bytes) */
+	for (n = 11; n <= 36; n += 25) {
+		memset(nops, 1, n);
+		memcpy(nops + n, opt_mss1460, 4);
+		expect_clamp(nops, n + 4, GW_TCP_SYN, 1412, 1412, 1);
+	}
 	for (v = 536; v < 1460; v += 37) {
 		expect_clamp(nop1, sizeof(nop1), GW_TCP_SYN, v, v, 1);
 		expect_clamp(nop2, sizeof(nop2), GW_TCP_SYN, v, v, 1);
@@ -708,9 +748,15 @@ static void test_mss_clamp_options_past_end(void **state)
 	len = build(f, &s);
 	f[46] = 0xf0; /* doff 15: 40 bytes of options that are not there */
 	for (cut = 54; cut <= len; cut++) {
+		struct gw_pkt p;
+
 		gwt_put16(f + 16, (__u16)(cut - 14));
+		/* the parser refuses the packet */
+		assert_int_equal(parse_exact(f, cut, &p), -GW_R_DROP_TRUNCATED);
+		/* and the clamp, which the BPF driver verifies on its own for
+		 * any offset, does not go past the frame either */
 		memcpy(orig, f, cut);
-		clamp_frame(f, cut, 536);
+		gw_tcp_clamp_mss(f, f + cut, 34, 536);
 		assert_memory_equal(f, orig, cut);
 	}
 }
@@ -785,12 +831,15 @@ static void test_mss_clamp_random(void **state)
 		s.payload_len = rnd() % 64;
 		len = build(f, &s);
 		assert_int_equal(parse_exact(f, len, &p), 0);
-		gw_tcp_clamp_mss(f, f + len, &p, max);
+		assert_true(gw_tcp_is_syn(&p));
+		gw_tcp_clamp_mss(f, f + len, p.l4_off, max);
 		expect_csums(f, len);
-		if (gwt_get16(f + 54 + pos - 2) != mss) {
-			assert_true(mss > max);
+		/* wherever the MSS sits, it is clamped if it is above max */
+		if (mss > max) {
 			assert_int_equal(gwt_get16(f + 54 + pos - 2), max);
 			clamped++;
+		} else {
+			assert_int_equal(gwt_get16(f + 54 + pos - 2), mss);
 		}
 	}
 	assert_true(clamped > CSUM_ITERS / 10);

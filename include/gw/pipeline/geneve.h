@@ -8,7 +8,7 @@
 #include "gw/pipeline/parse.h"
 
 #define GW_GENEVE_MAX_OPTS 4
-#define GW_TCP_MAX_OPTS	   10
+#define GW_TCP_OPT_SPACE   40 /* bytes of options a TCP header can carry */
 #define GW_TCPOPT_MSS	   2
 #define GW_TCPOPT_EOL	   0
 #define GW_TCPOPT_NOP	   1
@@ -194,64 +194,68 @@ static __always_inline int gw_geneve_decap(struct gw_ctx *c, const struct gw_gen
 	return 0;
 }
 
-/* Lower the MSS option of a TCP SYN to max_mss so the segments of the flow
- * fit the tunnel. */
-static __always_inline void gw_tcp_clamp_mss(void *data, void *data_end, const struct gw_pkt *p,
-					     __u16 max_mss)
+/* A TCP SYN (with ACK or not) carries the MSS that the clamp lowers. */
+static __always_inline int gw_tcp_is_syn(const struct gw_pkt *p)
+{
+	return p->proto == IPPROTO_TCP && (p->tcp_flags & GW_TCP_SYN);
+}
+
+/* Lower the MSS option of the TCP SYN whose header is at l4_off to max_mss,
+ * so that the segments of the flow fit the tunnel. The walk covers the
+ * whole option space, 40 bytes, one step per byte: a NOP is one byte, so an
+ * MSS may follow 36 of them. A step inside an option (before next) does
+ * nothing. The caller checks that the packet is a TCP SYN. Drivers run this
+ * through gw_ctx_clamp_mss(): the BPF driver as a function the verifier
+ * checks once, on its own (its 40 steps, checked inline at each of
+ * gw_apply's call sites, doubled the programs' verifier counts). */
+static __always_inline void gw_tcp_clamp_mss(void *data, void *data_end, __u64 l4_off,
+					     __u64 max_mss)
 {
 	struct tcphdr *th;
-	__u16 off, end, *sum;
-	int i;
+	__u32 len, next = 0, i;
+	__u8 *o;
 
-	if (p->proto != IPPROTO_TCP || !(p->tcp_flags & GW_TCP_SYN))
+	if (l4_off > GW_MAX_L4_OFF || max_mss > 0xffff)
 		return;
-	if (p->l4_off > GW_MAX_L4_OFF)
+	th = data + l4_off;
+	if ((void *)(th + 1) > data_end || th->doff < 5)
 		return;
-	th = data + p->l4_off;
-	if ((void *)(th + 1) > data_end)
-		return;
-	sum = &th->check;
-	off = p->l4_off + sizeof(*th);
-	end = p->l4_off + th->doff * 4;
+	len = th->doff * 4 - sizeof(*th);
+	o = (__u8 *)(th + 1);
 
-	GW_UNROLL
-	for (i = 0; i < GW_TCP_MAX_OPTS; i++) {
-		__u8 *o;
-
-		if (off >= end || off > GW_MAX_L4_OFF + 60)
+	for (i = 0; i < GW_TCP_OPT_SPACE; i++) {
+		if (i >= len)
 			return;
-		o = data + off;
-		if ((void *)(o + 1) > data_end)
+		if (i < next)
+			continue;
+		if ((void *)(o + i + 1) > data_end || o[i] == GW_TCPOPT_EOL)
 			return;
-		if (o[0] == GW_TCPOPT_EOL)
-			return;
-		if (o[0] == GW_TCPOPT_NOP) {
-			off++;
+		if (o[i] == GW_TCPOPT_NOP) {
+			next = i + 1;
 			continue;
 		}
-		if ((void *)(o + 2) > data_end || o[1] < 2)
+		if (i + 2 > len || (void *)(o + i + 2) > data_end || o[i + 1] < 2)
 			return;
-		if (o[0] == GW_TCPOPT_MSS && o[1] == 4) {
-			__be16 mss;
+		if (o[i] == GW_TCPOPT_MSS && o[i + 1] == 4) {
+			__be16 mss, new_mss = gw_htons((__u16)max_mss);
 
 			/* the whole option lies inside the TCP header */
-			if ((void *)(o + 4) > data_end || off + 4 > end)
+			if (i + 4 > len || (void *)(o + i + 4) > data_end)
 				return;
-			gw_memcpy(&mss, o + 2, 2); /* may sit at an odd address */
-			if (gw_ntohs(mss) > max_mss) {
-				__be16 new_mss = gw_htons(max_mss);
-
-				/* a field at an odd offset sums byte-swapped */
-				if ((off - p->l4_off) & 1)
-					gw_csum_replace2(sum, __builtin_bswap16(mss),
-							 __builtin_bswap16(new_mss));
-				else
-					gw_csum_replace2(sum, mss, new_mss);
-				gw_memcpy(o + 2, &new_mss, 2);
-			}
+			gw_memcpy(&mss, o + i + 2, 2); /* may sit at an odd address */
+			if (gw_ntohs(mss) <= max_mss)
+				return;
+			/* a field at an odd offset sums byte-swapped (the
+			 * options start at an even offset, 20) */
+			if (i & 1)
+				gw_csum_replace2(&th->check, __builtin_bswap16(mss),
+						 __builtin_bswap16(new_mss));
+			else
+				gw_csum_replace2(&th->check, mss, new_mss);
+			gw_memcpy(o + i + 2, &new_mss, 2);
 			return;
 		}
-		off += o[1];
+		next = i + o[i + 1];
 	}
 }
 

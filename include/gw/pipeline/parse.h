@@ -51,9 +51,12 @@ struct gw_pkt {
 #define GW_TCP_RST 0x04
 #define GW_TCP_ACK 0x10
 
+/* The L4 header must lie inside the IP packet (l3_len), not only inside
+ * the frame: what follows the IP packet is link-layer padding (a 64-byte
+ * Ethernet minimum), never a header. */
 static __always_inline int gw_parse_l4(void *data, void *data_end, struct gw_pkt *p)
 {
-	__u16 off = p->l4_off;
+	__u32 off = p->l4_off, end = (__u32)p->l3_off + p->l3_len;
 
 	if (off > GW_MAX_L4_OFF)
 		return -GW_R_DROP_TRUNCATED;
@@ -64,9 +67,9 @@ static __always_inline int gw_parse_l4(void *data, void *data_end, struct gw_pkt
 	case IPPROTO_TCP: {
 		struct tcphdr *th = data + off;
 
-		if ((void *)(th + 1) > data_end)
+		if ((void *)(th + 1) > data_end || off + sizeof(*th) > end)
 			return -GW_R_DROP_TRUNCATED;
-		if (th->doff < 5)
+		if (th->doff < 5 || off + th->doff * 4 > end)
 			return -GW_R_DROP_TRUNCATED;
 		p->sport = th->source;
 		p->dport = th->dest;
@@ -76,7 +79,7 @@ static __always_inline int gw_parse_l4(void *data, void *data_end, struct gw_pkt
 	case IPPROTO_UDP: {
 		struct udphdr *uh = data + off;
 
-		if ((void *)(uh + 1) > data_end)
+		if ((void *)(uh + 1) > data_end || off + sizeof(*uh) > end)
 			return -GW_R_DROP_TRUNCATED;
 		p->sport = uh->source;
 		p->dport = uh->dest;
@@ -85,7 +88,7 @@ static __always_inline int gw_parse_l4(void *data, void *data_end, struct gw_pkt
 	case IPPROTO_SCTP: {
 		__be16 *ports = data + off;
 
-		if ((void *)(ports + 6) > data_end) /* 12-byte common header */
+		if ((void *)(ports + 6) > data_end || off + 12 > end) /* common header */
 			return -GW_R_DROP_TRUNCATED;
 		p->sport = ports[0];
 		p->dport = ports[1];
@@ -95,7 +98,7 @@ static __always_inline int gw_parse_l4(void *data, void *data_end, struct gw_pkt
 	case IPPROTO_ICMPV6: {
 		struct icmphdr *ih = data + off; /* same first 8 bytes for v6 */
 
-		if ((void *)(ih + 1) > data_end)
+		if ((void *)(ih + 1) > data_end || off + sizeof(*ih) > end)
 			return -GW_R_DROP_TRUNCATED;
 		if ((p->proto == IPPROTO_ICMP &&
 		     (ih->type == ICMP_ECHO || ih->type == ICMP_ECHOREPLY)) ||
@@ -183,7 +186,8 @@ static __always_inline int gw_parse_ipv6(void *data, void *data_end, struct gw_p
 		if (off > GW_MAX_L4_OFF)
 			return -GW_R_DROP_IPV6_EXT;
 		ext = data + off;
-		if ((void *)(ext + 8) > data_end)
+		/* inside the payload length, not only inside the frame */
+		if ((void *)(ext + 8) > data_end || off + 8u > p->l3_off + (__u32)p->l3_len)
 			return -GW_R_DROP_TRUNCATED;
 		if (nh == IPPROTO_FRAGMENT) {
 			nh = ext[0];

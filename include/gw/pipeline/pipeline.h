@@ -223,9 +223,8 @@ static __always_inline int gw_apply(struct gw_ctx *c, const struct gw_cfg *cfg, 
 
 		if (!peer || !(peer->flags & GW_PEER_F_UP))
 			return -GW_R_DROP_NO_PEER;
-		if (cfg->tunnel_mtu > GW_TUNNEL_OVERHEAD + hdrs)
-			gw_tcp_clamp_mss(data, data_end, p,
-					 cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD - hdrs);
+		if (gw_tcp_is_syn(p) && cfg->tunnel_mtu > GW_TUNNEL_OVERHEAD + hdrs)
+			gw_ctx_clamp_mss(c, p->l4_off, cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD - hdrs);
 		r = gw_geneve_encap(c, cfg, peer, e->identity, hash, p);
 		if (r)
 			return r;
