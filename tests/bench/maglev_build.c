@@ -1,5 +1,9 @@
 /* Micro benchmark: milliseconds per Maglev table build for the table sizes
- * gatewayd uses (16381, 65537) and 10, 100, 1000 backends. Prints, asserts nothing. */
+ * gatewayd uses (16381, 65537) and 10, 100, 1000 backends; then the share
+ * of slots that move when one of N equal backends is removed, in units of
+ * 1/N (the minimum, 1.00, and the issue's bound, 1.20, next to it), with the
+ * worst backend's imbalance. Prints, asserts nothing. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,75 @@ static int bench_one(const struct gw_maglev_backend *be, size_t n, uint32_t m, u
 	*ret_ms = elapsed / iters;
 	*ret_iters = iters;
 	return 0;
+}
+
+/* Removing each of the first min(n, 20) backends in turn: mean and worst
+ * share of slots moved, times n; and the largest |slots / (m / n) - 1|. */
+static int churn_one(const struct gw_maglev_backend *be, size_t n, uint32_t m, uint32_t *full,
+		     uint32_t *less_table, struct gw_maglev_backend *less)
+{
+	size_t tries = n < 20 ? n : 20, r, i, o, moved;
+	double sum = 0, worst = 0, skew = 0;
+	uint32_t *count = calloc(n, sizeof(*count));
+	int err;
+
+	if (!count)
+		return -ENOMEM;
+	err = gw_maglev_build(be, n, m, full);
+	for (i = 0; !err && i < m; i++)
+		count[full[i]]++;
+	for (i = 0; !err && i < n; i++) {
+		double d = count[i] / ((double)m / n) - 1;
+
+		skew = d > skew ? d : -d > skew ? -d : skew;
+	}
+	for (r = 0; !err && r < tries; r++) {
+		for (i = 0, o = 0; i < n; i++)
+			if (i != r)
+				less[o++] = be[i];
+		err = gw_maglev_build(less, n - 1, m, less_table);
+		for (i = 0, moved = 0; !err && i < m; i++)
+			moved += full[i] != less_table[i];
+		sum += (double)moved / m * n;
+		worst = (double)moved / m * n > worst ? (double)moved / m * n : worst;
+	}
+	if (!err)
+		printf("%-8u %-6zu %8.0f %10.3f %10.3f %8s %8s %9.1f%%\n", m, n, (double)m / n,
+		       sum / tries, worst, "1.00", "1.20", skew * 100);
+	free(count);
+	return err;
+}
+
+static int churn(struct gw_maglev_backend *be)
+{
+	static const size_t ns[] = {10, 20, 50, 100, 200};
+	struct gw_maglev_backend *less = calloc(200, sizeof(*less));
+	uint32_t *full = malloc(65537 * sizeof(*full)), *t = malloc(65537 * sizeof(*t));
+	size_t b, a;
+	int err = -ENOMEM;
+
+	if (!less || !full || !t)
+		goto out;
+	printf("\nremoving 1 of N equal backends: slots moved, in units of 1/N\n");
+	printf("%-8s %-6s %8s %10s %10s %8s %8s %10s\n", "M", "N", "M/N", "mean", "worst",
+	       "minimum", "bound", "imbalance");
+	for (b = 0; b < sizeof(ns) / sizeof(ns[0]); b++) {
+		const uint32_t ms[] = {gw_maglev_prime_at_least((uint32_t)(100 * ns[b])), 16381,
+				       65537};
+
+		for (a = 0; a < 3; a++) {
+			for (size_t i = 0; i < ns[b]; i++)
+				be[i].weight = 1;
+			err = churn_one(be, ns[b], ms[a], full, t, less);
+			if (err)
+				goto out;
+		}
+	}
+out:
+	free(less);
+	free(full);
+	free(t);
+	return err;
 }
 
 int main(void)
@@ -84,6 +157,10 @@ int main(void)
 				       iters);
 			}
 		}
+	}
+	if (churn(be)) {
+		fprintf(stderr, "maglev_build: churn: out of memory or a build failed\n");
+		goto out;
 	}
 	ret = 0;
 out:
