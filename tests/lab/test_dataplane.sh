@@ -2,8 +2,9 @@
 # Data-plane acceptance in the 3-site lab with real traffic: VIPs answered by
 # local and remote backends, affinity, drain, graded spillover, overlapping
 # client CIDRs, IPv6, Geneve on the WAN (tshark), a TCP stream that survives
-# kill -9 of both gateways, 1500-byte MTU transfers across the tunnel, and
-# path MTU discovery through a narrower local link.
+# kill -9 of both gateways, 1500-byte MTU transfers across the tunnel, path
+# MTU discovery through a narrower local link, and an ICMP error from the
+# client's side relayed to the backend.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -313,6 +314,72 @@ pmtu_local_link() {
 }
 check "4 MB to site-b's client over a 1200-byte link: ICMP frag-needed from XDP, then byte for byte" \
 	pmtu_local_link
+
+# An ICMP error from the client's side: a router near site-b's client (here
+# the client itself) cannot forward the backend's segments and says so to
+# their source, the VIP. The gateway must relay the error to the backend,
+# translated (to the backend's address, quoting the packet as the backend
+# sent it, to the SNAT address), and the backend's kernel must lower its
+# path MTU. Linux only takes a frag-needed error quoting a segment it has in
+# flight, so the client drops the data segments (they stay unacknowledged)
+# and one of them, captured as it reached the client, is quoted. 1100 bytes,
+# so that what the check above taught the backend (1200) cannot pass it.
+icmp_sum() { # HEX-BYTES...: the Internet checksum over them, 4 hex digits
+	local s=0 i b=("$@")
+	for ((i = 0; i < ${#b[@]}; i += 2)); do
+		s=$((s + 16#${b[i]}${b[i + 1]:-00}))
+	done
+	while ((s >> 16)); do s=$(((s & 0xffff) + (s >> 16))); done
+	printf '%04x' $((~s & 0xffff))
+}
+frag_needed_from_client() {
+	local r=0 q msg snat sum esc b
+	"$LAB" exec --prefix "$P" b client -- nft -f - <<-'EOF' || return 1
+		table ip lab_hold {
+			chain in {
+				type filter hook input priority 0;
+				ip saddr 10.100.0.14 tcp sport 5001 meta length > 200 drop
+			}
+		}
+	EOF
+	"$LAB" exec --prefix "$P" b client -- timeout 10 tcpdump -i eth0 -c 1 -w "$RUN/seg.pcap" \
+		"src host 10.100.0.14 and tcp src port 5001 and greater 500" 2>"$RUN/seg.log" &
+	local cap=$!
+	wait_until 5 grep -q "listening on" "$RUN/seg.log" || r=1
+	"$LAB" exec --prefix "$P" b backend1 -- timeout 20 socat -u OPEN:"$RUN/blob" \
+		TCP-LISTEN:5001,reuseaddr &
+	local srv=$!
+	wait_until 5 "$LAB" exec --prefix "$P" b backend1 -- sh -c 'ss -ltn | grep -q ":5001 "' || r=1
+	"$LAB" exec --prefix "$P" b client -- timeout 15 socat -u TCP:10.100.0.14:5001 /dev/null &
+	local cli=$!
+	wait "$cap" || r=1
+	# the quote: the captured segment's IP header and 8 bytes of TCP
+	read -ra q < <(od -An -v -tx1 -j 54 -N 28 "$RUN/seg.pcap" | tr -s ' \n' ' ')
+	snat=$("$LAB" exec --prefix "$P" b backend1 -- ss -Htn state established '( sport = :5001 )' |
+		awk '{ split($4, a, ":"); print a[1]; exit }')
+	echo "quote ${q[*]}; backend's peer (the SNAT address) $snat"
+	if ((r == 0 && ${#q[@]} == 28)) && [[ -n $snat ]]; then
+		msg=(03 04 00 00 00 00 04 4c "${q[@]}") # type 3 code 4, next-hop MTU 1100
+		sum=$(icmp_sum "${msg[@]}")
+		msg[2]=${sum:0:2}
+		msg[3]=${sum:2:2}
+		esc= # octal escapes: sh may be dash, whose printf knows no \x
+		for b in "${msg[@]}"; do esc+=$(printf '\\%03o' "$((16#$b))"); done
+		"$LAB" exec --prefix "$P" b client -- sh -c \
+			"printf '$esc' | socat -u STDIN IP4-SENDTO:10.100.0.14:1" || r=1
+		wait_until 5 "$LAB" exec --prefix "$P" b backend1 -- sh -c \
+			"ip route get $snat | grep -q 'mtu 1100'" || r=1
+		"$LAB" exec --prefix "$P" b backend1 -- ip route get "$snat"
+	else
+		r=1
+	fi
+	kill "$cli" "$srv" 2>/dev/null || true
+	wait "$cli" "$srv" 2>/dev/null || true
+	"$LAB" exec --prefix "$P" b client -- nft delete table ip lab_hold || r=1
+	return "$r"
+}
+check "ICMP frag-needed from site-b's client side reaches the backend, translated: its path MTU drops to 1100" \
+	frag_needed_from_client
 
 # ------------------------------------------------------------- detach
 # (from the root mount namespace, where the pins are: see docs/lab.md)
