@@ -1,6 +1,6 @@
 /* A control-API server (gateway/api.c) on a thread of its own, for the
- * tests that talk to one: test_api.c (the server itself) and test_gwctl.c
- * (gwctl against canned answers). */
+ * tests that talk to one: test_api_http.c and test_api_conns.c (the server
+ * itself, through api_test.h) and test_gwctl.c (gwctl against canned answers). */
 #ifndef GW_TESTS_API_SERVER_H
 #define GW_TESTS_API_SERVER_H
 
