@@ -1,6 +1,7 @@
-/* Helpers shared by the native pipeline tests (test_pipeline.c: parser,
- * checksums, MSS clamp, Geneve framing, flow hash; test_pipeline_e2e.c:
- * whole packets through gw_pipeline_int/ext). */
+/* Helpers shared by the native pipeline tests (test_pipeline_parse.c: the
+ * parser; test_pipeline.c: checksums, MSS clamp, Geneve framing, flow hash;
+ * test_pipeline_e2e*.c and test_flowc.c: whole packets through
+ * gw_pipeline_int/ext). */
 #ifndef GW_TESTS_PIPELINE_TEST_H
 #define GW_TESTS_PIPELINE_TEST_H
 
