@@ -243,8 +243,17 @@ static void test_e2e_peer_flow_decap_nat_and_reply(void **state)
 	 * rewritten header (identical anyway) */
 	assert_memory_equal(gwt_packet(c) + 62, want + 14, wlen - 14);
 
-	/* the same inner flow from site 2 with an overlapping client address
-	 * but from another site is another zone: another flow */
+	/* the same tuple from a client of this site (the sites' client CIDRs
+	 * overlap) is in another zone: another flow, another SNAT port */
+	s = spec4(IPPROTO_TCP, GWT_REMOTE_CLIENT4, 40000, GWT_VIP4, 80);
+	s.tcp_flags = GW_TCP_SYN;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(c->n_ct, 4);
+	assert_int_equal(parse_exact(gwt_packet(c), gwt_packet_len(c), &p), 0);
+	assert_int_not_equal(gw_ntohs(p.sport), snat);
+	expect_tuple(c, GWT_INT4, gw_ntohs(p.sport), GWT_BE4, GWT_BE_PORT);
 	gwt_ctx_free(c);
 }
 
