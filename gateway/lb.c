@@ -434,15 +434,74 @@ static void remote_gateways_set(struct gw_balancer *lb, const char *site, uint16
 		mark_site_services(lb, site_id);
 }
 
+/* A backend of a remote site that an operator drained. */
+struct drained_backend {
+	const struct gw_lb_service *svc;
+	struct gw_ip addr;
+	uint16_t port;
+};
+
+/* The drained backends of site, so that a new export of it keeps the
+ * operator's drains. 0 with *ret (NULL when none) and *ret_n, or -ENOMEM. */
+static int site_drained(const struct gw_balancer *lb, const char *site,
+			struct drained_backend **ret, size_t *ret_n)
+{
+	struct drained_backend *out = NULL;
+	size_t i, j, n = 0, k = 0;
+
+	for (i = 0; i < lb->n_services; i++)
+		for (j = 0; j < lb->services[i]->n_backends; j++) {
+			const struct gw_lb_backend *b = &lb->services[i]->backends[j];
+
+			n += !b->local && b->drained && strcmp(b->site, site) == 0;
+		}
+	if (n) {
+		out = calloc(n, sizeof(*out));
+		if (!out)
+			return -ENOMEM;
+	}
+	for (i = 0; i < lb->n_services && k < n; i++)
+		for (j = 0; j < lb->services[i]->n_backends; j++) {
+			const struct gw_lb_backend *b = &lb->services[i]->backends[j];
+
+			if (b->local || !b->drained || strcmp(b->site, site) != 0)
+				continue;
+			out[k].svc = lb->services[i];
+			out[k].addr = b->addr;
+			out[k].port = b->port;
+			k++;
+		}
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+static bool was_drained(const struct drained_backend *d, size_t n, const struct gw_lb_service *s,
+			const struct gw_lb_backend *b)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (d[i].svc == s && d[i].port == b->port &&
+		    memcmp(&d[i].addr, &b->addr, sizeof(b->addr)) == 0)
+			return true;
+	return false;
+}
+
 int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
 			  const struct gw_lb_remote_gateway *gws, size_t n_gws,
 			  const struct gw_lb_remote_service *svcs, size_t n_svcs)
 {
+	struct drained_backend *drained = NULL;
 	bool refused = false;
-	size_t i, j;
+	size_t i, j, n_drained = 0;
+	int r;
 
 	if (!site_id || site_id == lb->cfg->site.id || strcmp(site, lb->cfg->site.name) == 0)
 		return -EINVAL;
+	r = site_drained(lb, site, &drained, &n_drained);
+	if (r)
+		return r;
 	remote_gateways_set(lb, site, site_id, gws, n_gws);
 	/* The site's export replaces whatever was known of it, the config's
 	 * static entries included: the export is the fresher view. */
@@ -488,10 +547,14 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 			snprintf(b->site, sizeof(b->site), "%s", site);
 			b->site_id = site_id;
 			b->learned = true;
+			/* the export says what the site offers; whether this
+			 * gateway sends it new flows is the operator's call */
+			b->drained = was_drained(drained, n_drained, s, b);
 			backend_key(b);
 		}
 		s->dirty = true;
 	}
+	free(drained);
 	return refused ? -ENOSPC : 0;
 }
 

@@ -239,6 +239,47 @@ static void test_remote_site_export(void **state)
 	assert_null(gw_lb_service_find(f->lb, "b-only"));
 }
 
+/* An operator's drain of another site's backend holds while that site
+ * exports again (cluster-syncd pushes on every change of its health or
+ * weights), whether the backend came from the config or an export. */
+static void test_remote_drain_kept(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_remote_backend rb[2] = {
+		{.port = 80, .weight = 100, .healthy = true},
+		{.port = 80, .weight = 100, .healthy = true},
+	};
+	struct gw_lb_remote_service rs = {.backends = rb, .n_backends = 2};
+	struct gw_lb_remote_gateway gw = {.name = "gw1"};
+	struct gw_lb_service *s = gw_lb_service_find(f->lb, "none");
+	struct gw_lb_backend *b;
+
+	assert_int_equal(gw_ip_parse("10.2.0.11", &rb[0].addr), 0);
+	assert_int_equal(gw_ip_parse("10.2.0.21", &rb[1].addr), 0);
+	assert_int_equal(gw_ip_parse("10.255.0.2", &gw.addr), 0);
+	snprintf(rs.name, sizeof(rs.name), "none");
+
+	/* the config's static entry of site-b, drained, then exported */
+	b = gw_lb_backend_find(s, "10.2.0.11:80", "site-b");
+	assert_non_null(b);
+	b->drained = true;
+	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-b", 2, &gw, 1, &rs, 1), 0);
+	b = gw_lb_backend_find(s, "10.2.0.11:80", "site-b");
+	assert_non_null(b);
+	assert_true(b->drained);
+	assert_int_equal(gw_lb_backend_state(f->lb, b), GW_LB_DRAINING);
+
+	/* a learned one, drained, then the same export once more */
+	b = gw_lb_backend_find(s, "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	b->drained = true;
+	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-b", 2, &gw, 1, &rs, 1), 0);
+	assert_true(gw_lb_backend_find(s, "10.2.0.11:80", "site-b")->drained);
+	assert_true(gw_lb_backend_find(s, "10.2.0.21:80", "site-b")->drained);
+	/* neither takes new flows: only this site's and site-c's do */
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "aac");
+}
+
 static void test_backend_ids_bounded(void **state)
 {
 	struct fx *f = *state;
@@ -350,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drain_weight_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_down_removes_site, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_site_export, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_drain_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_ids_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_active_active_same_tables, setup, teardown),
 	};
