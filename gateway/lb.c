@@ -187,6 +187,82 @@ fail:
 	return NULL;
 }
 
+static bool slot_free(const struct gw_lb_peer *p)
+{
+	return !p->configured && !p->learned;
+}
+
+static const struct gw_lb_peer *peer_listed(const struct gw_lb_peer *peers, size_t n,
+					    const struct gw_lb_peer *p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (peers[i].configured && peers[i].site_id == p->site_id &&
+		    memcmp(&peers[i].addr, &p->addr, sizeof(p->addr)) == 0)
+			return &peers[i];
+	return NULL;
+}
+
+int gw_balancer_keep_peers(struct gw_balancer *lb, const struct gw_balancer *old)
+{
+	size_t cap = lb->cfg->limits.peers, n, i, j;
+	struct gw_lb_peer *peers;
+	bool *placed;
+	int r = 0;
+
+	n = old->n_peers < cap ? old->n_peers : cap;
+	peers = calloc(cap, sizeof(*peers));
+	placed = calloc(lb->n_peers ? lb->n_peers : 1, sizeof(*placed));
+	if (!peers || !placed) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const struct gw_lb_peer *op = &old->peers[i];
+		const struct gw_lb_peer *np = peer_listed(lb->peers, lb->n_peers, op);
+
+		/* its id, liveness and probe state stay; the config says the rest */
+		peers[i] = *op;
+		if (np) {
+			snprintf(peers[i].site, sizeof(peers[i].site), "%s", np->site);
+			snprintf(peers[i].gateway, sizeof(peers[i].gateway), "%s", np->gateway);
+			peers[i].encrypt = np->encrypt;
+			placed[np - lb->peers] = true;
+		}
+		/* not listed any more: a free slot, whose address apply_peers
+		 * removes from the data plane */
+		peers[i].configured = np != NULL;
+	}
+	for (j = 0; j < lb->n_peers; j++) {
+		if (placed[j])
+			continue;
+		/* a new peer takes a slot that was free before this reload: a
+		 * slot freed now still holds the address the data plane must
+		 * forget */
+		for (i = 0; i < n && !(slot_free(&peers[i]) &&
+				       (i >= old->n_peers || slot_free(&old->peers[i])));
+		     i++)
+			;
+		if (i == cap) {
+			r = -ENOSPC;
+			goto out;
+		}
+		if (i == n)
+			n++;
+		peers[i] = lb->peers[j];
+	}
+	free(lb->peers);
+	lb->peers = peers;
+	lb->n_peers = n;
+	lb->peers_dirty = true;
+	peers = NULL;
+out:
+	free(peers);
+	free(placed);
+	return r;
+}
+
 void gw_balancer_free(struct gw_balancer *lb)
 {
 	size_t i;

@@ -121,6 +121,14 @@ struct gw_balancer {
  * gw_balancer_rebind). NULL + errno. */
 struct gw_balancer *gw_balancer_new(const struct gw_config *cfg);
 void gw_balancer_free(struct gw_balancer *lb);
+/* For a reload: gives lb's peers (new, from its config) the ids they had in
+ * old, since conntrack entries name a flow's gateway by id, with their
+ * liveness and probe state; old's learned peers stay learned until their
+ * sites' exports are applied again. A peer the config no longer lists
+ * keeps its id as a free slot, so that applying lb removes it from the data
+ * plane. 0, -ENOMEM, or -ENOSPC when the ids in use and the new ones exceed
+ * limits.peers. */
+int gw_balancer_keep_peers(struct gw_balancer *lb, const struct gw_balancer *old);
 
 struct gw_lb_service *gw_lb_service_find(struct gw_balancer *lb, const char *name);
 

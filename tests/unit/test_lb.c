@@ -280,6 +280,50 @@ static void test_remote_drain_kept(void **state)
 	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "aac");
 }
 
+/* A reload keeps every remaining peer's id (conntrack names a flow's gateway
+ * by it), frees the id of a peer no longer listed without giving it to a
+ * new one (its address must leave the data plane first), and keeps what
+ * probes found. */
+static void test_reload_keeps_peer_ids(void **state)
+{
+	struct fx *f = *state;
+	static const char *conf_new =
+		"site = { name = \"site-a\"; id = 1; trust_domain = \"t\"; };\n"
+		"gateway = { name = \"gw1\";\n"
+		"  internal = { interface = \"int0\"; address = \"10.1.0.1\"; };\n"
+		"  external = { interface = \"ext0\"; address = \"10.255.0.1\"; }; };\n"
+		"peers = ( { site = \"site-d\"; site_id = 4; gateway = \"gw1\"; address = "
+		"\"10.255.0.4\"; },\n"
+		"          { site = \"site-c\"; site_id = 3; gateway = \"gw1\"; address = "
+		"\"10.255.0.3\"; } );\n"
+		"services = ( { name = \"x\"; vips = [\"10.100.0.10\"]; ports = [\"80/tcp\"];\n"
+		"  backends = ( { address = \"10.1.0.11\"; port = 80; } ); } );\n";
+	struct gw_config_errors errs = {0};
+	struct gw_config *cfg = NULL;
+	struct gw_balancer *lb;
+
+	/* site-c (peer 2) is down before the reload */
+	assert_true(gw_lb_peer_set_up(f->lb, 2, false));
+	assert_int_equal(gw_config_load_string(conf_new, "new.conf", &cfg, &errs), 0);
+	gw_config_errors_done(&errs);
+	lb = gw_balancer_new(cfg);
+	assert_non_null(lb);
+	assert_int_equal(gw_balancer_keep_peers(lb, f->lb), 0);
+	assert_int_equal(lb->n_peers, 3);
+	/* site-b's slot is free, and still names its address */
+	assert_false(lb->peers[0].configured || lb->peers[0].learned);
+	assert_int_equal(lb->peers[0].site_id, 2);
+	assert_int_equal(gw_lb_site_peer(lb, 2), 0);
+	/* site-c keeps id 2, and stays down until probes say otherwise */
+	assert_true(lb->peers[1].configured);
+	assert_int_equal(lb->peers[1].site_id, 3);
+	assert_false(lb->peers[1].up);
+	/* site-d is new: id 3 */
+	assert_int_equal(gw_lb_site_peer(lb, 4), 3);
+	gw_balancer_free(lb);
+	gw_config_free(cfg);
+}
+
 static void test_backend_ids_bounded(void **state)
 {
 	struct fx *f = *state;
@@ -392,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peer_down_removes_site, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_site_export, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_drain_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_keeps_peer_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_ids_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_active_active_same_tables, setup, teardown),
 	};
