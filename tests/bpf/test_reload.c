@@ -24,7 +24,7 @@
 #include "../private_bpffs.h"
 #include "../run_sh.h"
 
-#define PIN_DIR	  "/sys/fs/bpf/gw/test-reload"
+#define PIN_DIR "/sys/fs/bpf/gw/test-reload"
 
 static const char *conf_head =
 	"site = { name = \"site-a\"; id = 1; trust_domain = \"t\"; };\n"
@@ -66,9 +66,10 @@ static int group_setup(void **state)
 	snprintf(conf_path, sizeof(conf_path), "/tmp/isthmus-test-reload-%d.conf", (int)getpid());
 	if (private_bpffs("test_reload") || unshare(CLONE_NEWNET))
 		return -1;
-	return run_sh("test_reload", "ip link set lo up && ip link add d0 type veth peer name d0p && "
-				     "ip link add d1 type veth peer name d1p && ip link set d0 up && "
-				     "ip link set d1 up");
+	return run_sh("test_reload",
+		      "ip link set lo up && ip link add d0 type veth peer name d0p && "
+		      "ip link add d1 type veth peer name d1p && ip link set d0 up && "
+		      "ip link set d1 up");
 }
 
 /* A gatewayd started on the config now in conf_path, as main.c's run()
@@ -203,10 +204,66 @@ static void test_peer_removed(void **state)
 	stop(f);
 }
 
+static bool in_map(const char *map, const void *key)
+{
+	int fd = pinned(map);
+	unsigned char v[64];
+	bool found = bpf_map_lookup_elem(fd, key, v) == 0;
+
+	close(fd);
+	return found;
+}
+
+#define IDENTITIES(others)                                                                         \
+	"identities = ( { name = \"clients\"; cidrs = [\"10.1.0.10/32\"]; labels = "               \
+	"[\"app=client\"]; }" others " );\n"
+#define OTHERS ", { name = \"others\"; cidrs = [\"10.1.0.20/32\"]; labels = [\"app=other\"]; }"
+#define POLICIES(others)                                                                           \
+	"policies = ( { name = \"clients-web\"; from = [\"app=client\"]; to = \"web\"; "           \
+	"ports = [\"80/tcp\"]; }" others " );\n"
+#define OTHERS_WEB                                                                                 \
+	", { name = \"others-web\"; from = [\"app=other\"]; to = \"web\"; ports = [\"80/tcp\"]; }"
+
+/* A policy or an identity taken out of the config no longer decides
+ * anything: a reload removes its entries, so the identity's clients lose
+ * the access that policy gave them. */
+static void test_policy_removed(void **state)
+{
+	struct gw_lpm4_key cidr = {.prefixlen = 32, .addr = inet_addr("10.1.0.20")};
+	struct gw_policy_key pk = {.svc_id = 0};
+	uint32_t id;
+	struct fx *f;
+
+	(void)state;
+	assert_int_equal(write_conf(PEER_B, IDENTITIES(OTHERS) POLICIES(OTHERS_WEB)), 0);
+	f = start();
+	id = gw_apply_identity_id(f->d.cfg, 1);
+	pk.identity = id;
+	assert_true(in_map("gw_policy", &pk));
+	assert_true(in_map("gw_ident4", &cidr));
+	assert_true(in_map("gw_identities", &id));
+
+	/* the policy goes */
+	assert_int_equal(write_conf(PEER_B, IDENTITIES(OTHERS) POLICIES("")), 0);
+	reload(f);
+	assert_false(in_map("gw_policy", &pk));
+	assert_true(in_map("gw_ident4", &cidr));
+	/* then the identity */
+	assert_int_equal(write_conf(PEER_B, IDENTITIES("") POLICIES("")), 0);
+	reload(f);
+	assert_false(in_map("gw_ident4", &cidr));
+	assert_false(in_map("gw_identities", &id));
+	/* what stays is still there */
+	pk.identity = gw_apply_identity_id(f->d.cfg, 0);
+	assert_true(in_map("gw_policy", &pk));
+	stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_peer_removed),
+		cmocka_unit_test(test_policy_removed),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
