@@ -634,6 +634,42 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 	return refused ? -ENOSPC : 0;
 }
 
+int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old)
+{
+	size_t i, j;
+
+	for (i = 0; i < old->n_services; i++) {
+		const struct gw_lb_service *os = old->services[i];
+		struct gw_lb_service *s = gw_lb_service_find(lb, os->name);
+
+		for (j = 0; j < os->n_backends; j++) {
+			struct gw_lb_backend *b;
+			uint32_t id;
+
+			if (!os->backends[j].learned)
+				continue;
+			if (!s) {
+				s = service_add(lb, os->name);
+				if (!s)
+					return -ENOSPC;
+				s->affinity = GW_AFFINITY_NONE;
+				s->l7 = GW_L7_NONE;
+				s->n_vips = os->n_vips;
+				memcpy(s->vips, os->vips, os->n_vips * sizeof(*os->vips));
+				s->n_ports = os->n_ports;
+				memcpy(s->ports, os->ports, os->n_ports * sizeof(*os->ports));
+			}
+			b = backend_add(lb, s);
+			if (!b)
+				return -ENOSPC;
+			id = b->id;
+			*b = os->backends[j];
+			b->id = id;
+		}
+	}
+	return 0;
+}
+
 int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site)
 {
 	uint16_t site_id = 0;

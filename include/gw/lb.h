@@ -161,6 +161,12 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 			  const struct gw_lb_remote_gateway *gws, size_t n_gws,
 			  const struct gw_lb_remote_service *svcs, size_t n_svcs);
 
+/* For a reload: copies into lb what old learned from other sites' exports
+ * (backends, with their health and drains, and services only other sites
+ * have), so that they stay in the tables while lb is applied, and a drain
+ * holds when the exports are applied to lb again. 0 or -ENOSPC, -ENOMEM. */
+int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old);
+
 /* Forgets everything learned of a remote site (its keys left etcd). */
 int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site);
 

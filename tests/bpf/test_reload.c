@@ -259,11 +259,53 @@ static void test_policy_removed(void **state)
 	stop(f);
 }
 
+/* What cluster-syncd pushed of site-b: web's backend 10.2.0.21 and a
+ * service only site-b has. */
+static const char *site_b_export =
+	"{\"site_id\": 2, \"gateways\": [{\"name\": \"gw1\", \"address\": \"10.255.0.2\"}],"
+	" \"services\": [{\"name\": \"web\", \"vips\": [\"10.100.0.10\"], \"ports\": "
+	"[\"80/tcp\"], \"backends\": [{\"address\": \"10.2.0.21\", \"port\": 80, \"weight\": "
+	"100, \"healthy\": true}]},"
+	" {\"name\": \"b-only\", \"vips\": [\"10.100.0.50\"], \"ports\": [\"80/tcp\"], "
+	"\"backends\": [{\"address\": \"10.2.0.22\", \"port\": 80, \"weight\": 100, "
+	"\"healthy\": true}]}]}";
+
+/* An operator's drain of a backend another site exported holds across a
+ * reload, as a drain of a config backend does. */
+static void test_remote_drain_kept(void **state)
+{
+	json_t *body = json_loads(site_b_export, 0, NULL);
+	struct gw_lb_backend *b;
+	char err[256] = "";
+	struct fx *f;
+
+	(void)state;
+	assert_non_null(body);
+	assert_int_equal(write_conf(PEER_B, NULL), 0);
+	f = start();
+	assert_int_equal(gw_daemon_remote_apply(&f->d, "site-b", body, err, sizeof(err)), 0);
+	b = gw_lb_backend_find(gw_lb_service_find(f->d.lb, "web"), "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	b->drained = true; /* as POST /v1/backends/drain does */
+	assert_int_equal(
+		gw_apply_service_tables(f->d.dp, f->d.lb, gw_lb_service_find(f->d.lb, "web")), 0);
+
+	reload(f);
+	b = gw_lb_backend_find(gw_lb_service_find(f->d.lb, "web"), "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	assert_true(b->drained);
+	assert_int_equal(gw_lb_backend_state(f->d.lb, b), GW_LB_DRAINING);
+	assert_non_null(gw_lb_service_find(f->d.lb, "b-only"));
+	json_decref(body);
+	stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_peer_removed),
 		cmocka_unit_test(test_policy_removed),
+		cmocka_unit_test(test_remote_drain_kept),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
