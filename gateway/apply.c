@@ -170,6 +170,77 @@ static int apply_policies(struct gw_dp *dp, const struct gw_config *cfg)
 	return 0;
 }
 
+/* Keeps a gw_policy key if some policy of the config still produces it. */
+static bool policy_keep(const void *key, void *ud)
+{
+	const struct gw_policy_key *k = key;
+	const struct gw_config *cfg = ud;
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_policies; i++) {
+		if (cfg->policies[i].to_service != k->svc_id)
+			continue;
+		for (j = 0; j < cfg->n_identities; j++)
+			if (gw_apply_identity_id(cfg, j) == k->identity &&
+			    labels_match(&cfg->identities[j], &cfg->policies[i]))
+				return true;
+	}
+	return false;
+}
+
+struct identity_keep {
+	const struct gw_config *cfg;
+	const struct gw_balancer *lb;
+};
+
+/* Keeps an identity this site, a config identity or a peer's site has. */
+static bool identity_keep(const void *key, void *ud)
+{
+	const struct identity_keep *ik = ud;
+	uint32_t id = *(const uint32_t *)key;
+	size_t i;
+
+	if (id == GW_SITE_IDENTITY(ik->cfg->site.id))
+		return true;
+	for (i = 0; i < ik->cfg->n_identities; i++)
+		if (gw_apply_identity_id(ik->cfg, i) == id)
+			return true;
+	for (i = 0; i < ik->lb->n_peers; i++)
+		if ((ik->lb->peers[i].configured || ik->lb->peers[i].learned) &&
+		    GW_SITE_IDENTITY(ik->lb->peers[i].site_id) == id)
+			return true;
+	return false;
+}
+
+struct cidr_keep {
+	const struct gw_config *cfg;
+	int family; /* AF_INET: gw_ident4's keys, AF_INET6: gw_ident6's */
+};
+
+/* Keeps an LPM key (struct gw_lpm4_key or gw_lpm6_key: prefix length, then
+ * the address) if a local identity of the config still has that CIDR. */
+static bool cidr_keep(const void *key, void *ud)
+{
+	const struct cidr_keep *ck = ud;
+	uint32_t prefixlen;
+	size_t i, j;
+
+	memcpy(&prefixlen, key, sizeof(prefixlen));
+	for (i = 0; i < ck->cfg->n_identities; i++) {
+		const struct gw_identity_conf *ic = &ck->cfg->identities[i];
+
+		for (j = 0; ic->local && j < ic->n_cidrs; j++) {
+			const struct gw_cidr *c = &ic->cidrs[j];
+
+			if (c->addr.family == ck->family && c->prefix_len == prefixlen &&
+			    memcmp((const char *)key + sizeof(prefixlen), c->addr.addr,
+				   ck->family == AF_INET ? 4 : 16) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Calls fn for every data-plane service key of service i (each VIP, each
  * port of each range) and the VIP marker keys. */
 static int for_each_svc_key(const struct gw_lb_service *sc,
@@ -234,7 +305,7 @@ static int svc_match(const struct gw_svc_key *k, bool marker, void *ud)
 }
 
 /* Keeps a data-plane service key if some service still produces it. */
-static bool svc_keep(const struct gw_svc_key *key, void *ud)
+static bool svc_keep(const void *key, void *ud)
 {
 	const struct gw_balancer *lb = ud;
 	struct svc_match m = {.want = key};
@@ -456,5 +527,21 @@ int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balanc
 	if (r)
 		return r;
 	*ret_what = "removing stale services";
-	return gw_dp_svc_prune(dp, svc_keep, lb);
+	r = gw_dp_svc_prune(dp, svc_keep, lb);
+	if (r)
+		return r;
+	/* What a config of before allowed (a reload, or a restart over a
+	 * running data plane) must not outlive it. */
+	*ret_what = "removing stale policies and identities";
+	r = gw_dp_policy_prune(dp, policy_keep, (void *)cfg);
+	if (!r)
+		r = gw_dp_identity_cidr_prune(dp, GW_AF_INET, cidr_keep,
+					      &(struct cidr_keep){.cfg = cfg, .family = AF_INET});
+	if (!r)
+		r = gw_dp_identity_cidr_prune(dp, GW_AF_INET6, cidr_keep,
+					      &(struct cidr_keep){.cfg = cfg, .family = AF_INET6});
+	if (!r)
+		r = gw_dp_identity_prune(dp, identity_keep,
+					 &(struct identity_keep){.cfg = cfg, .lb = lb});
+	return r;
 }

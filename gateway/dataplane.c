@@ -369,24 +369,51 @@ int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct g
 	return upd(dp, dp->skel->maps.gw_svcs, key, svc);
 }
 
-int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const struct gw_svc_key *key, void *ud),
-		    void *ud)
+/* Deletes every key of m for which keep(key, ud) is false. */
+static int map_prune(struct gw_dp *dp, struct bpf_map *m, bool (*keep)(const void *key, void *ud),
+		     void *ud)
 {
-	int fd = bpf_map__fd(dp->skel->maps.gw_svcs);
-	struct gw_svc_key k, next, *prev = NULL;
+	int fd = bpf_map__fd(m);
+	uint64_t k[8], next[8], *prev = NULL; /* aligned for any key struct */
+	size_t ks = bpf_map__key_size(m);
 	int r = 0;
 
+	if (ks > sizeof(k))
+		return -EINVAL;
 	/* Collect-then-delete would need memory; deleting the previous key
 	 * after advancing keeps the walk valid. */
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
 		if (prev && !keep(prev, ud) && bpf_map_delete_elem(fd, prev) && errno != ENOENT)
 			r = -errno;
-		k = next;
-		prev = &k;
+		memcpy(k, next, ks);
+		prev = k;
 	}
 	if (prev && !keep(prev, ud) && bpf_map_delete_elem(fd, prev) && errno != ENOENT)
 		r = -errno;
 	return r ? r : gw_dp_epoch_bump(dp);
+}
+
+int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud)
+{
+	return map_prune(dp, dp->skel->maps.gw_svcs, keep, ud);
+}
+
+int gw_dp_policy_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud)
+{
+	return map_prune(dp, dp->skel->maps.gw_policy, keep, ud);
+}
+
+int gw_dp_identity_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud)
+{
+	return map_prune(dp, dp->skel->maps.gw_identities, keep, ud);
+}
+
+int gw_dp_identity_cidr_prune(struct gw_dp *dp, uint8_t family,
+			      bool (*keep)(const void *key, void *ud), void *ud)
+{
+	return map_prune(dp,
+			 family == GW_AF_INET ? dp->skel->maps.gw_ident4 : dp->skel->maps.gw_ident6,
+			 keep, ud);
 }
 
 int gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be)

@@ -576,6 +576,20 @@ int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 		goto fail;
 	}
 	carry_over(d->lb, lb);
+	r = gw_balancer_keep_peers(lb, d->lb);
+	if (r) {
+		gw_config_errors_add(errs, false, "%s: peers: %s (limits.peers)", d->conf_path,
+				     strerror(-r));
+		goto fail;
+	}
+	r = gw_balancer_keep_learned(lb, d->lb);
+	if (r) {
+		gw_config_errors_add(errs, false,
+				     "%s: what other sites export: %s (limits.services, "
+				     "limits.backends)",
+				     d->conf_path, strerror(-r));
+		goto fail;
+	}
 	r = gw_apply_all(d->dp, cfg, lb, &what);
 	if (r) {
 		gw_config_errors_add(errs, false, "%s: applying %s failed: %s", d->conf_path, what,

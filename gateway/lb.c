@@ -187,6 +187,82 @@ fail:
 	return NULL;
 }
 
+static bool slot_free(const struct gw_lb_peer *p)
+{
+	return !p->configured && !p->learned;
+}
+
+static const struct gw_lb_peer *peer_listed(const struct gw_lb_peer *peers, size_t n,
+					    const struct gw_lb_peer *p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (peers[i].configured && peers[i].site_id == p->site_id &&
+		    memcmp(&peers[i].addr, &p->addr, sizeof(p->addr)) == 0)
+			return &peers[i];
+	return NULL;
+}
+
+int gw_balancer_keep_peers(struct gw_balancer *lb, const struct gw_balancer *old)
+{
+	size_t cap = lb->cfg->limits.peers, n, i, j;
+	struct gw_lb_peer *peers;
+	bool *placed;
+	int r = 0;
+
+	n = old->n_peers < cap ? old->n_peers : cap;
+	peers = calloc(cap, sizeof(*peers));
+	placed = calloc(lb->n_peers ? lb->n_peers : 1, sizeof(*placed));
+	if (!peers || !placed) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const struct gw_lb_peer *op = &old->peers[i];
+		const struct gw_lb_peer *np = peer_listed(lb->peers, lb->n_peers, op);
+
+		/* its id, liveness and probe state stay; the config says the rest */
+		peers[i] = *op;
+		if (np) {
+			snprintf(peers[i].site, sizeof(peers[i].site), "%s", np->site);
+			snprintf(peers[i].gateway, sizeof(peers[i].gateway), "%s", np->gateway);
+			peers[i].encrypt = np->encrypt;
+			placed[np - lb->peers] = true;
+		}
+		/* not listed any more: a free slot, whose address apply_peers
+		 * removes from the data plane */
+		peers[i].configured = np != NULL;
+	}
+	for (j = 0; j < lb->n_peers; j++) {
+		if (placed[j])
+			continue;
+		/* a new peer takes a slot that was free before this reload: a
+		 * slot freed now still holds the address the data plane must
+		 * forget */
+		for (i = 0; i < n && !(slot_free(&peers[i]) &&
+				       (i >= old->n_peers || slot_free(&old->peers[i])));
+		     i++)
+			;
+		if (i == cap) {
+			r = -ENOSPC;
+			goto out;
+		}
+		if (i == n)
+			n++;
+		peers[i] = lb->peers[j];
+	}
+	free(lb->peers);
+	lb->peers = peers;
+	lb->n_peers = n;
+	lb->peers_dirty = true;
+	peers = NULL;
+out:
+	free(peers);
+	free(placed);
+	return r;
+}
+
 void gw_balancer_free(struct gw_balancer *lb)
 {
 	size_t i;
@@ -434,15 +510,74 @@ static void remote_gateways_set(struct gw_balancer *lb, const char *site, uint16
 		mark_site_services(lb, site_id);
 }
 
+/* A backend of a remote site that an operator drained. */
+struct drained_backend {
+	const struct gw_lb_service *svc;
+	struct gw_ip addr;
+	uint16_t port;
+};
+
+/* The drained backends of site, so that a new export of it keeps the
+ * operator's drains. 0 with *ret (NULL when none) and *ret_n, or -ENOMEM. */
+static int site_drained(const struct gw_balancer *lb, const char *site,
+			struct drained_backend **ret, size_t *ret_n)
+{
+	struct drained_backend *out = NULL;
+	size_t i, j, n = 0, k = 0;
+
+	for (i = 0; i < lb->n_services; i++)
+		for (j = 0; j < lb->services[i]->n_backends; j++) {
+			const struct gw_lb_backend *b = &lb->services[i]->backends[j];
+
+			n += !b->local && b->drained && strcmp(b->site, site) == 0;
+		}
+	if (n) {
+		out = calloc(n, sizeof(*out));
+		if (!out)
+			return -ENOMEM;
+	}
+	for (i = 0; i < lb->n_services && k < n; i++)
+		for (j = 0; j < lb->services[i]->n_backends; j++) {
+			const struct gw_lb_backend *b = &lb->services[i]->backends[j];
+
+			if (b->local || !b->drained || strcmp(b->site, site) != 0)
+				continue;
+			out[k].svc = lb->services[i];
+			out[k].addr = b->addr;
+			out[k].port = b->port;
+			k++;
+		}
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+static bool was_drained(const struct drained_backend *d, size_t n, const struct gw_lb_service *s,
+			const struct gw_lb_backend *b)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (d[i].svc == s && d[i].port == b->port &&
+		    memcmp(&d[i].addr, &b->addr, sizeof(b->addr)) == 0)
+			return true;
+	return false;
+}
+
 int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
 			  const struct gw_lb_remote_gateway *gws, size_t n_gws,
 			  const struct gw_lb_remote_service *svcs, size_t n_svcs)
 {
+	struct drained_backend *drained = NULL;
 	bool refused = false;
-	size_t i, j;
+	size_t i, j, n_drained = 0;
+	int r;
 
 	if (!site_id || site_id == lb->cfg->site.id || strcmp(site, lb->cfg->site.name) == 0)
 		return -EINVAL;
+	r = site_drained(lb, site, &drained, &n_drained);
+	if (r)
+		return r;
 	remote_gateways_set(lb, site, site_id, gws, n_gws);
 	/* The site's export replaces whatever was known of it, the config's
 	 * static entries included: the export is the fresher view. */
@@ -488,11 +623,51 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 			snprintf(b->site, sizeof(b->site), "%s", site);
 			b->site_id = site_id;
 			b->learned = true;
+			/* the export says what the site offers; whether this
+			 * gateway sends it new flows is the operator's call */
+			b->drained = was_drained(drained, n_drained, s, b);
 			backend_key(b);
 		}
 		s->dirty = true;
 	}
+	free(drained);
 	return refused ? -ENOSPC : 0;
+}
+
+int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old)
+{
+	size_t i, j;
+
+	for (i = 0; i < old->n_services; i++) {
+		const struct gw_lb_service *os = old->services[i];
+		struct gw_lb_service *s = gw_lb_service_find(lb, os->name);
+
+		for (j = 0; j < os->n_backends; j++) {
+			struct gw_lb_backend *b;
+			uint32_t id;
+
+			if (!os->backends[j].learned)
+				continue;
+			if (!s) {
+				s = service_add(lb, os->name);
+				if (!s)
+					return -ENOSPC;
+				s->affinity = GW_AFFINITY_NONE;
+				s->l7 = GW_L7_NONE;
+				s->n_vips = os->n_vips;
+				memcpy(s->vips, os->vips, os->n_vips * sizeof(*os->vips));
+				s->n_ports = os->n_ports;
+				memcpy(s->ports, os->ports, os->n_ports * sizeof(*os->ports));
+			}
+			b = backend_add(lb, s);
+			if (!b)
+				return -ENOSPC;
+			id = b->id;
+			*b = os->backends[j];
+			b->id = id;
+		}
+	}
+	return 0;
 }
 
 int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site)

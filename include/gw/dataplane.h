@@ -71,9 +71,15 @@ const struct gw_dp_attach_info *gw_dp_attach_info(const struct gw_dp *dp, bool e
 
 int gw_dp_set_cfg(struct gw_dp *dp, const struct gw_cfg *cfg);
 int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc);
-/* Deletes every service key for which keep(key, ud) is false. */
-int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const struct gw_svc_key *key, void *ud),
-		    void *ud);
+/* The prunes delete every key of their map for which keep(key, ud) is
+ * false; key points to the map's key type (struct gw_svc_key, struct
+ * gw_policy_key, __u32 identity, struct gw_lpm4_key / gw_lpm6_key). */
+int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud);
+int gw_dp_policy_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud);
+int gw_dp_identity_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud);
+/* family: GW_AF_INET or GW_AF_INET6 */
+int gw_dp_identity_cidr_prune(struct gw_dp *dp, uint8_t family,
+			      bool (*keep)(const void *key, void *ud), void *ud);
 int gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be);
 int gw_dp_peer_set(struct gw_dp *dp, uint32_t id, const struct gw_peer *peer);
 int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be);

@@ -121,6 +121,14 @@ struct gw_balancer {
  * gw_balancer_rebind). NULL + errno. */
 struct gw_balancer *gw_balancer_new(const struct gw_config *cfg);
 void gw_balancer_free(struct gw_balancer *lb);
+/* For a reload: gives lb's peers (new, from its config) the ids they had in
+ * old, since conntrack entries name a flow's gateway by id, with their
+ * liveness and probe state; old's learned peers stay learned until their
+ * sites' exports are applied again. A peer the config no longer lists
+ * keeps its id as a free slot, so that applying lb removes it from the data
+ * plane. 0, -ENOMEM, or -ENOSPC when the ids in use and the new ones exceed
+ * limits.peers. */
+int gw_balancer_keep_peers(struct gw_balancer *lb, const struct gw_balancer *old);
 
 struct gw_lb_service *gw_lb_service_find(struct gw_balancer *lb, const char *name);
 
@@ -152,6 +160,12 @@ size_t gw_lb_select(const struct gw_balancer *lb, const struct gw_lb_service *sv
 int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
 			  const struct gw_lb_remote_gateway *gws, size_t n_gws,
 			  const struct gw_lb_remote_service *svcs, size_t n_svcs);
+
+/* For a reload: copies into lb what old learned from other sites' exports
+ * (backends, with their health and drains, and services only other sites
+ * have), so that they stay in the tables while lb is applied, and a drain
+ * holds when the exports are applied to lb again. 0 or -ENOSPC, -ENOMEM. */
+int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old);
 
 /* Forgets everything learned of a remote site (its keys left etcd). */
 int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site);

@@ -239,6 +239,91 @@ static void test_remote_site_export(void **state)
 	assert_null(gw_lb_service_find(f->lb, "b-only"));
 }
 
+/* An operator's drain of another site's backend holds while that site
+ * exports again (cluster-syncd pushes on every change of its health or
+ * weights), whether the backend came from the config or an export. */
+static void test_remote_drain_kept(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_remote_backend rb[2] = {
+		{.port = 80, .weight = 100, .healthy = true},
+		{.port = 80, .weight = 100, .healthy = true},
+	};
+	struct gw_lb_remote_service rs = {.backends = rb, .n_backends = 2};
+	struct gw_lb_remote_gateway gw = {.name = "gw1"};
+	struct gw_lb_service *s = gw_lb_service_find(f->lb, "none");
+	struct gw_lb_backend *b;
+
+	assert_int_equal(gw_ip_parse("10.2.0.11", &rb[0].addr), 0);
+	assert_int_equal(gw_ip_parse("10.2.0.21", &rb[1].addr), 0);
+	assert_int_equal(gw_ip_parse("10.255.0.2", &gw.addr), 0);
+	snprintf(rs.name, sizeof(rs.name), "none");
+
+	/* the config's static entry of site-b, drained, then exported */
+	b = gw_lb_backend_find(s, "10.2.0.11:80", "site-b");
+	assert_non_null(b);
+	b->drained = true;
+	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-b", 2, &gw, 1, &rs, 1), 0);
+	b = gw_lb_backend_find(s, "10.2.0.11:80", "site-b");
+	assert_non_null(b);
+	assert_true(b->drained);
+	assert_int_equal(gw_lb_backend_state(f->lb, b), GW_LB_DRAINING);
+
+	/* a learned one, drained, then the same export once more */
+	b = gw_lb_backend_find(s, "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	b->drained = true;
+	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-b", 2, &gw, 1, &rs, 1), 0);
+	assert_true(gw_lb_backend_find(s, "10.2.0.11:80", "site-b")->drained);
+	assert_true(gw_lb_backend_find(s, "10.2.0.21:80", "site-b")->drained);
+	/* neither takes new flows: only this site's and site-c's do */
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "aac");
+}
+
+/* A reload keeps every remaining peer's id (conntrack names a flow's gateway
+ * by it), frees the id of a peer no longer listed without giving it to a
+ * new one (its address must leave the data plane first), and keeps what
+ * probes found. */
+static void test_reload_keeps_peer_ids(void **state)
+{
+	struct fx *f = *state;
+	static const char *conf_new =
+		"site = { name = \"site-a\"; id = 1; trust_domain = \"t\"; };\n"
+		"gateway = { name = \"gw1\";\n"
+		"  internal = { interface = \"int0\"; address = \"10.1.0.1\"; };\n"
+		"  external = { interface = \"ext0\"; address = \"10.255.0.1\"; }; };\n"
+		"peers = ( { site = \"site-d\"; site_id = 4; gateway = \"gw1\"; address = "
+		"\"10.255.0.4\"; },\n"
+		"          { site = \"site-c\"; site_id = 3; gateway = \"gw1\"; address = "
+		"\"10.255.0.3\"; } );\n"
+		"services = ( { name = \"x\"; vips = [\"10.100.0.10\"]; ports = [\"80/tcp\"];\n"
+		"  backends = ( { address = \"10.1.0.11\"; port = 80; } ); } );\n";
+	struct gw_config_errors errs = {0};
+	struct gw_config *cfg = NULL;
+	struct gw_balancer *lb;
+
+	/* site-c (peer 2) is down before the reload */
+	assert_true(gw_lb_peer_set_up(f->lb, 2, false));
+	assert_int_equal(gw_config_load_string(conf_new, "new.conf", &cfg, &errs), 0);
+	gw_config_errors_done(&errs);
+	lb = gw_balancer_new(cfg);
+	assert_non_null(lb);
+	assert_int_equal(gw_balancer_keep_peers(lb, f->lb), 0);
+	assert_int_equal(lb->n_peers, 3);
+	/* site-b's slot is free, and still names its address */
+	assert_false(lb->peers[0].configured || lb->peers[0].learned);
+	assert_int_equal(lb->peers[0].site_id, 2);
+	assert_int_equal(gw_lb_site_peer(lb, 2), 0);
+	/* site-c keeps id 2, and stays down until probes say otherwise */
+	assert_true(lb->peers[1].configured);
+	assert_int_equal(lb->peers[1].site_id, 3);
+	assert_false(lb->peers[1].up);
+	/* site-d is new: id 3 */
+	assert_int_equal(gw_lb_site_peer(lb, 4), 3);
+	gw_balancer_free(lb);
+	gw_config_free(cfg);
+}
+
 static void test_backend_ids_bounded(void **state)
 {
 	struct fx *f = *state;
@@ -350,6 +435,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drain_weight_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_down_removes_site, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_site_export, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_drain_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_keeps_peer_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_ids_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_active_active_same_tables, setup, teardown),
 	};

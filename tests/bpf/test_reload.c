@@ -1,0 +1,312 @@
+/* What a config reload (gw_daemon_reload, as SIGHUP and POST
+ * /v1/config/reload run it) leaves in the data plane's maps: a gatewayd on
+ * two veth interfaces of a private network namespace, with its pins in a
+ * private bpffs, reloads a changed config and the maps are read back. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "gw/apply.h"
+#include "gw/daemon.h"
+#include "../private_bpffs.h"
+#include "../run_sh.h"
+
+#define PIN_DIR "/sys/fs/bpf/gw/test-reload"
+
+static const char *conf_head =
+	"site = { name = \"site-a\"; id = 1; trust_domain = \"t\"; };\n"
+	"gateway = { name = \"gw1\"; xdp_mode = \"generic\";\n"
+	"  internal = { interface = \"d0\"; address = \"10.1.0.1\"; };\n"
+	"  external = { interface = \"d1\"; address = \"10.255.0.1\"; }; };\n"
+	"limits = { flow_cache_entries = 0; services = 16; backends = 64; peers = 4;\n"
+	"  identities = 16; conntrack_entries = 1024; maglev_table_size = 1021; };\n";
+
+#define PEER_B "{ site = \"site-b\"; site_id = 2; gateway = \"gw1\"; address = \"10.255.0.2\"; }"
+#define PEER_C "{ site = \"site-c\"; site_id = 3; gateway = \"gw1\"; address = \"10.255.0.3\"; }"
+
+/* One service with a local backend, and rest: the part a test changes. */
+static const char *conf_services =
+	"services = ( { name = \"web\"; vips = [\"10.100.0.10\"]; ports = [\"80/tcp\"];\n"
+	"  health = { type = \"none\"; };\n"
+	"  backends = ( { address = \"10.1.0.11\"; port = 80; } ); } );\n";
+
+static char conf_path[64];
+
+struct fx {
+	uv_loop_t loop;
+	struct gw_daemon d;
+};
+
+static int write_conf(const char *peers, const char *rest)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%speers = ( %s );\n%s%s", conf_head, peers, conf_services, rest ? rest : "");
+	return fclose(f) ? -errno : 0;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(conf_path, sizeof(conf_path), "/tmp/isthmus-test-reload-%d.conf", (int)getpid());
+	if (private_bpffs("test_reload") || unshare(CLONE_NEWNET))
+		return -1;
+	return run_sh("test_reload",
+		      "ip link set lo up && ip link add d0 type veth peer name d0p && "
+		      "ip link add d1 type veth peer name d1p && ip link set d0 up && "
+		      "ip link set d1 up");
+}
+
+/* A gatewayd started on the config now in conf_path, as main.c's run()
+ * starts it (without probes, health checks and the API). */
+static struct fx *start(void)
+{
+	struct gw_config_errors errs = {0};
+	struct fx *f = calloc(1, sizeof(*f));
+	struct gw_dp_opts o = {.pin_dir = PIN_DIR, .mode = GW_DP_GENERIC};
+	const char *why = "";
+	size_t i;
+
+	assert_non_null(f);
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	f->d.loop = &f->loop;
+	f->d.conf_path = conf_path;
+	f->d.remote = json_object();
+	snprintf(f->d.pin_dir, sizeof(f->d.pin_dir), PIN_DIR);
+	if (gw_config_load(conf_path, &f->d.cfg, &errs)) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		fail();
+	}
+	gw_config_errors_done(&errs);
+	o.int_ifname = f->d.cfg->gateway.internal.interface;
+	o.ext_ifname = f->d.cfg->gateway.external.interface;
+	o.max_services = f->d.cfg->limits.services;
+	o.max_backends = f->d.cfg->limits.backends;
+	o.max_peers = f->d.cfg->limits.peers;
+	o.max_identities = f->d.cfg->limits.identities;
+	o.max_conntrack = f->d.cfg->limits.conntrack_entries;
+	f->d.dp = gw_dp_open(&o, &why);
+	if (!f->d.dp)
+		fprintf(stderr, "gw_dp_open: %s: %s\n", why, strerror(errno));
+	assert_non_null(f->d.dp);
+	f->d.lb = gw_balancer_new(f->d.cfg);
+	assert_non_null(f->d.lb);
+	assert_int_equal(gw_apply_all(f->d.dp, f->d.cfg, f->d.lb, &why), 0);
+	return f;
+}
+
+static void reload(struct fx *f)
+{
+	struct gw_config_errors errs = {0};
+	size_t i;
+	int r;
+
+	r = gw_daemon_reload(&f->d, &errs);
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	gw_config_errors_done(&errs);
+	assert_int_equal(r, 0);
+}
+
+static void stop(struct fx *f)
+{
+	gw_health_free(f->d.health);
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	uv_loop_close(&f->loop);
+	gw_dp_close(f->d.dp);
+	gw_balancer_free(f->d.lb);
+	gw_config_free(f->d.cfg);
+	json_decref(f->d.remote);
+	gw_dp_destroy(PIN_DIR);
+	unlink(conf_path);
+	free(f);
+}
+
+static int pinned(const char *map)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), PIN_DIR "/%s", map);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* The peer id the data plane has for an underlay address; 0: none. */
+static uint32_t peer_id_of(const char *addr)
+{
+	int fd = pinned("gw_peer_addr");
+	__be32 a = inet_addr(addr);
+	uint32_t id = 0;
+
+	if (bpf_map_lookup_elem(fd, &a, &id))
+		id = 0;
+	close(fd);
+	return id;
+}
+
+static struct gw_peer peer_at(uint32_t id)
+{
+	int fd = pinned("gw_peers");
+	struct gw_peer p;
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(bpf_map_lookup_elem(fd, &id, &p), 0);
+	close(fd);
+	return p;
+}
+
+/* Conntrack entries and the flow cache name a remote flow's gateway by peer
+ * id: a reload keeps each remaining peer's id, and a peer no longer listed
+ * leaves the maps (its packets are no longer accepted, nothing is sent to
+ * it). */
+static void test_peer_removed(void **state)
+{
+	struct fx *f;
+	uint32_t id_c;
+	struct gw_peer p;
+
+	(void)state;
+	assert_int_equal(write_conf(PEER_B ", " PEER_C, NULL), 0);
+	f = start();
+	assert_int_equal(peer_id_of("10.255.0.2"), 1);
+	id_c = peer_id_of("10.255.0.3");
+	assert_int_equal(id_c, 2);
+
+	assert_int_equal(write_conf(PEER_C, NULL), 0);
+	reload(f);
+	/* site-c's gateway is where its flows were sent before */
+	assert_int_equal(peer_id_of("10.255.0.3"), id_c);
+	p = peer_at(id_c);
+	assert_int_equal(p.addr, inet_addr("10.255.0.3"));
+	assert_true(p.flags & GW_PEER_F_UP);
+	/* site-b's is gone: neither found by address nor up under its id */
+	assert_int_equal(peer_id_of("10.255.0.2"), 0);
+	p = peer_at(1);
+	assert_false(p.flags & GW_PEER_F_UP);
+	stop(f);
+}
+
+static bool in_map(const char *map, const void *key)
+{
+	int fd = pinned(map);
+	unsigned char v[64];
+	bool found = bpf_map_lookup_elem(fd, key, v) == 0;
+
+	close(fd);
+	return found;
+}
+
+#define IDENTITIES(others)                                                                         \
+	"identities = ( { name = \"clients\"; cidrs = [\"10.1.0.10/32\"]; labels = "               \
+	"[\"app=client\"]; }" others " );\n"
+#define OTHERS ", { name = \"others\"; cidrs = [\"10.1.0.20/32\"]; labels = [\"app=other\"]; }"
+#define POLICIES(others)                                                                           \
+	"policies = ( { name = \"clients-web\"; from = [\"app=client\"]; to = \"web\"; "           \
+	"ports = [\"80/tcp\"]; }" others " );\n"
+#define OTHERS_WEB                                                                                 \
+	", { name = \"others-web\"; from = [\"app=other\"]; to = \"web\"; ports = [\"80/tcp\"]; }"
+
+/* A policy or an identity taken out of the config no longer decides
+ * anything: a reload removes its entries, so the identity's clients lose
+ * the access that policy gave them. */
+static void test_policy_removed(void **state)
+{
+	struct gw_lpm4_key cidr = {.prefixlen = 32, .addr = inet_addr("10.1.0.20")};
+	struct gw_policy_key pk = {.svc_id = 0};
+	uint32_t id;
+	struct fx *f;
+
+	(void)state;
+	assert_int_equal(write_conf(PEER_B, IDENTITIES(OTHERS) POLICIES(OTHERS_WEB)), 0);
+	f = start();
+	id = gw_apply_identity_id(f->d.cfg, 1);
+	pk.identity = id;
+	assert_true(in_map("gw_policy", &pk));
+	assert_true(in_map("gw_ident4", &cidr));
+	assert_true(in_map("gw_identities", &id));
+
+	/* the policy goes */
+	assert_int_equal(write_conf(PEER_B, IDENTITIES(OTHERS) POLICIES("")), 0);
+	reload(f);
+	assert_false(in_map("gw_policy", &pk));
+	assert_true(in_map("gw_ident4", &cidr));
+	/* then the identity */
+	assert_int_equal(write_conf(PEER_B, IDENTITIES("") POLICIES("")), 0);
+	reload(f);
+	assert_false(in_map("gw_ident4", &cidr));
+	assert_false(in_map("gw_identities", &id));
+	/* what stays is still there */
+	pk.identity = gw_apply_identity_id(f->d.cfg, 0);
+	assert_true(in_map("gw_policy", &pk));
+	stop(f);
+}
+
+/* What cluster-syncd pushed of site-b: web's backend 10.2.0.21 and a
+ * service only site-b has. */
+static const char *site_b_export =
+	"{\"site_id\": 2, \"gateways\": [{\"name\": \"gw1\", \"address\": \"10.255.0.2\"}],"
+	" \"services\": [{\"name\": \"web\", \"vips\": [\"10.100.0.10\"], \"ports\": "
+	"[\"80/tcp\"], \"backends\": [{\"address\": \"10.2.0.21\", \"port\": 80, \"weight\": "
+	"100, \"healthy\": true}]},"
+	" {\"name\": \"b-only\", \"vips\": [\"10.100.0.50\"], \"ports\": [\"80/tcp\"], "
+	"\"backends\": [{\"address\": \"10.2.0.22\", \"port\": 80, \"weight\": 100, "
+	"\"healthy\": true}]}]}";
+
+/* An operator's drain of a backend another site exported holds across a
+ * reload, as a drain of a config backend does. */
+static void test_remote_drain_kept(void **state)
+{
+	json_t *body = json_loads(site_b_export, 0, NULL);
+	struct gw_lb_backend *b;
+	char err[256] = "";
+	struct fx *f;
+
+	(void)state;
+	assert_non_null(body);
+	assert_int_equal(write_conf(PEER_B, NULL), 0);
+	f = start();
+	assert_int_equal(gw_daemon_remote_apply(&f->d, "site-b", body, err, sizeof(err)), 0);
+	b = gw_lb_backend_find(gw_lb_service_find(f->d.lb, "web"), "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	b->drained = true; /* as POST /v1/backends/drain does */
+	assert_int_equal(
+		gw_apply_service_tables(f->d.dp, f->d.lb, gw_lb_service_find(f->d.lb, "web")), 0);
+
+	reload(f);
+	b = gw_lb_backend_find(gw_lb_service_find(f->d.lb, "web"), "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	assert_true(b->drained);
+	assert_int_equal(gw_lb_backend_state(f->d.lb, b), GW_LB_DRAINING);
+	assert_non_null(gw_lb_service_find(f->d.lb, "b-only"));
+	json_decref(body);
+	stop(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_peer_removed),
+		cmocka_unit_test(test_policy_removed),
+		cmocka_unit_test(test_remote_drain_kept),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
