@@ -70,6 +70,8 @@ static int apply_peers(struct gw_dp *dp, struct gw_balancer *lb)
 		__be32 addr;
 
 		memcpy(&addr, lp->addr.addr, 4);
+		if (lp->held) /* the data plane's entry stays as it is */
+			continue;
 		if (!live) {
 			r = gw_dp_peer_del(dp, i + 1, addr);
 			if (r)
@@ -451,12 +453,39 @@ static int remove_service(struct gw_dp *dp, const struct gw_lb_service *svc)
 	return 0;
 }
 
+int gw_apply_take_peer_ids(struct gw_dp *dp, struct gw_balancer *lb)
+{
+	size_t cap = lb->cfg->limits.peers, n = 0;
+	struct gw_lb_peer_id *ids = calloc(cap ? cap : 1, sizeof(*ids));
+	struct gw_peer p;
+	uint32_t id;
+	int r = 0;
+
+	if (!ids)
+		return -ENOMEM;
+	for (id = 1; id <= cap && !r; id++) {
+		r = gw_dp_peer_get(dp, id, &p);
+		if (r || !p.addr)
+			continue;
+		ids[n].addr.family = AF_INET;
+		memcpy(ids[n].addr.addr, &p.addr, 4);
+		ids[n].site_id = p.site_id;
+		ids[n].id = id;
+		n++;
+	}
+	if (!r && n)
+		r = gw_balancer_take_peer_ids(lb, ids, n);
+	free(ids);
+	return r;
+}
+
 int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_what)
 {
 	struct gw_lb_service **removed = NULL;
+	const char *what = NULL;
 	bool prune = false;
 	size_t i, n;
-	int r = 0;
+	int r = 0, first = 0;
 
 	if (lb->peers_dirty) {
 		*ret_what = "peers";
@@ -473,14 +502,24 @@ int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_wh
 		if (!svc->dirty && !svc->keys_dirty)
 			continue;
 		prune |= svc->keys_dirty;
-		r = apply_service(dp, lb, svc, ret_what);
-		if (r)
-			return r;
+		/* one service that cannot be applied (say, more backends in
+		 * an export than its table has slots) stays dirty, and the
+		 * others still get their changes: peers down, drains */
+		r = apply_service(dp, lb, svc, &what);
+		if (r) {
+			if (!first) {
+				first = r;
+				*ret_what = what;
+			}
+			continue;
+		}
 		svc->dirty = false;
 	}
+	r = 0;
+	what = "removing services";
 	removed = calloc(lb->n_services ? lb->n_services : 1, sizeof(*removed));
 	if (!removed)
-		return -ENOMEM;
+		return first ? first : -ENOMEM;
 	n = gw_lb_gc_services(lb, removed);
 	for (i = 0; i < n; i++) {
 		if (!r)
@@ -489,13 +528,15 @@ int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_wh
 		prune = true;
 	}
 	free(removed);
-	if (r)
-		return r;
-	if (prune) {
-		*ret_what = "removing stale services";
+	if (!r && prune) {
+		what = "removing stale services";
 		r = gw_dp_svc_prune(dp, svc_keep, lb);
 	}
-	return r;
+	if (r && !first) {
+		first = r;
+		*ret_what = what;
+	}
+	return first;
 }
 
 int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb,

@@ -441,6 +441,11 @@ int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be)
 	return upd(dp, dp->skel->maps.gw_peers, &id, &none);
 }
 
+int gw_dp_peer_get(struct gw_dp *dp, uint32_t id, struct gw_peer *peer)
+{
+	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.gw_peers), &id, peer) ? -errno : 0;
+}
+
 int gw_dp_identity_set(struct gw_dp *dp, uint32_t id, const struct gw_identity *info)
 {
 	return upd(dp, dp->skel->maps.gw_identities, &id, info);

@@ -189,7 +189,69 @@ fail:
 
 static bool slot_free(const struct gw_lb_peer *p)
 {
-	return !p->configured && !p->learned;
+	return !p->configured && !p->learned && !p->held;
+}
+
+/* lb's peer slots become peers[0..n-1] (of limits.peers). */
+static void peers_install(struct gw_balancer *lb, struct gw_lb_peer *peers, size_t n)
+{
+	free(lb->peers);
+	lb->peers = peers;
+	lb->n_peers = n;
+	lb->peers_dirty = true;
+}
+
+int gw_balancer_take_peer_ids(struct gw_balancer *lb, const struct gw_lb_peer_id *ids, size_t n)
+{
+	size_t cap = lb->cfg->limits.peers, i, j, top = 0;
+	struct gw_lb_peer *peers = calloc(cap, sizeof(*peers));
+	bool *placed = calloc(lb->n_peers ? lb->n_peers : 1, sizeof(*placed));
+	int r = 0;
+
+	if (!peers || !placed) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct gw_lb_peer *p;
+
+		if (!ids[i].id || ids[i].id > cap || !slot_free(&peers[ids[i].id - 1]))
+			continue;
+		p = &peers[ids[i].id - 1];
+		for (j = 0; j < lb->n_peers; j++)
+			if (!placed[j] && lb->peers[j].site_id == ids[i].site_id &&
+			    memcmp(&lb->peers[j].addr, &ids[i].addr, sizeof(ids[i].addr)) == 0)
+				break;
+		if (j < lb->n_peers) {
+			*p = lb->peers[j];
+			placed[j] = true;
+		} else {
+			p->addr = ids[i].addr;
+			p->site_id = ids[i].site_id;
+			p->held = true;
+			p->up = true; /* once it is a peer again, until probes say otherwise */
+		}
+		top = ids[i].id > top ? ids[i].id : top;
+	}
+	/* the configured peers the data plane did not know: free slots */
+	for (j = 0, i = 0; j < lb->n_peers; j++) {
+		if (placed[j])
+			continue;
+		while (i < cap && !slot_free(&peers[i]))
+			i++;
+		if (i == cap) { /* cannot happen: as many slots as before */
+			r = -ENOSPC;
+			goto out;
+		}
+		peers[i] = lb->peers[j];
+		top = i + 1 > top ? i + 1 : top;
+	}
+	peers_install(lb, peers, top);
+	peers = NULL;
+out:
+	free(peers);
+	free(placed);
+	return r;
 }
 
 static const struct gw_lb_peer *peer_listed(const struct gw_lb_peer *peers, size_t n,
@@ -231,8 +293,10 @@ int gw_balancer_keep_peers(struct gw_balancer *lb, const struct gw_balancer *old
 			placed[np - lb->peers] = true;
 		}
 		/* not listed any more: a free slot, whose address apply_peers
-		 * removes from the data plane */
+		 * removes from the data plane; a held slot stays held until
+		 * its peer is listed or learned */
 		peers[i].configured = np != NULL;
+		peers[i].held = op->held && !np;
 	}
 	for (j = 0; j < lb->n_peers; j++) {
 		if (placed[j])
@@ -252,10 +316,7 @@ int gw_balancer_keep_peers(struct gw_balancer *lb, const struct gw_balancer *old
 			n++;
 		peers[i] = lb->peers[j];
 	}
-	free(lb->peers);
-	lb->peers = peers;
-	lb->n_peers = n;
-	lb->peers_dirty = true;
+	peers_install(lb, peers, n);
 	peers = NULL;
 out:
 	free(peers);
@@ -431,17 +492,21 @@ static struct gw_lb_peer *peer_find(struct gw_balancer *lb, uint16_t site_id,
 	return NULL;
 }
 
-/* A slot for a new peer: a free one (neither configured nor learned) is
- * reused, so peer ids stay bounded by limits.peers. */
+/* A slot for a new peer: a free one (neither configured, learned nor held)
+ * is reused, so peer ids stay bounded by limits.peers; a slot held for
+ * another address is taken last (the flows that named it are lost). */
 static struct gw_lb_peer *peer_slot(struct gw_balancer *lb)
 {
 	size_t i;
 
 	for (i = 0; i < lb->n_peers; i++)
-		if (!lb->peers[i].configured && !lb->peers[i].learned)
+		if (slot_free(&lb->peers[i]))
 			return &lb->peers[i];
 	if (lb->n_peers < lb->cfg->limits.peers)
 		return &lb->peers[lb->n_peers++];
+	for (i = 0; i < lb->n_peers; i++)
+		if (lb->peers[i].held)
+			return &lb->peers[i];
 	return NULL;
 }
 
@@ -490,8 +555,8 @@ static void remote_gateways_set(struct gw_balancer *lb, const char *site, uint16
 
 		if (p && p->learned)
 			continue;
-		if (!p) {
-			p = peer_slot(lb);
+		if (!p || p->held) { /* held: the slot the data plane knows it by */
+			p = p ? p : peer_slot(lb);
 			if (!p) {
 				lb->refused++;
 				continue;

@@ -197,6 +197,13 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 	d->lb = gw_balancer_new(cfg);
 	if (!d->lb)
 		return -ENOMEM;
+	/* a running data plane's flows name their gateways by peer id */
+	r = gw_apply_take_peer_ids(d->dp, d->lb);
+	if (r) {
+		gw_log(GW_LOG_ERR, "reading the running data plane's peers failed: %s",
+		       strerror(-r));
+		return r;
+	}
 	r = gw_apply_all(d->dp, cfg, d->lb, &why);
 	if (r) {
 		gw_log(GW_LOG_ERR, "applying %s to the data plane failed: %s", why, strerror(-r));

@@ -13,6 +13,11 @@
 int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb,
 		 const char **ret_what);
 
+/* Before the first gw_apply_all over a data plane that was already
+ * running: gives lb's peers the ids the data plane uses for them, and holds
+ * the others' (gw_balancer_take_peer_ids). 0 or -errno. */
+int gw_apply_take_peer_ids(struct gw_dp *dp, struct gw_balancer *lb);
+
 /* Writes what changed in lb since the last call (peers, dirty services,
  * removed services). 0 or -errno. */
 int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_what);

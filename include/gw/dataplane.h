@@ -83,6 +83,8 @@ int gw_dp_identity_cidr_prune(struct gw_dp *dp, uint8_t family,
 int gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be);
 int gw_dp_peer_set(struct gw_dp *dp, uint32_t id, const struct gw_peer *peer);
 int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be);
+/* The entry of peer id as the data plane has it (zeroed when unused). */
+int gw_dp_peer_get(struct gw_dp *dp, uint32_t id, struct gw_peer *peer);
 int gw_dp_identity_set(struct gw_dp *dp, uint32_t id, const struct gw_identity *info);
 int gw_dp_identity_cidr_set(struct gw_dp *dp, uint8_t family, const void *addr, uint8_t prefixlen,
 			    uint32_t id);

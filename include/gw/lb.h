@@ -67,6 +67,11 @@ struct gw_lb_peer {
 	bool encrypt;
 	bool configured; /* listed in the config's peers */
 	bool learned;	 /* published by its site through etcd */
+	/* neither: a slot the running data plane uses for this address (found
+	 * in its pins at start), held until the peer is listed or learned
+	 * again, so that it gets the id its flows name (gw_balancer_take_ids);
+	 * the data plane keeps what it has for the slot meanwhile */
+	bool held;
 	bool up;
 	/* The prober's state (gateway/probe.c); times are CLOCK_MONOTONIC. */
 	bool probe_out;	  /* the last probe is neither answered nor missed yet */
@@ -129,6 +134,21 @@ void gw_balancer_free(struct gw_balancer *lb);
  * plane. 0, -ENOMEM, or -ENOSPC when the ids in use and the new ones exceed
  * limits.peers. */
 int gw_balancer_keep_peers(struct gw_balancer *lb, const struct gw_balancer *old);
+
+/* The peer ids a running data plane uses, as gatewayd finds them in its
+ * pins when it starts over one. */
+struct gw_lb_peer_id {
+	struct gw_ip addr;
+	uint16_t site_id;
+	uint32_t id; /* 1..limits.peers */
+};
+
+/* For a start over a running data plane: conntrack entries and flow cache
+ * slots name a remote flow's gateway by peer id, so each peer must get the
+ * id it had. Configured peers take theirs; the id of a peer not (yet)
+ * listed is held for its address until its site's export makes it a peer
+ * again. Ids out of range or taken twice are ignored. 0 or -ENOMEM. */
+int gw_balancer_take_peer_ids(struct gw_balancer *lb, const struct gw_lb_peer_id *ids, size_t n);
 
 struct gw_lb_service *gw_lb_service_find(struct gw_balancer *lb, const char *name);
 

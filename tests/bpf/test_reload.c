@@ -107,6 +107,7 @@ static struct fx *start(void)
 	assert_non_null(f->d.dp);
 	f->d.lb = gw_balancer_new(f->d.cfg);
 	assert_non_null(f->d.lb);
+	assert_int_equal(gw_apply_take_peer_ids(f->d.dp, f->d.lb), 0);
 	assert_int_equal(gw_apply_all(f->d.dp, f->d.cfg, f->d.lb, &why), 0);
 	return f;
 }
@@ -124,7 +125,9 @@ static void reload(struct fx *f)
 	assert_int_equal(r, 0);
 }
 
-static void stop(struct fx *f)
+/* The gatewayd goes (as kill -9 leaves it: the data plane and its pins
+ * stay); stop() also removes the data plane. */
+static void crash(struct fx *f)
 {
 	gw_health_free(f->d.health);
 	uv_run(&f->loop, UV_RUN_NOWAIT);
@@ -133,9 +136,14 @@ static void stop(struct fx *f)
 	gw_balancer_free(f->d.lb);
 	gw_config_free(f->d.cfg);
 	json_decref(f->d.remote);
+	free(f);
+}
+
+static void stop(struct fx *f)
+{
+	crash(f);
 	gw_dp_destroy(PIN_DIR);
 	unlink(conf_path);
-	free(f);
 }
 
 static int pinned(const char *map)
@@ -300,12 +308,122 @@ static void test_remote_drain_kept(void **state)
 	stop(f);
 }
 
+static void remote_apply(struct fx *f, const char *site, const char *export)
+{
+	json_t *body = json_loads(export, 0, NULL);
+	char err[256] = "";
+
+	assert_non_null(body);
+	if (gw_daemon_remote_apply(&f->d, site, body, err, sizeof(err)))
+		fail_msg("%s: %s", site, err);
+	json_decref(body);
+}
+
+static const char *site_c_export =
+	"{\"site_id\": 3, \"gateways\": [{\"name\": \"gw1\", \"address\": \"10.255.0.3\"}],"
+	" \"services\": []}";
+
+/* A gatewayd that starts over a running data plane gives every peer the id
+ * the data plane's flows name it by, whatever order the config lists them
+ * in or cluster-syncd pushes them in; until a peer is known again its
+ * entries stay as they were. */
+static void test_restart_keeps_peer_ids(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	/* learned peers: site-c's export first, then site-b's */
+	assert_int_equal(write_conf("", NULL), 0);
+	f = start();
+	remote_apply(f, "site-c", site_c_export);
+	remote_apply(f, "site-b", site_b_export);
+	assert_int_equal(peer_id_of("10.255.0.3"), 1);
+	assert_int_equal(peer_id_of("10.255.0.2"), 2);
+	crash(f);
+
+	f = start();
+	/* nothing pushed yet: the running entries are untouched */
+	assert_int_equal(peer_id_of("10.255.0.3"), 1);
+	assert_int_equal(peer_id_of("10.255.0.2"), 2);
+	assert_true(peer_at(2).flags & GW_PEER_F_UP);
+	/* the other order now */
+	remote_apply(f, "site-b", site_b_export);
+	remote_apply(f, "site-c", site_c_export);
+	assert_int_equal(peer_id_of("10.255.0.2"), 2);
+	assert_int_equal(peer_id_of("10.255.0.3"), 1);
+	assert_int_equal(peer_at(1).addr, inet_addr("10.255.0.3"));
+	assert_int_equal(peer_at(2).addr, inet_addr("10.255.0.2"));
+	crash(f);
+
+	/* configured peers, listed in another order after the restart */
+	assert_int_equal(write_conf(PEER_B ", " PEER_C, NULL), 0);
+	f = start();
+	assert_int_equal(peer_id_of("10.255.0.3"), 1);
+	assert_int_equal(peer_id_of("10.255.0.2"), 2);
+	assert_true(peer_at(1).flags & GW_PEER_F_UP);
+	stop(f);
+}
+
+/* A service that cannot be applied does not hold the others back: an
+ * export with more backends for one service than its table has slots (the
+ * config check cannot see exports) fails that service, and a service
+ * behind it in the same export still reaches the data plane. */
+static void test_bad_service_holds_no_other(void **state)
+{
+	char big[1024] = "", head[1024], *dot;
+	struct gw_svc_key k = {.port = htons(80), .proto = IPPROTO_TCP, .family = GW_AF_INET};
+	char exp[2048], err[256] = "";
+	json_t *body;
+	struct fx *f;
+	FILE *cf;
+	int i;
+
+	(void)state;
+	/* the lab's head with a 7-slot table */
+	snprintf(head, sizeof(head), "%s", conf_head);
+	dot = strstr(head, "maglev_table_size = 1021");
+	assert_non_null(dot);
+	memcpy(dot, "maglev_table_size = 7   ", 24);
+	cf = fopen(conf_path, "w");
+	assert_non_null(cf);
+	fprintf(cf, "%speers = ( %s );\n%s", head, PEER_B, conf_services);
+	assert_int_equal(fclose(cf), 0);
+	for (i = 0; i < 8; i++)
+		snprintf(big + strlen(big), sizeof(big) - strlen(big),
+			 "%s{\"address\": \"10.2.0.%d\", \"port\": 80, \"weight\": 100, "
+			 "\"healthy\": true}",
+			 i ? ", " : "", 30 + i);
+	snprintf(exp, sizeof(exp),
+		 "{\"site_id\": 2, \"gateways\": [{\"name\": \"gw1\", \"address\": "
+		 "\"10.255.0.2\"}], \"services\": ["
+		 "{\"name\": \"big\", \"vips\": [\"10.100.0.60\"], \"ports\": [\"80/tcp\"], "
+		 "\"backends\": [%s]},"
+		 "{\"name\": \"after\", \"vips\": [\"10.100.0.61\"], \"ports\": [\"80/tcp\"], "
+		 "\"backends\": [{\"address\": \"10.2.0.40\", \"port\": 80, \"weight\": 100, "
+		 "\"healthy\": true}]}]}",
+		 big);
+	body = json_loads(exp, 0, NULL);
+	assert_non_null(body);
+	f = start();
+	/* the push reports the failure */
+	assert_int_not_equal(gw_daemon_remote_apply(&f->d, "site-b", body, err, sizeof(err)), 0);
+	print_message("push: %s\n", err);
+	assert_true(gw_lb_service_find(f->d.lb, "big")->dirty);
+	assert_false(gw_lb_service_find(f->d.lb, "after")->dirty);
+	k.vip[0] = inet_addr("10.100.0.61");
+	assert_true(in_map("gw_svcs", &k));
+	json_decref(body);
+	stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_peer_removed),
 		cmocka_unit_test(test_policy_removed),
 		cmocka_unit_test(test_remote_drain_kept),
+		cmocka_unit_test(test_restart_keeps_peer_ids),
+		cmocka_unit_test(test_bad_service_holds_no_other),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
