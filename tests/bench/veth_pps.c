@@ -227,6 +227,7 @@ static int load_progs(struct bench *b, const char *objdir)
 	char path[512];
 	__u8 frame[BF_FRAME_LEN];
 	struct bpf_program *sink;
+	__u64 gap_ns = b->rate > 0 ? (__u64)(1e3 / b->rate) : 0;
 	__u32 ge_ifindex;
 	char comm[32];
 
@@ -243,6 +244,7 @@ static int load_progs(struct bench *b, const char *objdir)
 	if (bf_set_global(b->progs, ".rodata", "redirect_ifindex", &ge_ifindex,
 			  sizeof(ge_ifindex)) ||
 	    bf_set_global(b->progs, ".rodata", "gen_flows", &b->flows, sizeof(b->flows)) ||
+	    bf_set_global(b->progs, ".rodata", "gen_gap_ns", &gap_ns, sizeof(gap_ns)) ||
 	    bf_set_global(b->progs, ".data", "gen_frame", frame, sizeof(frame))) {
 		fprintf(stderr, "veth_pps: %s: cannot set its configuration\n", path);
 		return -1;
@@ -398,7 +400,9 @@ struct gen_arg {
 };
 
 /* The generator: back-to-back live-frame runs sized to about a second each
- * (the generator idles between calls otherwise), alone on its core. */
+ * (the generator idles between calls otherwise), alone on its core. With
+ * -R its program paces the frames itself (bench_progs.bpf.c, gen_pace):
+ * each run costs ~20 ms to set up and tear down, too much to pace by runs. */
 static void *gen_main(void *p)
 {
 	struct gen_arg *a = p;
@@ -432,17 +436,7 @@ static void *gen_main(void *p)
 			break;
 		}
 		dt = bf_now() - t0;
-		if (b->rate > 0) {
-			/* paced: 10 ms slots of rate * 10 ms frames */
-			double slot = 0.01;
-
-			repeat = (unsigned int)(b->rate * 1e6 * slot);
-			if (dt < slot) {
-				struct timespec ts = {0, (long)((slot - dt) * 1e9)};
-
-				nanosleep(&ts, NULL);
-			}
-		} else if (dt > 0.05) {
+		if (dt > 0.05) {
 			double next = repeat / dt; /* ~1 s worth */
 
 			repeat = next < 1e5 ? 100000 : next > 4e7 ? 40000000 : (unsigned int)next;
