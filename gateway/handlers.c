@@ -218,19 +218,27 @@ static void h_backends(void *ud, const struct gw_api_request *req, struct gw_api
 	gw_api_reply_json(resp, 200, json_pack("{s:o}", "backends", arr));
 }
 
-/* Shared by drain, undrain and weight: find the backend named in the body. */
+/* Shared by drain, undrain and weight: find the backend named in the body.
+ * Sites may use the same addresses (overlapping CIDRs), so "site" picks
+ * one; without it, this site's backend is meant, and if only other sites
+ * have the address, exactly one of them must. */
 static struct gw_lb_backend *backend_from_body(struct gw_daemon *d, json_t *body,
 					       struct gw_lb_service **ret_svc,
 					       struct gw_api_response *resp)
 {
 	const char *svc_name = json_string_value(json_object_get(body, "service"));
 	const char *be_name = json_string_value(json_object_get(body, "backend"));
-	const char *site = json_string_value(json_object_get(body, "site"));
+	json_t *site_j = json_object_get(body, "site");
+	const char *site = json_string_value(site_j);
+	char name[INET6_ADDRSTRLEN + 16];
 	struct gw_lb_service *s;
 	struct gw_lb_backend *b;
+	size_t i, n = 0;
 
-	if (!svc_name || !be_name) {
-		gw_api_reply_error(resp, 400, "body needs \"service\" and \"backend\" strings");
+	if (!svc_name || !be_name || (site_j && !site)) {
+		gw_api_reply_error(resp, 400,
+				   "body needs \"service\" and \"backend\" strings (and \"site\", "
+				   "if given, a string)");
 		return NULL;
 	}
 	s = gw_lb_service_find(d->lb, svc_name);
@@ -238,11 +246,25 @@ static struct gw_lb_backend *backend_from_body(struct gw_daemon *d, json_t *body
 		gw_api_reply_error(resp, 404, "no service \"%s\"", svc_name);
 		return NULL;
 	}
-	b = gw_lb_backend_find(s, be_name, site);
+	b = gw_lb_backend_find(s, be_name, site ? site : d->cfg->site.name);
+	for (i = 0, n = 0; !b && !site && i < s->n_backends; i++) {
+		gw_lb_backend_name(&s->backends[i], name, sizeof(name));
+		if (strcmp(name, be_name) == 0 && n++)
+			break;
+	}
+	if (n > 1) {
+		gw_api_reply_error(resp, 409,
+				   "service \"%s\" has backend \"%s\" in more than one other site: "
+				   "name one with \"site\"",
+				   svc_name, be_name);
+		return NULL;
+	}
+	if (!b && !site)
+		b = gw_lb_backend_find(s, be_name, NULL);
 	if (!b) {
 		gw_api_reply_error(resp, 404,
-				   "service \"%s\" has no backend \"%s\" (use ADDR:PORT)", svc_name,
-				   be_name);
+				   "service \"%s\" has no backend \"%s\"%s%s (use ADDR:PORT)",
+				   svc_name, be_name, site ? " in site " : "", site ? site : "");
 		return NULL;
 	}
 	*ret_svc = s;
@@ -283,6 +305,9 @@ static void backend_change(struct gw_daemon *d, const struct gw_api_request *req
 	if (r) {
 		b->weight = old_weight;
 		b->drained = old_drained;
+		/* one of the service's tables may have been swapped already:
+		 * the next sync rebuilds them from the state restored here */
+		s->dirty = true;
 		gw_api_reply_error(resp, 500, "cannot update the Maglev tables: %s", strerror(-r));
 		goto out;
 	}

@@ -658,13 +658,38 @@ static int backend_ok(const char *s)
 	return inet_pton(AF_INET, host, addr) == 1;
 }
 
+/* Takes "--site SITE" or "--site=SITE" out of argv, wherever it is. 0, or a
+ * usage error. */
+static int take_site(struct gwctl *ctl, int *argc, char **argv, const char **ret_site)
+{
+	int i, o;
+
+	*ret_site = NULL;
+	for (i = 0, o = 0; i < *argc; i++) {
+		if (!strcmp(argv[i], "--site")) {
+			if (++i == *argc || !*argv[i])
+				return usage_error(ctl, "--site needs a site name");
+			*ret_site = argv[i];
+		} else if (!strncmp(argv[i], "--site=", 7) && argv[i][7]) {
+			*ret_site = argv[i] + 7;
+		} else {
+			argv[o++] = argv[i];
+		}
+	}
+	*argc = o;
+	return 0;
+}
+
 static int backend_call(struct gwctl *ctl, const char *target, int argc, char **argv, int n)
 {
 	unsigned long long weight = 0;
+	const char *site;
 	json_t *body;
 	char *end;
-	int r = want_args(ctl, argc, argv, n);
+	int r = take_site(ctl, &argc, argv, &site);
 
+	if (!r)
+		r = want_args(ctl, argc, argv, n);
 	if (r)
 		return r;
 	if (!*argv[0])
@@ -682,8 +707,9 @@ static int backend_call(struct gwctl *ctl, const char *target, int argc, char **
 					   argv[2], GWCTL_WEIGHT_MAX);
 	}
 	body = json_pack("{s:s, s:s}", "service", argv[0], "backend", argv[1]);
-	if (body && n == 3 &&
-	    json_object_set_new(body, "weight", json_integer((json_int_t)weight))) {
+	if (body &&
+	    ((n == 3 && json_object_set_new(body, "weight", json_integer((json_int_t)weight))) ||
+	     (site && json_object_set_new(body, "site", json_string(site))))) {
 		json_decref(body);
 		body = NULL;
 	}
@@ -755,9 +781,12 @@ static const struct gwctl_cmd services_cmds[] = {
 
 static const struct gwctl_cmd backends_cmds[] = {
 	{"list", "[--service NAME]", "backends with weight and state", NULL, cmd_backends_list},
-	{"drain", "SERVICE ADDR:PORT", "no new flows to a backend", NULL, cmd_backends_drain},
-	{"undrain", "SERVICE ADDR:PORT", "new flows again", NULL, cmd_backends_undrain},
-	{"weight", "SERVICE ADDR:PORT WEIGHT", "set a backend's weight", NULL, cmd_backends_weight},
+	{"drain", "SERVICE ADDR:PORT [--site SITE]", "no new flows to a backend", NULL,
+	 cmd_backends_drain},
+	{"undrain", "SERVICE ADDR:PORT [--site SITE]", "new flows again", NULL,
+	 cmd_backends_undrain},
+	{"weight", "SERVICE ADDR:PORT WEIGHT [--site SITE]", "set a backend's weight", NULL,
+	 cmd_backends_weight},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 

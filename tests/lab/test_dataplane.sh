@@ -83,6 +83,8 @@ bad_requests() {
 400|/v1/backends/weight|{"service":"web","backend":"10.1.0.11:80","weight":70000}
 400|/v1/backends/drain|{"service":"web"}
 400|/v1/backends/drain|not json
+400|/v1/backends/drain|{"service":"web","backend":"10.1.0.11:80","site":7}
+404|/v1/backends/drain|{"service":"web","backend":"10.1.0.11:80","site":"site-b"}
 404|/v1/backends/drain|{"service":"nosuch","backend":"10.1.0.11:80"}
 404|/v1/backends/drain|{"service":"web","backend":"10.9.9.9:80"}
 EOT
@@ -91,6 +93,33 @@ EOT
 		jq -e '[.backends[] | .state] | all(. == "active")' >/dev/null
 }
 check "control API: bad drain/weight requests answer 400/404 and change nothing" bad_requests
+
+# Sites may use the same addresses (site-a and site-c both have 10.1.0.11):
+# --site names one; without it this site's backend is meant, and a gateway
+# that only has other sites' copies refuses to guess.
+state_of() { # SITE-GW ADDR SITE: the backend's state in web at SITE-GW
+	gwctl "$1" -o json backends list --service web |
+		jq -r ".backends[] | select(.address == \"$2\" and .site == \"$3\") | .state"
+}
+drain_by_site() {
+	gwctl a backends drain web 10.1.0.11:80 --site site-c || return 1
+	echo "site-c's: $(state_of a 10.1.0.11 site-c), site-a's: $(state_of a 10.1.0.11 site-a)"
+	[[ $(state_of a 10.1.0.11 site-c) == draining && $(state_of a 10.1.0.11 site-a) == active ]] ||
+		return 1
+	gwctl a backends undrain web 10.1.0.11:80 --site site-c &&
+		[[ $(state_of a 10.1.0.11 site-c) == active ]]
+}
+check "gwctl backends drain --site: site-c's 10.1.0.11 drains at site-a, site-a's does not" \
+	drain_by_site
+ambiguous_drain() {
+	local out rc=0
+	out=$(gwctl b backends drain web 10.1.0.11:80 2>&1) || rc=$?
+	echo "exit $rc: $out"
+	((rc != 0)) && grep -q 'more than one other site' <<<"$out" &&
+		[[ $(state_of b 10.1.0.11 site-a) == active && $(state_of b 10.1.0.11 site-c) == active ]]
+}
+check "... at site-b, which has site-a's and site-c's 10.1.0.11, a drain without --site is refused" \
+	ambiguous_drain
 
 # ------------------------------------------------------------- balancing
 check "web (affinity none) from site-a: answered by site-a, site-b and site-c" \

@@ -678,8 +678,8 @@ static void test_run_usage(void **state)
 
 	run_gwctl(&r, "help", "back", "d", NULL);
 	assert_int_equal(r.rc, GWCTL_EXIT_OK);
-	assert_string_equal(r.out, "Usage: gwctl backends drain SERVICE ADDR:PORT  no new flows "
-				   "to a backend\n");
+	assert_string_equal(r.out, "Usage: gwctl backends drain SERVICE ADDR:PORT [--site SITE]  "
+				   "no new flows to a backend\n");
 	run_done(&r);
 }
 
@@ -694,6 +694,28 @@ static void test_run_backends(void **state)
 	pthread_mutex_lock(&s->lock);
 	assert_string_equal(s->last_body, "{\"service\":\"web\",\"backend\":\"[fd00:1::11]:80\"}");
 	pthread_mutex_unlock(&s->lock);
+	run_done(&r);
+
+	/* sites may share addresses: --site names one, before or after */
+	run_gwctl(&r, "-s", sock_path, "backends", "drain", "web", "10.1.0.11:80", "--site",
+		  "site-c", NULL);
+	assert_int_equal(r.rc, GWCTL_EXIT_OK);
+	pthread_mutex_lock(&s->lock);
+	assert_string_equal(s->last_body, "{\"service\":\"web\",\"backend\":\"10.1.0.11:80\","
+					  "\"site\":\"site-c\"}");
+	pthread_mutex_unlock(&s->lock);
+	run_done(&r);
+	run_gwctl(&r, "-s", sock_path, "backends", "weight", "--site=site-b", "web", "10.1.0.11:80",
+		  "7", NULL);
+	assert_int_equal(r.rc, GWCTL_EXIT_OK);
+	pthread_mutex_lock(&s->lock);
+	assert_string_equal(s->last_body, "{\"service\":\"web\",\"backend\":\"10.1.0.11:80\","
+					  "\"weight\":7,\"site\":\"site-b\"}");
+	pthread_mutex_unlock(&s->lock);
+	run_done(&r);
+	run_gwctl(&r, "-s", sock_path, "backends", "drain", "web", "10.1.0.11:80", "--site", NULL);
+	assert_int_equal(r.rc, GWCTL_EXIT_USAGE);
+	assert_non_null(strstr(r.err, "--site needs a site name"));
 	run_done(&r);
 
 	run_gwctl(&r, "-s", sock_path, "-j", "b", "w", "web", "10.1.0.11:80", "50", NULL);
