@@ -376,7 +376,7 @@ static int map_prune(struct gw_dp *dp, struct bpf_map *m, bool (*keep)(const voi
 	int fd = bpf_map__fd(m);
 	uint64_t k[8], next[8], *prev = NULL; /* aligned for any key struct */
 	size_t ks = bpf_map__key_size(m);
-	int r = 0;
+	int r = 0, bump;
 
 	if (ks > sizeof(k))
 		return -EINVAL;
@@ -390,7 +390,9 @@ static int map_prune(struct gw_dp *dp, struct bpf_map *m, bool (*keep)(const voi
 	}
 	if (prev && !keep(prev, ud) && bpf_map_delete_elem(fd, prev) && errno != ENOENT)
 		r = -errno;
-	return r ? r : gw_dp_epoch_bump(dp);
+	/* what was deleted before a failure must not stay in the flow cache */
+	bump = gw_dp_epoch_bump(dp);
+	return r ? r : bump;
 }
 
 int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud)
@@ -435,9 +437,13 @@ int gw_dp_peer_set(struct gw_dp *dp, uint32_t id, const struct gw_peer *peer)
 int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be)
 {
 	struct gw_peer none;
+	int r;
 
 	memset(&none, 0, sizeof(none));
-	del(dp, dp->skel->maps.gw_peer_addr, &addr_be);
+	/* its tunnel packets must no longer be accepted */
+	r = del(dp, dp->skel->maps.gw_peer_addr, &addr_be);
+	if (r)
+		return r;
 	return upd(dp, dp->skel->maps.gw_peers, &id, &none);
 }
 
