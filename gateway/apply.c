@@ -334,7 +334,7 @@ static int apply_backends(struct gw_dp *dp, const struct gw_balancer *lb,
 		be.port = htons(b->port);
 		be.site_id = b->site_id;
 		be.peer_id = b->local ? 0 : gw_lb_site_peer(lb, b->site_id);
-		be.flags = b->local ? 0 : GW_BE_F_REMOTE;
+		be.flags = (b->local ? 0 : GW_BE_F_REMOTE) | (b->healthy ? 0 : GW_BE_F_DOWN);
 		r = gw_dp_backend_set(dp, b->id, &be);
 		if (r)
 			return r;
@@ -453,7 +453,39 @@ static int remove_service(struct gw_dp *dp, const struct gw_lb_service *svc)
 	return 0;
 }
 
-int gw_apply_take_peer_ids(struct gw_dp *dp, struct gw_balancer *lb)
+/* Local backends the running data plane has down (GW_BE_F_DOWN) start
+ * down: until their health checks rise again they get no new flows, as
+ * before the restart. Only where health checks run, which can bring them
+ * back; an entry that is another backend's now (ids follow the config) is
+ * not taken for this one's. */
+static int take_health(struct gw_dp *dp, struct gw_balancer *lb)
+{
+	struct gw_backend be, want;
+	size_t i, j;
+
+	for (i = 0; i < lb->n_services; i++) {
+		const struct gw_lb_service *s = lb->services[i];
+
+		if (!s->conf || s->conf->health.type == GW_HEALTH_NONE)
+			continue;
+		for (j = 0; j < s->n_backends; j++) {
+			struct gw_lb_backend *b = &s->backends[j];
+
+			if (!b->local || gw_dp_backend_get(dp, b->id, &be))
+				continue;
+			memset(&want, 0, sizeof(want));
+			addr_to_abi(&b->addr, want.addr);
+			if (memcmp(be.addr, want.addr, sizeof(be.addr)) == 0 &&
+			    be.port == htons(b->port) && (be.flags & GW_BE_F_DOWN))
+				b->healthy = false;
+		}
+	}
+	return 0;
+}
+
+/* The peer ids in the running data plane's gw_peers, for
+ * gw_balancer_take_peer_ids. */
+static int take_peer_ids(struct gw_dp *dp, struct gw_balancer *lb)
 {
 	size_t cap = lb->cfg->limits.peers, n = 0;
 	struct gw_lb_peer_id *ids = calloc(cap ? cap : 1, sizeof(*ids));
@@ -477,6 +509,13 @@ int gw_apply_take_peer_ids(struct gw_dp *dp, struct gw_balancer *lb)
 		r = gw_balancer_take_peer_ids(lb, ids, n);
 	free(ids);
 	return r;
+}
+
+int gw_apply_take_over(struct gw_dp *dp, struct gw_balancer *lb)
+{
+	int r = take_peer_ids(dp, lb);
+
+	return r ? r : take_health(dp, lb);
 }
 
 int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_what)

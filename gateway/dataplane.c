@@ -447,6 +447,11 @@ int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be)
 	return upd(dp, dp->skel->maps.gw_peers, &id, &none);
 }
 
+int gw_dp_backend_get(struct gw_dp *dp, uint32_t id, struct gw_backend *be)
+{
+	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.gw_backends), &id, be) ? -errno : 0;
+}
+
 int gw_dp_peer_get(struct gw_dp *dp, uint32_t id, struct gw_peer *peer)
 {
 	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.gw_peers), &id, peer) ? -errno : 0;

@@ -14,9 +14,11 @@ int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balanc
 		 const char **ret_what);
 
 /* Before the first gw_apply_all over a data plane that was already
- * running: gives lb's peers the ids the data plane uses for them, and holds
- * the others' (gw_balancer_take_peer_ids). 0 or -errno. */
-int gw_apply_take_peer_ids(struct gw_dp *dp, struct gw_balancer *lb);
+ * running, what it knows that the config does not: gives lb's peers the ids
+ * the data plane uses for them and holds the others'
+ * (gw_balancer_take_peer_ids), and starts the local backends it has down
+ * (failed health checks) down. 0 or -errno. */
+int gw_apply_take_over(struct gw_dp *dp, struct gw_balancer *lb);
 
 /* Writes what changed in lb since the last call (peers, dirty services,
  * removed services). 0 or -errno. */

@@ -81,6 +81,7 @@ int gw_dp_identity_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *u
 int gw_dp_identity_cidr_prune(struct gw_dp *dp, uint8_t family,
 			      bool (*keep)(const void *key, void *ud), void *ud);
 int gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be);
+int gw_dp_backend_get(struct gw_dp *dp, uint32_t id, struct gw_backend *be);
 int gw_dp_peer_set(struct gw_dp *dp, uint32_t id, const struct gw_peer *peer);
 int gw_dp_peer_del(struct gw_dp *dp, uint32_t id, uint32_t addr_be);
 /* The entry of peer id as the data plane has it (zeroed when unused). */

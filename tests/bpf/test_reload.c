@@ -107,7 +107,7 @@ static struct fx *start(void)
 	assert_non_null(f->d.dp);
 	f->d.lb = gw_balancer_new(f->d.cfg);
 	assert_non_null(f->d.lb);
-	assert_int_equal(gw_apply_take_peer_ids(f->d.dp, f->d.lb), 0);
+	assert_int_equal(gw_apply_take_over(f->d.dp, f->d.lb), 0);
 	assert_int_equal(gw_apply_all(f->d.dp, f->d.cfg, f->d.lb, &why), 0);
 	return f;
 }
@@ -364,6 +364,45 @@ static void test_restart_keeps_peer_ids(void **state)
 	stop(f);
 }
 
+/* A backend that was down when gatewayd went stays down when it comes back
+ * over the running data plane, until its health checks rise again: it must
+ * not get new flows in the meantime. */
+static void test_restart_keeps_backend_down(void **state)
+{
+	static const char *checked =
+		"services = ( { name = \"web\"; vips = [\"10.100.0.10\"]; ports = [\"80/tcp\"];\n"
+		"  health = { type = \"tcp\"; interval_ms = 1000; timeout_ms = 500; rise = 2; "
+		"fall = 2; };\n"
+		"  backends = ( { address = \"10.1.0.11\"; port = 80; },\n"
+		"    { address = \"10.1.0.12\"; port = 80; } ); } );\n";
+	struct gw_lb_service *s;
+	struct gw_lb_backend *b;
+	const char *why = "";
+	struct fx *f;
+	FILE *cf;
+
+	(void)state;
+	cf = fopen(conf_path, "w");
+	assert_non_null(cf);
+	fprintf(cf, "%speers = ( %s );\n%s", conf_head, PEER_B, checked);
+	assert_int_equal(fclose(cf), 0);
+	f = start();
+	s = gw_lb_service_find(f->d.lb, "web");
+	b = gw_lb_backend_find(s, "10.1.0.12:80", NULL);
+	b->healthy = false; /* as a failed health check leaves it */
+	s->dirty = true;
+	assert_int_equal(gw_apply_dirty(f->d.dp, f->d.lb, &why), 0);
+	crash(f);
+
+	f = start();
+	s = gw_lb_service_find(f->d.lb, "web");
+	b = gw_lb_backend_find(s, "10.1.0.12:80", NULL);
+	assert_false(b->healthy);
+	assert_int_equal(gw_lb_backend_state(f->d.lb, b), GW_LB_DOWN);
+	assert_true(gw_lb_backend_find(s, "10.1.0.11:80", NULL)->healthy);
+	stop(f);
+}
+
 /* A service that cannot be applied does not hold the others back: an
  * export with more backends for one service than its table has slots (the
  * config check cannot see exports) fails that service, and a service
@@ -424,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_remote_drain_kept),
 		cmocka_unit_test(test_restart_keeps_peer_ids),
 		cmocka_unit_test(test_bad_service_holds_no_other),
+		cmocka_unit_test(test_restart_keeps_backend_down),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

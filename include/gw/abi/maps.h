@@ -70,6 +70,9 @@ _Static_assert(sizeof(struct gw_svc) == 8, "gw_svc ABI");
 
 /* --- backends: array by backend id -------------------------------------- */
 #define GW_BE_F_REMOTE (1u << 0) /* lives in another site: encapsulate */
+/* failed its health check, so it is in no table; the data plane never reads
+ * it: it is how a restarted gatewayd knows that (gw_apply_take_over) */
+#define GW_BE_F_DOWN (1u << 1)
 
 struct gw_backend {
 	__be32 addr[4];
