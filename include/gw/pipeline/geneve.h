@@ -102,6 +102,26 @@ struct gw_geneve_info {
 	__u8 _pad[3];
 };
 
+/* The end (offset from data) of the UDP datagram at p's l4_off that carries
+ * a Geneve packet, or -reason: its length must fit the outer IP packet.
+ * The tunnel packet ends there; what follows (an Ethernet trailer, or
+ * bytes past a short UDP length) was never tunnelled. */
+static __always_inline int gw_geneve_udp_end(void *data, void *data_end, const struct gw_pkt *p)
+{
+	__u32 off = p->l4_off, ulen;
+	struct udphdr *uh;
+
+	if (off > GW_MAX_L4_OFF)
+		return -GW_R_DROP_TRUNCATED;
+	uh = data + off;
+	if ((void *)(uh + 1) > data_end)
+		return -GW_R_DROP_TRUNCATED;
+	ulen = gw_ntohs(uh->len);
+	if (ulen < sizeof(*uh) || off + ulen > (__u32)p->l3_off + p->l3_len)
+		return -GW_R_DROP_TRUNCATED;
+	return (int)(off + ulen);
+}
+
 /* Validate the Geneve header at off (just past the outer UDP header) and
  * find the identity option. Returns 0 or -reason. */
 static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off,
