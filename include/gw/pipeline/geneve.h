@@ -98,8 +98,10 @@ struct gw_geneve_info {
 	__u16 inner_off;   /* offset of the inner IP header */
 	__u16 inner_proto; /* ETH_P_IP / ETH_P_IPV6, host order */
 	__u32 identity;
+	__u32 vni;     /* the sending site's id (gw_geneve_encap) */
+	__u16 site_id; /* the identity option's: the sending site's too */
 	__u8 have_identity;
-	__u8 _pad[3];
+	__u8 _pad;
 };
 
 /* The end (offset from data) of the UDP datagram at p's l4_off that carries
@@ -147,6 +149,7 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 		gi->inner_proto = ETH_P_IPV6;
 	else
 		return -GW_R_DROP_BAD_GENEVE;
+	gi->vni = (__u32)gnv->vni[0] << 16 | (__u32)gnv->vni[1] << 8 | gnv->vni[2];
 
 	/* the options walked by pointer, from the checked header on: each step
 	 * adds at most 128 bytes, which the verifier follows, where an offset
@@ -175,6 +178,7 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 			if ((void *)(o + 1) > data_end)
 				return -GW_R_DROP_TRUNCATED;
 			gi->identity = gw_ntohl(o->identity);
+			gi->site_id = gw_ntohs(o->site_id);
 			gi->have_identity = 1;
 		} else if (o->type & 0x80) {
 			return -GW_R_DROP_BAD_GENEVE; /* critical option we don't know */

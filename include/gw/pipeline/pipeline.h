@@ -713,9 +713,11 @@ static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *
 	if (r < 0)
 		goto drop;
 	/* An identity known here names its site; any other one must lie in the
-	 * sending site's range (site id in the upper 16 bits). */
+	 * sending site's range (site id in the upper 16 bits). The VNI and the
+	 * option's site field name the sending site too. */
 	ident = gw_ctx_identity(c, gi.identity);
-	if ((ident ? ident->site_id : gi.identity >> 16) != peer->site_id) {
+	if ((ident ? ident->site_id : gi.identity >> 16) != peer->site_id ||
+	    gi.vni != peer->site_id || gi.site_id != peer->site_id) {
 		r = -GW_R_DROP_IDENTITY_SITE;
 		goto drop;
 	}
