@@ -396,6 +396,91 @@ static void test_e2e_ext_edges(void **state)
 	gwt_ctx_free(c);
 }
 
+/* A SYN from site 2's client to the local VIP, as a bare IP packet (a
+ * tunnel's inner); returns its length. */
+static size_t remote_syn_inner(__u8 *inner)
+{
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_REMOTE_CLIENT4, 40000, GWT_VIP4, 80);
+
+	s.tcp_flags = GW_TCP_SYN;
+	s.no_eth = 1;
+	return gwt_build(inner, GWT_PKT_MAX, &s);
+}
+
+/* A Geneve packet's inner packet lies inside the outer UDP datagram: bytes
+ * after the outer IP packet (an Ethernet trailer) or after the UDP
+ * datagram were never tunnelled, and an inner IP length that claims them
+ * is a malformed packet, not one to forward. */
+static void test_e2e_ext_lengths(void **state)
+{
+	__u8 f[GWT_PKT_MAX], inner[GWT_PKT_MAX], o[12];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t len, n = remote_syn_inner(inner);
+
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	/* 20 bytes of trailer after the outer IP packet: still forwarded */
+	memset(f + len, 0x5a, 20);
+	run(c, 1, f, len + 20, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	gwt_ctx_reset_flows(c);
+
+	/* ... but not when the inner IP length claims the trailer */
+	gwt_put16(f + 62 + 2, (__u16)(n + 20));
+	run(c, 1, f, len + 20, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_TRUNCATED);
+	assert_int_equal(c->n_ct, 0);
+	gwt_put16(f + 62 + 2, (__u16)n);
+
+	/* a UDP length that ends the datagram inside the inner packet */
+	gwt_put16(f + 38, (__u16)(len - 34 - 20));
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_TRUNCATED);
+	assert_int_equal(c->n_ct, 0);
+	/* or one longer than the IP packet that carries it */
+	gwt_put16(f + 38, (__u16)(len - 34 + 20));
+	run(c, 1, f, len + 20, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_TRUNCATED);
+	assert_int_equal(c->n_ct, 0);
+	gwt_ctx_free(c);
+}
+
+/* A tunnel packet names its sending site twice besides its identity: in
+ * the VNI and in the identity option's site field (gw_geneve_encap sets
+ * both to the sender's site id). A peer's packet that names another site
+ * in either is not its own. */
+static void test_e2e_ext_site_claims(void **state)
+{
+	__u8 f[GWT_PKT_MAX], inner[GWT_PKT_MAX], o[12];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t len, n = remote_syn_inner(inner);
+
+	/* the VNI of site 3 from site 2's gateway */
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT, 3, o, 12,
+			       inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_IDENTITY_SITE);
+	assert_int_equal(c->n_ct, 0);
+	/* the identity option naming site 3 */
+	gwt_opt_identity(o, GWT_ID_PEER, 3);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_IDENTITY_SITE);
+	assert_int_equal(c->n_ct, 0);
+	/* both naming site 2: accepted */
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	gwt_ctx_free(c);
+}
+
 static void test_e2e_service_edges(void **state)
 {
 	__u8 f[GWT_PKT_MAX];
@@ -577,6 +662,8 @@ int main(void)
 		cmocka_unit_test(test_e2e_peer_flow_decap_nat_and_reply),
 		cmocka_unit_test(test_e2e_peer_down_rebalance),
 		cmocka_unit_test(test_e2e_ext_edges),
+		cmocka_unit_test(test_e2e_ext_lengths),
+		cmocka_unit_test(test_e2e_ext_site_claims),
 		cmocka_unit_test(test_e2e_service_edges),
 		cmocka_unit_test(test_e2e_fib),
 		cmocka_unit_test(test_e2e_drop_ct_full),

@@ -335,6 +335,41 @@ static void test_e2e_icmp_error_from_client_side(void **state)
 	gwt_ctx_free(c);
 }
 
+/* An ICMP error the peer relays about a flow this site sends it (its
+ * backend's "port unreachable", translated at the peer) goes to the client
+ * that sent the quoted packet. The flow's entry here rewrites nothing, so
+ * the error's own destination is all that names where it goes: one
+ * addressed to anybody else in the site is no error about that flow. */
+static void test_e2e_icmp_error_from_peer(void **state)
+{
+	__u8 f[GWT_PKT_MAX], t[GWT_PKT_MAX], quote[28], o[12];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	size_t len = client_syn(f, GWT_VIP4_REMOTE, 443), n;
+
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	memcpy(quote, f + 14, sizeof(quote)); /* the client's SYN */
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+
+	n = icmp4_error_frame(f, GWT_VIP4_REMOTE, GWT_CLIENT4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH,
+			      0, quote);
+	len = gwt_build_geneve(t, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, f + 14, n - 14);
+	run(c, 1, t, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	assert_memory_equal(gwt_packet(c) + 14, f + 14, n - 14);
+
+	/* the same error sent to another host of this site */
+	n = icmp4_error_frame(f, GWT_VIP4_REMOTE, GWT_BE4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0,
+			      quote);
+	len = gwt_build_geneve(t, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
+			       GWT_PEER_SITE, o, 12, f + 14, n - 14);
+	run(c, 1, t, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_UNSUPPORTED);
+	gwt_ctx_free(c);
+}
+
 /* ICMPv6 checksum of the message at ic (len bytes) between src and dst:
  * 0 when the message's own checksum is right. */
 static __u16 icmp6_check(const __u8 *src, const __u8 *dst, const __u8 *ic, size_t len)
@@ -476,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_icmp6_too_big),
 		cmocka_unit_test(test_e2e_icmp_error_translated),
 		cmocka_unit_test(test_e2e_icmp_error_from_client_side),
+		cmocka_unit_test(test_e2e_icmp_error_from_peer),
 		cmocka_unit_test(test_e2e_icmp6_error_translated),
 		cmocka_unit_test(test_e2e_icmp6_error_from_client_side),
 	};

@@ -98,9 +98,31 @@ struct gw_geneve_info {
 	__u16 inner_off;   /* offset of the inner IP header */
 	__u16 inner_proto; /* ETH_P_IP / ETH_P_IPV6, host order */
 	__u32 identity;
+	__u32 vni;     /* the sending site's id (gw_geneve_encap) */
+	__u16 site_id; /* the identity option's: the sending site's too */
 	__u8 have_identity;
-	__u8 _pad[3];
+	__u8 _pad;
 };
+
+/* The end (offset from data) of the UDP datagram at p's l4_off that carries
+ * a Geneve packet, or -reason: its length must fit the outer IP packet.
+ * The tunnel packet ends there; what follows (an Ethernet trailer, or
+ * bytes past a short UDP length) was never tunnelled. */
+static __always_inline int gw_geneve_udp_end(void *data, void *data_end, const struct gw_pkt *p)
+{
+	__u32 off = p->l4_off, ulen;
+	struct udphdr *uh;
+
+	if (off > GW_MAX_L4_OFF)
+		return -GW_R_DROP_TRUNCATED;
+	uh = data + off;
+	if ((void *)(uh + 1) > data_end)
+		return -GW_R_DROP_TRUNCATED;
+	ulen = gw_ntohs(uh->len);
+	if (ulen < sizeof(*uh) || off + ulen > (__u32)p->l3_off + p->l3_len)
+		return -GW_R_DROP_TRUNCATED;
+	return (int)(off + ulen);
+}
 
 /* Validate the Geneve header at off (just past the outer UDP header) and
  * find the identity option. Returns 0 or -reason. */
@@ -127,6 +149,7 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 		gi->inner_proto = ETH_P_IPV6;
 	else
 		return -GW_R_DROP_BAD_GENEVE;
+	gi->vni = (__u32)gnv->vni[0] << 16 | (__u32)gnv->vni[1] << 8 | gnv->vni[2];
 
 	/* the options walked by pointer, from the checked header on: each step
 	 * adds at most 128 bytes, which the verifier follows, where an offset
@@ -155,6 +178,7 @@ static __always_inline int gw_geneve_parse(void *data, void *data_end, __u16 off
 			if ((void *)(o + 1) > data_end)
 				return -GW_R_DROP_TRUNCATED;
 			gi->identity = gw_ntohl(o->identity);
+			gi->site_id = gw_ntohs(o->site_id);
 			gi->have_identity = 1;
 		} else if (o->type & 0x80) {
 			return -GW_R_DROP_BAD_GENEVE; /* critical option we don't know */

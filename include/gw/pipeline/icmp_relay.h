@@ -122,6 +122,9 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 		oip->daddr = e->nat_dst[0];
 		p->src[0] = oip->saddr;
 		p->dst[0] = oip->daddr;
+	} else if (oip->daddr != qip->saddr) {
+		/* sent on as it is: only to the sender of the quoted packet */
+		return GW_PARSE_NOT_IP;
 	}
 	return gw_icmp_error_send(c, cfg, p, s, e, &s->rk, res);
 }
@@ -183,6 +186,12 @@ static __always_inline int gw_icmp6_error(struct gw_ctx *c, const struct gw_cfg 
 		gw_memcpy(&oip->daddr, e->nat_dst, 16);
 		gw_memcpy(p->src, e->nat_src, 16);
 		gw_memcpy(p->dst, e->nat_dst, 16);
+	} else {
+		const __be32 *od = (const __be32 *)&oip->daddr, *qs = (const __be32 *)&qip->saddr;
+
+		/* as for IPv4 */
+		if ((od[0] ^ qs[0]) | (od[1] ^ qs[1]) | (od[2] ^ qs[2]) | (od[3] ^ qs[3]))
+			return GW_PARSE_NOT_IP;
 	}
 	return gw_icmp_error_send(c, cfg, p, s, e, &s->rk, res);
 }

@@ -670,7 +670,7 @@ static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *
 	const __u32 *peer_id;
 	struct gw_pkt p;
 	__u32 pid;
-	int r;
+	int r, end;
 
 	gw_set_pass(res);
 	if (!cfg)
@@ -703,14 +703,21 @@ static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *
 		return;
 	}
 
+	end = gw_geneve_udp_end(gw_ctx_data(c), gw_ctx_data_end(c), &p);
+	if (end < 0) {
+		r = end;
+		goto drop;
+	}
 	r = gw_geneve_parse(gw_ctx_data(c), gw_ctx_data_end(c), p.l4_off + sizeof(struct udphdr),
 			    &gi);
 	if (r < 0)
 		goto drop;
 	/* An identity known here names its site; any other one must lie in the
-	 * sending site's range (site id in the upper 16 bits). */
+	 * sending site's range (site id in the upper 16 bits). The VNI and the
+	 * option's site field name the sending site too. */
 	ident = gw_ctx_identity(c, gi.identity);
-	if ((ident ? ident->site_id : gi.identity >> 16) != peer->site_id) {
+	if ((ident ? ident->site_id : gi.identity >> 16) != peer->site_id ||
+	    gi.vni != peer->site_id || gi.site_id != peer->site_id) {
 		r = -GW_R_DROP_IDENTITY_SITE;
 		goto drop;
 	}
@@ -724,6 +731,11 @@ static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *
 	}
 	if (r < 0)
 		goto drop;
+	/* the inner packet ends inside the datagram that carried it */
+	if (gi.inner_off + (__u32)p.l3_len > (__u32)end) {
+		r = -GW_R_DROP_TRUNCATED;
+		goto drop;
+	}
 	if (!(p.flags & (GW_PKT_F_L4 | GW_PKT_F_FRAGMENT))) {
 		r = gw_icmp_error(c, cfg, &p, peer->site_id, res);
 		if (r == 0)
