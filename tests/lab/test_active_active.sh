@@ -131,6 +131,62 @@ ecmp() {
 }
 check "ECMP from site-b's client spreads flows over both gateways, all answered" ecmp
 
+# The client's side of active-active: a flow of site-b's client to a
+# backend in site-a goes through gw1, then gw1 dies and the client's router
+# sends the flow through gw2. Site-a's gateway must send the flow's replies
+# to gw2 from then on (they named gw1). Web's 9/udp goes to its backends'
+# port 80 (their port), where site-a's backends answer UDP with their name;
+# a source port that Maglev gives to one of them is found first.
+client_side_failover() {
+	local h port out t0 t1 lp r=0 pids=()
+	for h in backend1 backend2; do
+		"$LAB" exec --prefix "$P" a "$h" -- timeout 60 socat UDP4-RECVFROM:80,fork \
+			SYSTEM:"echo site-a-$h" &
+		pids+=($!)
+	done
+	"$LAB" exec --prefix "$P" b client -- ip route replace 10.100.0.10/32 via 10.2.0.1
+	for ((port = 44000; port < 44064; port++)); do
+		out=$("$LAB" exec --prefix "$P" b client -- sh -c \
+			"echo x | socat -t 0.3 - UDP4:10.100.0.10:9,sourceport=$port" 2>/dev/null) || true
+		[[ $out == site-a-* ]] && break
+	done
+	echo "source port $port answered by ${out:-nobody}"
+	if [[ $out == site-a-* ]]; then
+		# shellcheck disable=SC2016 # expanded by the client's shell
+		"$LAB" exec --prefix "$P" b client -- bash -c '
+			end=$((${EPOCHREALTIME/./} / 1000 + 5000))
+			while (( ${EPOCHREALTIME/./} / 1000 < end )); do
+				t=$((${EPOCHREALTIME/./} / 1000))
+				if out=$(echo x | socat -t 0.2 - UDP4:10.100.0.10:9,sourceport='"$port"' 2>/dev/null) &&
+					[[ -n $out ]]; then echo "$t ok $out"; else echo "$t fail"; fi
+			done' >"$RUN/cs-fail" &
+		lp=$!
+		wait_until 5 test -s "$RUN/cs-fail" || r=1
+		t0=$(now_ms)
+		"$LAB" exec --prefix "$P" b client -- ip route replace 10.100.0.10/32 via 10.2.0.2
+		ip -n "$P-b-gw" link set ext0 down
+		wait "$lp"
+		t1=$(awk -v c="$t0" '$1 >= c && $2 == "fail" { lf = $1 } END { printf "%.0f\n", lf + 0 }' "$RUN/cs-fail")
+		echo "$(grep -c ' ok ' "$RUN/cs-fail") answered, $(grep -c fail "$RUN/cs-fail") not; last miss $((t1 > 0 ? t1 - t0 : 0)) ms after the flow moved to gw2"
+		# one backend answered throughout, and the tail is all answered
+		(($(grep ' ok ' "$RUN/cs-fail" | sort -u -k3 | wc -l) == 1)) &&
+			(($(tail -n 10 "$RUN/cs-fail" | grep -c ' ok ') == 10)) &&
+			((t1 == 0 || t1 - t0 <= 3000)) || r=1
+		ip -n "$P-b-gw" link set ext0 up
+	else
+		r=1
+	fi
+	"$LAB" exec --prefix "$P" b client -- ip route del 10.100.0.10/32
+	kill "${pids[@]}" 2>/dev/null || true
+	wait "${pids[@]}" 2>/dev/null || true
+	# both of site-b's gateways up again for what follows
+	wait_until 15 both_b_gateways_up || r=1
+	return "$r"
+}
+both_b_gateways_up() { [[ $(site_b_gateways a) == 2 ]]; }
+check "a site-b client's flow to site-a moves from gw1 to gw2 when gw1 dies: the replies follow" \
+	client_side_failover
+
 # gw1 dies: site-a's flows to site-b go to gw2 instead (not to another site).
 gw1_dies() {
 	local t0 t1

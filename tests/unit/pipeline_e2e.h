@@ -1,6 +1,6 @@
 /* Helpers shared by the end-to-end pipeline suites (test_pipeline_e2e*.c):
- * a client's SYN to a VIP, and checks of a forwarded packet's L2 header and
- * tuple. */
+ * a client's SYN to a VIP, a packet tunnelled by a peer, and checks of a
+ * forwarded packet's L2 header and tuple. */
 #ifndef GW_TESTS_PIPELINE_E2E_H
 #define GW_TESTS_PIPELINE_E2E_H
 
@@ -37,6 +37,24 @@ static inline void expect_tuple(struct gw_ctx *c, __be32 src, __u16 sport, __be3
 		assert_int_equal(gw_ntohs(p.sport), sport);
 	assert_int_equal(gw_ntohs(p.dport), dport);
 	expect_csums(gwt_packet(c), gwt_packet_len(c));
+}
+
+/* Runs s (an IP packet: no_eth is set here) through the external side as
+ * the gateway at peer tunnels it, with the peer site's identity; returns
+ * the inner packet's length. */
+static inline size_t run_tunnelled(struct gw_ctx *c, __be32 peer, struct gwt_spec *s,
+				   struct gw_result *res)
+{
+	__u8 f[GWT_PKT_MAX], inner[GWT_PKT_MAX], o[12];
+	size_t n, len;
+
+	s->no_eth = 1;
+	n = gwt_build(inner, GWT_PKT_MAX, s);
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	len = gwt_build_geneve(f, GWT_PKT_MAX, peer, GWT_EXT4, 51234, GW_GENEVE_PORT, GWT_PEER_SITE,
+			       o, 12, inner, n);
+	run(c, 1, f, len, GWT_HEADROOM, res);
+	return n;
 }
 
 #endif

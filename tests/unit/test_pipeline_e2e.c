@@ -257,6 +257,48 @@ static void test_e2e_peer_flow_decap_nat_and_reply(void **state)
 	gwt_ctx_free(c);
 }
 
+/* Two gateways front one site (active-active). When the one a flow came
+ * through fails and the other carries the flow on, the flow's replies
+ * follow the packets to the second: before, they kept going to the first
+ * and were dropped while it was down (drop_no_peer). */
+static void test_e2e_peer_flow_follows_gateway(void **state)
+{
+	const __be32 peer2 = GWT_IP4(192, 0, 2, 3);
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_REMOTE_CLIENT4, 40001, GWT_VIP4, 80);
+	struct gw_pkt p;
+	size_t len;
+	__u16 snat;
+	__be32 dst;
+
+	assert_int_equal(gwt_peer_set(c, 2, peer2, GWT_PEER_SITE, GW_PEER_F_UP), 0);
+	s.tcp_flags = GW_TCP_SYN;
+	run_tunnelled(c, GWT_PEER4, &s, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(parse_exact(gwt_packet(c), gwt_packet_len(c), &p), 0);
+	snat = gw_ntohs(p.sport);
+
+	/* the first gateway fails; the site's routers send the flow through
+	 * the second */
+	c->peers[GWT_PEER_ID].flags &= ~GW_PEER_F_UP;
+	s.tcp_flags = GW_TCP_ACK;
+	run_tunnelled(c, peer2, &s, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	expect_tuple(c, GWT_INT4, snat, GWT_BE4, GWT_BE_PORT);
+
+	/* the backend's reply goes to the second gateway */
+	s = spec4(IPPROTO_TCP, GWT_BE4, GWT_BE_PORT, GWT_INT4, snat);
+	s.tcp_flags = GW_TCP_ACK;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_REMOTE);
+	memcpy(&dst, gwt_packet(c) + 14 + 16, 4);
+	assert_int_equal(dst, peer2);
+	gwt_ctx_free(c);
+}
+
 /* A flow sent to a peer that has gone down is balanced anew over what the
  * tables now hold; its reply entry stays for replies already in flight. */
 static void test_e2e_peer_down_rebalance(void **state)
@@ -660,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_local_udp_and_ipv6),
 		cmocka_unit_test(test_e2e_remote_flow_encap_and_reply),
 		cmocka_unit_test(test_e2e_peer_flow_decap_nat_and_reply),
+		cmocka_unit_test(test_e2e_peer_flow_follows_gateway),
 		cmocka_unit_test(test_e2e_peer_down_rebalance),
 		cmocka_unit_test(test_e2e_ext_edges),
 		cmocka_unit_test(test_e2e_ext_lengths),

@@ -42,6 +42,19 @@ static __always_inline int gw_ct_stale(const struct gw_ct *e, __u64 now)
 	       ((e->flags & GW_CT_F_CLOSING) ? GW_CT_CLOSED_NS : GW_CT_IDLE_NS);
 }
 
+/* Does entry o rewrite a packet to p's tuple reversed (the other half of
+ * p's flow, not a newer flow that took the same SNAT port)? */
+static __always_inline int gw_ct_rewrites_to(const struct gw_ct *o, const struct gw_pkt *p)
+{
+	__u32 diff = 0;
+	int i;
+
+	GW_UNROLL
+	for (i = 0; i < 4; i++)
+		diff |= (o->nat_src[i] ^ p->dst[i]) | (o->nat_dst[i] ^ p->src[i]);
+	return !diff && o->nat_sport == p->dport && o->nat_dport == p->sport;
+}
+
 /* A RST ends both directions at once: mark the flow's other entry closing
  * too (e the entry of the packet p). Its key is the tuple e rewrites to,
  * reversed, or p's own reversed when e rewrites nothing; its zone is the
@@ -57,9 +70,7 @@ static __always_inline void gw_ct_close_other(struct gw_ctx *c, struct gw_ct_key
 		  (GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
 	const struct gw_peer *peer;
 	struct gw_ct *o;
-	__u32 diff = 0;
 	__u16 zone = 0;
-	int i;
 
 	if (e->flags & GW_CT_F_ENCAP) {
 		peer = gw_ctx_peer(c, e->out_peer);
@@ -74,15 +85,30 @@ static __always_inline void gw_ct_close_other(struct gw_ctx *c, struct gw_ct_key
 	o = gw_ctx_ct_lookup(c, k);
 	if (!o || !((o->flags ^ e->flags) & GW_CT_F_REPLY) || (o->flags & GW_CT_F_CLOSING))
 		return;
-	if (nat) {
-		GW_UNROLL
-		for (i = 0; i < 4; i++)
-			diff |= (o->nat_src[i] ^ p->dst[i]) | (o->nat_dst[i] ^ p->src[i]);
-		if (diff || o->nat_sport != p->dport || o->nat_dport != p->sport)
-			return;
-	}
+	if (nat && !gw_ct_rewrites_to(o, p))
+		return;
 	o->flags |= GW_CT_F_CLOSING;
 	o->last_seen_ns = now;
+}
+
+/* A flow from another site whose packets now come through another gateway
+ * of that site (the first one failed, or its routers moved the flow): its
+ * replies follow, where the reply entry named the first gateway and would
+ * drop them while it is down. e is the flow's entry here, whose out_peer
+ * records the peer its packets came through; in_peer is this packet's.
+ * Both are of the site e's zone names. k is room for the key. */
+static __always_inline void gw_ct_follow_peer(struct gw_ctx *c, struct gw_ct_key *k,
+					      const struct gw_pkt *p, struct gw_ct *e,
+					      __u32 in_peer)
+{
+	struct gw_ct *o;
+
+	gw_ct_key_set(k, p, e->nat_dst, e->nat_src, e->nat_dport, e->nat_sport, 0);
+	o = gw_ctx_ct_lookup(c, k);
+	if (o && (o->flags & GW_CT_F_REPLY) && (o->flags & GW_CT_F_ENCAP) &&
+	    gw_ct_rewrites_to(o, p))
+		o->out_peer = in_peer;
+	e->out_peer = in_peer;
 }
 
 #endif

@@ -386,6 +386,7 @@ static __always_inline int gw_new_flow(struct gw_ctx *c, const struct gw_cfg *cf
 		if (!port)
 			return -GW_R_DROP_SNAT_EXHAUSTED;
 		fwd->flags = GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST | closing;
+		fwd->out_peer = in_peer; /* where its packets come through (0: here) */
 		gw_memcpy(fwd->nat_src, snat, 16);
 		fwd->nat_sport = port;
 		gw_memcpy(fwd->nat_dst, be->addr, 16);
@@ -427,6 +428,8 @@ static __always_inline int gw_ct_track(struct gw_ctx *c, const struct gw_cfg *cf
 			now = gw_ctx_now(c);
 		if (now - e->last_seen_ns > GW_CT_TOUCH_NS)
 			e->last_seen_ns = now;
+		if (zone && e->out_peer != in_peer && !(e->flags & (GW_CT_F_REPLY | GW_CT_F_ENCAP)))
+			gw_ct_follow_peer(c, &s->rk, p, e, in_peer);
 		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (GW_TCP_FIN | GW_TCP_RST))) {
 			if (!(e->flags & GW_CT_F_CLOSING)) {
 				e->flags |= GW_CT_F_CLOSING;
