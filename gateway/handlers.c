@@ -387,7 +387,7 @@ static void h_stats(void *ud, const struct gw_api_request *req, struct gw_api_re
 
 		json_object_set_new(o, "name", json_string(reason_names[i]));
 		json_object_set_new(o, "kind",
-				    json_string(i >= GW_R_FIRST_DROP ? "drop" : "verdict"));
+				    json_string(gw_reason_is_drop(i) ? "drop" : "verdict"));
 		json_object_set_new(o, "packets", json_integer(cnt[i].packets));
 		json_object_set_new(o, "bytes", json_integer(cnt[i].bytes));
 		json_object_set_new(o, "help", json_string(reason_help[i]));

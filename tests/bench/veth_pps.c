@@ -540,7 +540,7 @@ static __u64 gw_sum(struct bf_gw *gw, int drops)
 		return 0;
 	if (!drops)
 		return c[GW_R_FWD_REMOTE].packets;
-	for (i = GW_R_FIRST_DROP; i < GW_R__COUNT; i++)
+	for (i = GW_R_FIRST_DROP; i <= GW_R_LAST_DROP; i++)
 		n += c[i].packets;
 	return n;
 }

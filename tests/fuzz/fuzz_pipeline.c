@@ -177,7 +177,7 @@ static void check_result(const struct gw_result *res, const __u8 *in, size_t in_
 
 	CHECK(res->action <= GW_ACT_REDIRECT, "%s: action %u", pass, res->action);
 	CHECK(res->reason < GW_R__COUNT, "%s: reason %u", pass, res->reason);
-	CHECK((res->action == GW_ACT_DROP) == (res->reason >= GW_R_FIRST_DROP),
+	CHECK((res->action == GW_ACT_DROP) == gw_reason_is_drop(res->reason),
 	      "%s: action %u with reason %u", pass, res->action, res->reason);
 	CHECK(ctx->head <= ctx->mem_len, "%s: head %u past the end", pass, ctx->head);
 
@@ -188,8 +188,17 @@ static void check_result(const struct gw_result *res, const __u8 *in, size_t in_
 	}
 	if (res->action == GW_ACT_DROP)
 		return;
-	CHECK(res->action != GW_ACT_TX || res->reason == GW_R_PROBE_REPLY, "%s: TX reason %u", pass,
-	      res->reason);
+	CHECK(res->action != GW_ACT_TX || res->reason == GW_R_PROBE_REPLY ||
+		      res->reason == GW_R_ICMP_TOO_BIG,
+	      "%s: TX reason %u", pass, res->reason);
+	if (res->reason == GW_R_ICMP_TOO_BIG) {
+		/* an answer to the sender: an ICMP error that parses */
+		CHECK(res->action == GW_ACT_TX, "%s: ICMP too big not sent back", pass);
+		CHECK(gw_parse(out, out + len, &p) == 0, "%s: ICMP error does not parse", pass);
+		CHECK(p.proto == (p.family == GW_AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6),
+		      "%s: ICMP too big is protocol %u", pass, p.proto);
+		return;
+	}
 	CHECK(res->action != GW_ACT_PASS || is_fwd_reason(res->reason), "%s: PASS with reason %u",
 	      pass, res->reason);
 	CHECK(gw_parse(out, out + len, &p) == 0, "%s: output does not parse (reason %u)", pass,

@@ -343,6 +343,9 @@ pmtu_local_link() {
 }
 check "4 MB to site-b's client over a 1200-byte link: ICMP frag-needed from XDP, then byte for byte" \
 	pmtu_local_link
+check "... the stats count those answers as a verdict, not a drop" bash -c "
+	[[ \$('$LAB' exec --prefix $P b gw -- gwctl -o json stats |
+		jq -r '.counters[] | select(.name==\"icmp_too_big\") | .kind') == verdict ]]"
 
 # An ICMP error from the client's side: a router near site-b's client (here
 # the client itself) cannot forward the backend's segments and says so to

@@ -3,6 +3,8 @@
 #ifndef GW_ABI_REASONS_H
 #define GW_ABI_REASONS_H
 
+#include <linux/types.h>
+
 /* X(symbol, "name", "what it means") — order is ABI: append only. */
 /* clang-format off */
 #define GW_REASONS(X)                                                                   \
@@ -42,6 +44,15 @@ enum gw_reason {
 		GW_R__COUNT
 };
 
+/* The drop reasons are DROP_TRUNCATED..DROP_PROBE; ICMP_TOO_BIG, appended
+ * after them (the list is append-only), is a verdict again: the packet is
+ * answered. Ask gw_reason_is_drop(), not the order. */
 #define GW_R_FIRST_DROP GW_R_DROP_TRUNCATED
+#define GW_R_LAST_DROP	GW_R_DROP_PROBE
+
+static inline int gw_reason_is_drop(__u32 r)
+{
+	return r >= GW_R_FIRST_DROP && r <= GW_R_LAST_DROP;
+}
 
 #endif
