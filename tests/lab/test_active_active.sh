@@ -2,8 +2,9 @@
 # Two gateways in one site (active-active): site-b gets a second gateway,
 # gw2, on the same internal network and WAN. A flow lands on the same
 # backend whichever of the two receives it (their Maglev tables agree), ECMP
-# spreads the client's flows over both, and when gw1 dies the other sites
-# reach site-b through gw2.
+# spreads the client's flows over both, a flow of site-b's client that
+# moves from gw1 to gw2 gets its replies through gw2, and when gw1 dies the
+# other sites reach site-b through gw2.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
