@@ -458,7 +458,7 @@ static int remove_service(struct gw_dp *dp, const struct gw_lb_service *svc)
  * before the restart. Only where health checks run, which can bring them
  * back; an entry that is another backend's now (ids follow the config) is
  * not taken for this one's. */
-static int take_health(struct gw_dp *dp, struct gw_balancer *lb)
+static void take_health(struct gw_dp *dp, struct gw_balancer *lb)
 {
 	struct gw_backend be, want;
 	size_t i, j;
@@ -480,7 +480,6 @@ static int take_health(struct gw_dp *dp, struct gw_balancer *lb)
 				b->healthy = false;
 		}
 	}
-	return 0;
 }
 
 /* The peer ids in the running data plane's gw_peers, for
@@ -515,7 +514,9 @@ int gw_apply_take_over(struct gw_dp *dp, struct gw_balancer *lb)
 {
 	int r = take_peer_ids(dp, lb);
 
-	return r ? r : take_health(dp, lb);
+	if (!r)
+		take_health(dp, lb);
+	return r;
 }
 
 int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_what)
@@ -557,8 +558,11 @@ int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_wh
 	r = 0;
 	what = "removing services";
 	removed = calloc(lb->n_services ? lb->n_services : 1, sizeof(*removed));
-	if (!removed)
+	if (!removed) {
+		if (!first)
+			*ret_what = what;
 		return first ? first : -ENOMEM;
+	}
 	n = gw_lb_gc_services(lb, removed);
 	for (i = 0; i < n; i++) {
 		if (!r)

@@ -233,7 +233,8 @@ static struct gw_lb_backend *backend_from_body(struct gw_daemon *d, json_t *body
 	char name[INET6_ADDRSTRLEN + 16];
 	struct gw_lb_service *s;
 	struct gw_lb_backend *b;
-	size_t i, n = 0;
+	bool found;
+	size_t i;
 
 	if (!svc_name || !be_name || (site_j && !site)) {
 		gw_api_reply_error(resp, 400,
@@ -247,20 +248,21 @@ static struct gw_lb_backend *backend_from_body(struct gw_daemon *d, json_t *body
 		return NULL;
 	}
 	b = gw_lb_backend_find(s, be_name, site ? site : d->cfg->site.name);
-	for (i = 0, n = 0; !b && !site && i < s->n_backends; i++) {
+	found = b != NULL; /* in the named site, or this one */
+	for (i = 0; !site && !found && i < s->n_backends; i++) {
 		gw_lb_backend_name(&s->backends[i], name, sizeof(name));
-		if (strcmp(name, be_name) == 0 && n++)
-			break;
+		if (strcmp(name, be_name) != 0)
+			continue;
+		if (b) {
+			gw_api_reply_error(
+				resp, 409,
+				"service \"%s\" has backend \"%s\" in more than one other "
+				"site: name one with \"site\"",
+				svc_name, be_name);
+			return NULL;
+		}
+		b = &s->backends[i];
 	}
-	if (n > 1) {
-		gw_api_reply_error(resp, 409,
-				   "service \"%s\" has backend \"%s\" in more than one other site: "
-				   "name one with \"site\"",
-				   svc_name, be_name);
-		return NULL;
-	}
-	if (!b && !site)
-		b = gw_lb_backend_find(s, be_name, NULL);
 	if (!b) {
 		gw_api_reply_error(resp, 404,
 				   "service \"%s\" has no backend \"%s\"%s%s (use ADDR:PORT)",

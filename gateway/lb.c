@@ -187,6 +187,12 @@ fail:
 	return NULL;
 }
 
+/* Is p the gateway of site site_id at addr? */
+static bool peer_is(const struct gw_lb_peer *p, uint16_t site_id, const struct gw_ip *addr)
+{
+	return p->site_id == site_id && memcmp(&p->addr, addr, sizeof(*addr)) == 0;
+}
+
 static bool slot_free(const struct gw_lb_peer *p)
 {
 	return !p->configured && !p->learned && !p->held;
@@ -219,8 +225,7 @@ int gw_balancer_take_peer_ids(struct gw_balancer *lb, const struct gw_lb_peer_id
 			continue;
 		p = &peers[ids[i].id - 1];
 		for (j = 0; j < lb->n_peers; j++)
-			if (!placed[j] && lb->peers[j].site_id == ids[i].site_id &&
-			    memcmp(&lb->peers[j].addr, &ids[i].addr, sizeof(ids[i].addr)) == 0)
+			if (!placed[j] && peer_is(&lb->peers[j], ids[i].site_id, &ids[i].addr))
 				break;
 		if (j < lb->n_peers) {
 			*p = lb->peers[j];
@@ -260,8 +265,7 @@ static const struct gw_lb_peer *peer_listed(const struct gw_lb_peer *peers, size
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (peers[i].configured && peers[i].site_id == p->site_id &&
-		    memcmp(&peers[i].addr, &p->addr, sizeof(p->addr)) == 0)
+		if (peers[i].configured && peer_is(&peers[i], p->site_id, &p->addr))
 			return &peers[i];
 	return NULL;
 }
@@ -486,8 +490,7 @@ static struct gw_lb_peer *peer_find(struct gw_balancer *lb, uint16_t site_id,
 	size_t i;
 
 	for (i = 0; i < lb->n_peers; i++)
-		if (lb->peers[i].site_id == site_id &&
-		    memcmp(&lb->peers[i].addr, addr, sizeof(*addr)) == 0)
+		if (peer_is(&lb->peers[i], site_id, addr))
 			return &lb->peers[i];
 	return NULL;
 }
