@@ -77,7 +77,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
 # --- userspace -------------------------------------------------------------
-HDRS := $(wildcard include/gw/*.h include/gw/abi/*.h include/gw/pipeline/*.h cluster-sync/*.h gateway/gwctl/*.h)
+HDRS := $(wildcard include/gw/*.h include/gw/abi/*.h include/gw/pipeline/*.h cluster-sync/*.h gateway/*.h gateway/gwctl/*.h)
 
 $(BUILD)/%.o: %.c $(HDRS) | $(BPF_SKELS)
 	@mkdir -p $(@D)
