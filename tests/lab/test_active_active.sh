@@ -3,8 +3,9 @@
 # gw2, on the same internal network and WAN. A flow lands on the same
 # backend whichever of the two receives it (their Maglev tables agree), ECMP
 # spreads the client's flows over both, a flow of site-b's client that
-# moves from gw1 to gw2 gets its replies through gw2, and when gw1 dies the
-# other sites reach site-b through gw2.
+# moves from gw1 to gw2 gets its replies through gw2 (a UDP flow, and a TCP
+# stream that must go on without a reset or a lost byte), and when gw1 dies
+# the other sites reach site-b through gw2.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -29,6 +30,7 @@ CONF2=$RUN/site-b-gw2.conf
 in2() { ip netns exec "$NS2" "$@"; }
 gwctl2() { "$REPO/build/gwctl" --socket "$SOCK2" "$@"; }
 gwctl_b1() { "$LAB" exec --prefix "$P" b gw -- gwctl "$@"; }
+gwctl_a() { "$LAB" exec --prefix "$P" a gw -- gwctl "$@"; }
 counter() { # SOCKET-CMD... NAME: a data-plane counter
 	local name=${*: -1}
 	"${@:1:$#-1}" -o json stats | jq -r ".counters[] | select(.name == \"$name\") | .packets"
@@ -190,6 +192,89 @@ client_side_failover() {
 both_b_gateways_up() { [[ $(site_b_gateways a) == 2 ]]; }
 check "a site-b client's flow to site-a moves from gw1 to gw2 when gw1 dies: the replies follow" \
 	client_side_failover
+
+# The same move for a TCP stream. Site-b's client sends 10 MiB of random
+# bytes, paced over a few seconds, to stream-a (10.100.0.17:5001, served by
+# site-a's backend1 only), which keeps what it gets and echoes it back. Once
+# echoed bytes come back through gw1, the flow moves to gw2 and gw1's link
+# goes down. While it stays down, 1 MiB more must come back (none of it can
+# have passed gw1), the stream must end without a reset, and both ends must
+# hold every byte sent, unchanged. Without the replies following gw2 the
+# backend's data and ACKs go to gw1 and the stream stalls.
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+grew_to() { (($(size_of "$1") >= $2)); }
+site_a_up_at() { # GWCTL-CMD...: that gateway of site-b probes site-a's gateway up
+	[[ $("$@" -o json sites | jq -r '.sites[] | select(.name == "site-a") | .gateways_up') == 1 ]]
+}
+client_side_tcp_failover() {
+	local chunks=160 total s0=0 s1=0 t0 t1="" srv cli rc_srv=0 rc_cli=0 r=0 a2 b2 na nb
+	local moved="" intact=yes
+	total=$((chunks * 65536))
+	rm -f "$RUN"/tcp-*
+	head -c "$total" /dev/urandom >"$RUN/tcp-blob"
+	# both of site-b's gateways reach site-a again after the check above
+	if ! wait_until 15 site_a_up_at gwctl_b1 || ! wait_until 15 site_a_up_at gwctl2; then
+		echo "site-b's gateways do not both see site-a's gateway up"
+		return 1
+	fi
+	"$LAB" exec --prefix "$P" a backend1 -- timeout 120 socat -t 30 TCP-LISTEN:5001,reuseaddr \
+		SYSTEM:"tee $RUN/tcp-srv" 2>"$RUN/tcp-srv.err" &
+	srv=$!
+	wait_until 5 "$LAB" exec --prefix "$P" a backend1 -- sh -c 'ss -ltn | grep -q ":5001 "' || r=1
+	"$LAB" exec --prefix "$P" b client -- ip route replace 10.100.0.17/32 via 10.2.0.1
+	"$LAB" exec --prefix "$P" b client -- timeout 120 socat -t 30 - TCP:10.100.0.17:5001 \
+		< <(for ((i = 0; i < chunks; i++)); do
+			dd if="$RUN/tcp-blob" bs=65536 skip="$i" count=1 status=none || break
+			sleep 0.02
+		done) >"$RUN/tcp-cli" 2>"$RUN/tcp-cli.err" &
+	cli=$!
+	if ((r == 0)) && wait_until 10 grew_to "$RUN/tcp-cli" 1; then
+		a2=$(counter gwctl2 reply_local)
+		na=$(counter gwctl_a drop_no_peer)
+		"$LAB" exec --prefix "$P" b client -- ip route replace 10.100.0.17/32 via 10.2.0.2
+		ip -n "$P-b-gw" link set ext0 down
+		t0=$(now_ms)
+		s0=$(size_of "$RUN/tcp-cli")
+		if wait_until 20 grew_to "$RUN/tcp-cli" $((s0 + 1048576)); then
+			t1=$(now_ms)
+			# the rest of the stream, still with gw1's link down
+			wait_until 60 not kill -0 "$cli" || r=1
+		else
+			r=1
+		fi
+		b2=$(counter gwctl2 reply_local)
+		nb=$(counter gwctl_a drop_no_peer)
+		s1=$(size_of "$RUN/tcp-cli")
+		moved="$s0 bytes echoed before gw1's link went down, $((s1 - s0)) after"
+		moved+="${t1:+ (the first MiB $((t1 - t0)) ms after)}; gw2 delivered $((b2 - a2))"
+		moved+=" replies; site-a dropped $((nb - na)) for want of a peer"
+		ip -n "$P-b-gw" link set ext0 up
+	else
+		echo "no echoed bytes through gw1 within 10 s"
+		r=1
+	fi
+	# the server ends when the client's half of the stream has: a stream
+	# that failed, or a server still running, is cut here
+	if ((r != 0)) || ! wait_until 10 not kill -0 "$srv"; then
+		r=1
+		kill "$cli" "$srv" 2>/dev/null || true
+	fi
+	wait "$cli" || rc_cli=$?
+	wait "$srv" || rc_srv=$?
+	"$LAB" exec --prefix "$P" b client -- ip route del 10.100.0.17/32
+	cat "$RUN/tcp-cli.err" "$RUN/tcp-srv.err"
+	grep -qi reset "$RUN/tcp-cli.err" "$RUN/tcp-srv.err" && r=1
+	cmp -s "$RUN/tcp-blob" "$RUN/tcp-srv" || intact=no
+	cmp -s "$RUN/tcp-blob" "$RUN/tcp-cli" || intact=no
+	[[ $intact == yes ]] && ((rc_cli == 0 && rc_srv == 0)) || r=1
+	wait_until 15 both_b_gateways_up || r=1
+	echo "${moved:+$moved; }of $total bytes sent the backend got $(size_of "$RUN/tcp-srv")" \
+		"and echoed $(size_of "$RUN/tcp-cli") back, byte for byte: $intact;" \
+		"client exit $rc_cli, server exit $rc_srv"
+	return "$r"
+}
+check "a site-b client's TCP stream to site-a moves from gw1 to gw2 when gw1 dies: 0 bytes lost, no reset" \
+	client_side_tcp_failover
 
 # gw1 dies: site-a's flows to site-b go to gw2 instead (not to another site).
 gw1_dies() {
