@@ -261,11 +261,24 @@ static void test_peer_down_leaves_cache(void **state)
 	gwt_ctx_free(c);
 }
 
+/* s's packet as the peer gateway at peer_addr tunnels it to us. */
+static size_t tunnelled4(__u8 *f, __be32 peer_addr, struct gwt_spec *s)
+{
+	__u8 inner[GWT_PKT_MAX], o[12];
+	size_t n;
+
+	s->no_eth = 1;
+	n = gwt_build(inner, GWT_PKT_MAX, s);
+	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
+	return gwt_build_geneve(f, GWT_PKT_MAX, peer_addr, GWT_EXT4, 51234, GW_GENEVE_PORT,
+				GWT_PEER_SITE, o, 12, inner, n);
+}
+
 /* Replies that come back through the tunnel are cached under the peer's
  * zone; UDP is cached. */
 static void test_decap_and_udp(void **state)
 {
-	__u8 f[GWT_PKT_MAX], inner[GWT_PKT_MAX], o[12], out[GWT_PKT_MAX];
+	__u8 f[GWT_PKT_MAX], out[GWT_PKT_MAX];
 	struct gw_result res;
 	struct gw_ctx *c = cache_on();
 	size_t len = tcp4(f, GWT_CLIENT4, CPORT, GWT_VIP4_REMOTE, 443, GW_TCP_SYN, 0), n;
@@ -274,11 +287,8 @@ static void test_decap_and_udp(void **state)
 	fib_run(c, 0, f, len, &res);
 	s = spec4(IPPROTO_TCP, GWT_VIP4_REMOTE, 443, GWT_CLIENT4, CPORT);
 	s.tcp_flags = GW_TCP_ACK;
-	s.no_eth = 1;
-	n = gwt_build(inner, GWT_PKT_MAX, &s);
-	gwt_opt_identity(o, GWT_ID_PEER, GWT_PEER_SITE);
-	len = gwt_build_geneve(f, GWT_PKT_MAX, GWT_PEER4, GWT_EXT4, 51234, GW_GENEVE_PORT,
-			       GWT_PEER_SITE, o, 12, inner, n);
+	len = tunnelled4(f, GWT_PEER4, &s);
+	n = len - GW_TUNNEL_OVERHEAD - 14;
 	assert_int_equal(fib_run(c, 1, f, len, &res), 1);
 	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
 	memcpy(out, gwt_packet(c), n + 14);
@@ -297,6 +307,51 @@ static void test_decap_and_udp(void **state)
 	assert_int_equal(fib_run(c, 0, f, len, &res), 0);
 	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
 
+	gwt_ctx_free(c);
+}
+
+/* Active-active: another site's client whose packets move from one of its
+ * gateways to the other (the first failed, its routers noticed before our
+ * probes did) has its replies sent to the second from the next packet on,
+ * though the flow is cached: the cache does not serve a packet that comes
+ * through another gateway than the one it recorded. */
+static void test_peer_flow_moves_gateway(void **state)
+{
+	const __be32 peer2 = GWT_IP4(192, 0, 2, 3);
+	__u8 f[GWT_PKT_MAX], r[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = cache_on();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_REMOTE_CLIENT4, CPORT, GWT_VIP4, 80);
+	struct gw_pkt p;
+	size_t len, rlen;
+	__be32 dst;
+
+	assert_int_equal(gwt_peer_set(c, 2, peer2, GWT_PEER_SITE, GW_PEER_F_UP), 0);
+	s.tcp_flags = GW_TCP_SYN;
+	len = tunnelled4(f, GWT_PEER4, &s);
+	fib_run(c, 1, f, len, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(parse_exact(gwt_packet(c), gwt_packet_len(c), &p), 0);
+	rlen = tcp4(r, GWT_BE4, GWT_BE_PORT, GWT_INT4, gw_ntohs(p.sport), GW_TCP_ACK, 0);
+	s.tcp_flags = GW_TCP_ACK;
+	len = tunnelled4(f, GWT_PEER4, &s);
+	assert_int_equal(fib_run(c, 1, f, len, &res), 1);
+	assert_int_equal(fib_run(c, 1, f, len, &res), 0); /* cached */
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+
+	/* through the second gateway: conntrack, then cached again */
+	len = tunnelled4(f, peer2, &s);
+	assert_int_equal(fib_run(c, 1, f, len, &res), 1);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(fib_run(c, 1, f, len, &res), 0);
+	/* and the backend's replies go to it, the first one already */
+	fib_run(c, 0, r, rlen, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_REMOTE);
+	memcpy(&dst, gwt_packet(c) + 14 + 16, 4);
+	assert_int_equal(dst, peer2);
+	fib_run(c, 0, r, rlen, &res);
+	memcpy(&dst, gwt_packet(c) + 14 + 16, 4);
+	assert_int_equal(dst, peer2);
 	gwt_ctx_free(c);
 }
 
@@ -449,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_longer_packet_asks_fib),
 		cmocka_unit_test(test_peer_down_leaves_cache),
 		cmocka_unit_test(test_decap_and_udp),
+		cmocka_unit_test(test_peer_flow_moves_gateway),
 		cmocka_unit_test(test_ipv6_nat_both_ways),
 		cmocka_unit_test(test_two_way),
 	};

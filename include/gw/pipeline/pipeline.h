@@ -459,8 +459,14 @@ static __always_inline int gw_ct_track(struct gw_ctx *c, const struct gw_cfg *cf
 /* A packet of a flow in the flow cache: 1 when the slot serves it (s->fwd
  * then holds the entry to apply), 0 when it must take the conntrack path. */
 static __always_inline int gw_flowc_serves(struct gw_ctx *c, struct gw_scratch *s,
-					   const struct gw_flowc_head *f, const int w)
+					   const struct gw_flowc_head *f, const int w, __u16 zone,
+					   __u32 in_peer)
 {
+	/* Another site's client whose packets now come through another of its
+	 * gateways: conntrack moves the replies there (gw_ct_follow_peer).
+	 * Served from here, they would go to the old one until the slot aged. */
+	if (zone && f->out_peer != in_peer && !(f->ct_flags & (GW_CT_F_REPLY | GW_CT_F_ENCAP)))
+		return 0;
 	if (f->ct_flags & GW_CT_F_ENCAP) {
 		const struct gw_peer *peer = gw_ctx_peer(c, f->out_peer);
 
@@ -504,9 +510,9 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 			b4 = gw_ctx_flowc(c, idx | 1u);
 			hit = gw_flowc_probe(a4 ? &a4->h : 0, b4 ? &b4->h : 0, 1, p, zone, epoch,
 					     stamp, &fill);
-			if (hit == 0 && a4 && gw_flowc_serves(c, s, &a4->h, 1))
+			if (hit == 0 && a4 && gw_flowc_serves(c, s, &a4->h, 1, zone, in_peer))
 				hop = &a4->h;
-			else if (hit == 1 && b4 && gw_flowc_serves(c, s, &b4->h, 1))
+			else if (hit == 1 && b4 && gw_flowc_serves(c, s, &b4->h, 1, zone, in_peer))
 				hop = &b4->h;
 			slot = 0;
 		} else {
@@ -514,9 +520,9 @@ static __always_inline int gw_flow(struct gw_ctx *c, const struct gw_cfg *cfg, s
 			b6 = gw_ctx_flowc6(c, idx | 1u);
 			hit = gw_flowc_probe(a6 ? &a6->h : 0, b6 ? &b6->h : 0, 4, p, zone, epoch,
 					     stamp, &fill);
-			if (hit == 0 && a6 && gw_flowc_serves(c, s, &a6->h, 4))
+			if (hit == 0 && a6 && gw_flowc_serves(c, s, &a6->h, 4, zone, in_peer))
 				hop = &a6->h;
-			else if (hit == 1 && b6 && gw_flowc_serves(c, s, &b6->h, 4))
+			else if (hit == 1 && b6 && gw_flowc_serves(c, s, &b6->h, 4, zone, in_peer))
 				hop = &b6->h;
 			slot = GW_FC6;
 		}
