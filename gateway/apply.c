@@ -571,6 +571,11 @@ int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_wh
 		prune = true;
 	}
 	free(removed);
+	/* The tables are written (those that could be): the ids of backends
+	 * removed before may be given out again where no table names them
+	 * now. Not while a removed service's tables failed to go. */
+	if (!r)
+		gw_lb_release_ids(lb);
 	if (!r && prune) {
 		what = "removing stale services";
 		r = gw_dp_svc_prune(dp, svc_keep, lb);

@@ -323,6 +323,86 @@ static const char *site_c_export =
 	"{\"site_id\": 3, \"gateways\": [{\"name\": \"gw1\", \"address\": \"10.255.0.3\"}],"
 	" \"services\": []}";
 
+/* Which backend (service, site, address) each backend id names. */
+struct id_owners {
+	char name[64][96];
+};
+
+static void id_owners_take(struct fx *f, struct id_owners *o)
+{
+	size_t i, j;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < f->d.lb->n_services; i++) {
+		const struct gw_lb_service *s = f->d.lb->services[i];
+
+		for (j = 0; j < s->n_backends; j++) {
+			char *n = o->name[s->backends[j].id];
+			int k = snprintf(n, 96, "%s|%s|", s->name, s->backends[j].site);
+
+			gw_lb_backend_name(&s->backends[j], n + k, 96 - k);
+		}
+	}
+}
+
+/* The inner map the data plane has in a Maglev slot (0: none). */
+static uint32_t maglev_table_id(uint32_t slot)
+{
+	int fd = pinned("gw_maglev");
+	uint32_t id = 0;
+
+	if (bpf_map_lookup_elem(fd, &slot, &id))
+		id = 0;
+	close(fd);
+	return id;
+}
+
+/* One push of a site is one batch of map writes, service after service:
+ * no backend in it takes an id that another backend had before it (a
+ * table not written yet would send that one's flows to it), and a backend
+ * exported again keeps its id, so a repeated export swaps no table. The
+ * ids freed by a push are given out again by the next. */
+static void test_export_ids_not_reused_in_batch(void **state)
+{
+	static const char *export2 =
+		"{\"site_id\": 2, \"gateways\": [{\"name\": \"gw1\", \"address\": "
+		"\"10.255.0.2\"}], \"services\": ["
+		" {\"name\": \"b-only\", \"vips\": [\"10.100.0.50\"], \"ports\": [\"80/tcp\"], "
+		"\"backends\": [{\"address\": \"10.2.0.23\", \"port\": 80, \"weight\": 100, "
+		"\"healthy\": true}, {\"address\": \"10.2.0.22\", \"port\": 80, \"weight\": "
+		"100, \"healthy\": true}]}]}";
+	struct id_owners *before = calloc(1, sizeof(*before));
+	struct id_owners *after = calloc(1, sizeof(*after));
+	struct gw_lb_service *s;
+	uint32_t slot, table, id;
+	struct fx *f;
+
+	(void)state;
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_int_equal(write_conf(PEER_B, NULL), 0);
+	f = start();
+	remote_apply(f, "site-b", site_b_export);
+	s = gw_lb_service_find(f->d.lb, "b-only");
+	slot = GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0);
+	table = maglev_table_id(slot);
+	assert_int_not_equal(table, 0);
+	remote_apply(f, "site-b", site_b_export);
+	assert_int_equal(maglev_table_id(slot), table);
+
+	/* web's backend of site-b goes, b-only gets another */
+	id_owners_take(f, before);
+	remote_apply(f, "site-b", export2);
+	id_owners_take(f, after);
+	for (id = 0; id < 64; id++)
+		if (after->name[id][0] && before->name[id][0])
+			assert_string_equal(after->name[id], before->name[id]);
+	assert_int_equal(f->d.lb->n_retired, 0);
+	free(before);
+	free(after);
+	stop(f);
+}
+
 /* A gatewayd that starts over a running data plane gives every peer the id
  * the data plane's flows name it by, whatever order the config lists them
  * in or cluster-syncd pushes them in; until a peer is known again its
@@ -462,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_policy_removed),
 		cmocka_unit_test(test_remote_drain_kept),
 		cmocka_unit_test(test_restart_keeps_peer_ids),
+		cmocka_unit_test(test_export_ids_not_reused_in_batch),
 		cmocka_unit_test(test_bad_service_holds_no_other),
 		cmocka_unit_test(test_restart_keeps_backend_down),
 	};
