@@ -717,7 +717,8 @@ int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *o
 int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site)
 {
 	uint16_t site_id = 0;
-	size_t i;
+	size_t i, j;
+	int r = 0;
 
 	for (i = 0; i < lb->n_peers; i++) {
 		if (strcmp(lb->peers[i].site, site) == 0 && lb->peers[i].learned) {
@@ -726,11 +727,35 @@ int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site)
 			lb->peers_dirty = true;
 		}
 	}
-	/* after an export, the site has no other backends than it exported */
+	/* The config's static entries for the site came from the config, not
+	 * from the export that replaced them: they come back. One the export
+	 * had as well keeps its id and its drain. */
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *s = lb->services[i];
+
+		for (j = 0; s->conf && j < s->conf->n_backends; j++) {
+			const struct gw_backend_conf *bc = &s->conf->backends[j];
+			struct gw_lb_backend *b;
+
+			if (bc->local || strcmp(bc->site, site) != 0)
+				continue;
+			b = site_backend_get(lb, s, site, bc->site_id, &bc->address, bc->port);
+			if (!b) {
+				lb->refused++;
+				r = -ENOSPC;
+				continue;
+			}
+			b->weight = bc->weight;
+			b->healthy = true; /* as at start: nobody reports its health now */
+			b->learned = false;
+			b->listed = true;
+			s->dirty = true;
+		}
+	}
 	drop_unlisted(lb, site);
 	if (site_id)
 		mark_site_services(lb, site_id);
-	return 0;
+	return r;
 }
 
 void gw_lb_release_ids(struct gw_balancer *lb)

@@ -205,7 +205,10 @@ int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *o
  * (gw_apply_dirty); until then a new backend never takes such an id. */
 void gw_lb_release_ids(struct gw_balancer *lb);
 
-/* Forgets everything learned of a remote site (its keys left etcd). */
+/* Forgets everything learned of a remote site (its keys left etcd): its
+ * learned gateways and backends. The config's static entries for the site,
+ * which its export replaced, come back. 0, or -ENOSPC when limits.backends
+ * refused some of them (counted). */
 int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site);
 
 /* Marks a peer up or down; services with backends of its site become dirty

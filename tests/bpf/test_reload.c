@@ -403,6 +403,67 @@ static void test_export_ids_not_reused_in_batch(void **state)
 	stop(f);
 }
 
+/* Whether the table in a Maglev slot sends flows to the backend at addr:
+ * the ids of the table, read through gw_backends. */
+static bool table_names(uint32_t slot, const char *addr)
+{
+	int fd = pinned("gw_backends"), tfd;
+	uint32_t id = maglev_table_id(slot), m = 0, i, be_id;
+	struct gw_backend be;
+	bool found = false;
+
+	if (!id) {
+		close(fd);
+		return false;
+	}
+	tfd = bpf_map_get_fd_by_id(id);
+	assert_true(tfd >= 0);
+	i = 0;
+	assert_int_equal(bpf_map_lookup_elem(tfd, &i, &m), 0);
+	for (i = 1; i <= m && !found; i++) {
+		assert_int_equal(bpf_map_lookup_elem(tfd, &i, &be_id), 0);
+		assert_int_equal(bpf_map_lookup_elem(fd, &be_id, &be), 0);
+		found = be.addr[0] == inet_addr(addr);
+	}
+	close(tfd);
+	close(fd);
+	return found;
+}
+
+/* When cluster-syncd withdraws a site (DELETE /v1/remote/sites/SITE: its
+ * keys left etcd), what it exported leaves the data plane, and the
+ * config's static entries for it, which its export had replaced, are in
+ * the tables again. */
+static void test_withdrawn_site_keeps_static(void **state)
+{
+	struct gw_svc_key k = {.port = htons(80), .proto = IPPROTO_TCP, .family = GW_AF_INET};
+	char err[256] = "";
+	uint32_t slot;
+	struct fx *f;
+
+	(void)state;
+	assert_int_equal(write_conf(PEER_B, "backends = ( { service = \"web\"; address = "
+					    "\"10.2.0.31\"; port = 80; site = \"site-b\"; } );\n"),
+			 0);
+	f = start();
+	slot = GW_MAGLEV_SLOT(gw_lb_service_find(f->d.lb, "web")->id, GW_MAGLEV_CLIENT, 0);
+	assert_true(table_names(slot, "10.2.0.31"));
+	remote_apply(f, "site-b", site_b_export);
+	assert_false(table_names(slot, "10.2.0.31"));
+	assert_true(table_names(slot, "10.2.0.21"));
+	k.vip[0] = inet_addr("10.100.0.50");
+	assert_true(in_map("gw_svcs", &k));
+
+	if (gw_daemon_remote_forget(&f->d, "site-b", err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(table_names(slot, "10.2.0.31"));
+	assert_false(table_names(slot, "10.2.0.21"));
+	assert_true(table_names(slot, "10.1.0.11"));
+	assert_false(in_map("gw_svcs", &k)); /* b-only was only site-b's */
+	assert_int_equal(gw_daemon_remote_forget(&f->d, "site-b", err, sizeof(err)), -ENOENT);
+	stop(f);
+}
+
 /* A gatewayd that starts over a running data plane gives every peer the id
  * the data plane's flows name it by, whatever order the config lists them
  * in or cluster-syncd pushes them in; until a peer is known again its
@@ -543,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_remote_drain_kept),
 		cmocka_unit_test(test_restart_keeps_peer_ids),
 		cmocka_unit_test(test_export_ids_not_reused_in_batch),
+		cmocka_unit_test(test_withdrawn_site_keeps_static),
 		cmocka_unit_test(test_bad_service_holds_no_other),
 		cmocka_unit_test(test_restart_keeps_backend_down),
 	};
