@@ -596,6 +596,65 @@ static void test_bad_service_holds_no_other(void **state)
 	stop(f);
 }
 
+/* A service of the lab's kind: NAME, VIP 10.100.0.N, one local backend
+ * 10.1.0.N:80. */
+#define LOCAL_SERVICE(name, n)                                                                     \
+	"{ name = \"" name "\"; vips = [\"10.100.0." n "\"]; ports = [\"80/tcp\"];\n"              \
+	"  health = { type = \"none\"; }; backends = ( { address = \"10.1.0." n                    \
+	"\"; port = 80; } ); }"
+
+static void write_services(const char *services)
+{
+	FILE *cf = fopen(conf_path, "w");
+
+	assert_non_null(cf);
+	fprintf(cf, "%speers = ( %s );\nservices = ( %s );\n", conf_head, PEER_B, services);
+	assert_int_equal(fclose(cf), 0);
+}
+
+/* Every Maglev slot of a service id the balancer does not use is empty. */
+static void assert_unused_slots_empty(struct fx *f)
+{
+	uint32_t slot;
+
+	for (slot = 0; slot < f->d.cfg->limits.services * GW_MAGLEV_TABLES; slot++)
+		if (!f->d.lb->service_ids[slot / GW_MAGLEV_TABLES] && maglev_table_id(slot))
+			fail_msg("Maglev slot %u (service id %u, unused) still has a table", slot,
+				 slot / GW_MAGLEV_TABLES);
+}
+
+/* A service the config no longer has leaves no Maglev table behind, after
+ * a reload or a restart over the running data plane: service ids follow
+ * the config, so the services after it move down a slot and the last
+ * slots are left over. No VIP names them now, but each holds its memory
+ * and tells whoever reads the maps that a service is still balanced there. */
+static void test_removed_service_leaves_no_table(void **state)
+{
+	struct gw_lb_service *s;
+	struct fx *f;
+
+	(void)state;
+	write_services(LOCAL_SERVICE("web", "11") ", " LOCAL_SERVICE(
+		"mid", "21") ", " LOCAL_SERVICE("last", "31"));
+	f = start();
+	assert_int_equal(gw_lb_service_find(f->d.lb, "last")->id, 2);
+	assert_true(table_names(GW_MAGLEV_SLOT(2, GW_MAGLEV_CLIENT, 0), "10.1.0.31"));
+
+	write_services(LOCAL_SERVICE("web", "11") ", " LOCAL_SERVICE("last", "31"));
+	reload(f);
+	s = gw_lb_service_find(f->d.lb, "last");
+	assert_true(table_names(GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0), "10.1.0.31"));
+	assert_int_equal(maglev_table_id(GW_MAGLEV_SLOT(2, GW_MAGLEV_CLIENT, 0)), 0);
+	assert_unused_slots_empty(f);
+	crash(f);
+
+	write_services(LOCAL_SERVICE("web", "11"));
+	f = start();
+	assert_unused_slots_empty(f);
+	assert_true(table_names(GW_MAGLEV_SLOT(0, GW_MAGLEV_CLIENT, 0), "10.1.0.11"));
+	stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +664,7 @@ int main(void)
 		cmocka_unit_test(test_restart_keeps_peer_ids),
 		cmocka_unit_test(test_export_ids_not_reused_in_batch),
 		cmocka_unit_test(test_withdrawn_site_keeps_static),
+		cmocka_unit_test(test_removed_service_leaves_no_table),
 		cmocka_unit_test(test_bad_service_holds_no_other),
 		cmocka_unit_test(test_restart_keeps_backend_down),
 	};
