@@ -318,6 +318,16 @@ static bool svc_keep(const void *key, void *ud)
 	return m.found;
 }
 
+/* Keeps a Maglev slot whose service id is in use: the others' tables are
+ * what a reload or a restart left of services the config no longer has. */
+static bool maglev_keep(const void *key, void *ud)
+{
+	const struct gw_balancer *lb = ud;
+	uint32_t id = *(const uint32_t *)key / GW_MAGLEV_TABLES;
+
+	return id < lb->cfg->limits.services && lb->service_ids[id];
+}
+
 static int apply_backends(struct gw_dp *dp, const struct gw_balancer *lb,
 			  const struct gw_lb_service *svc)
 {
@@ -571,6 +581,11 @@ int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_wh
 		prune = true;
 	}
 	free(removed);
+	/* The tables are written (those that could be): the ids of backends
+	 * removed before may be given out again where no table names them
+	 * now. Not while a removed service's tables failed to go. */
+	if (!r)
+		gw_lb_release_ids(lb);
 	if (!r && prune) {
 		what = "removing stale services";
 		r = gw_dp_svc_prune(dp, svc_keep, lb);
@@ -612,6 +627,8 @@ int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balanc
 		return r;
 	*ret_what = "removing stale services";
 	r = gw_dp_svc_prune(dp, svc_keep, lb);
+	if (!r)
+		r = gw_dp_maglev_prune(dp, maglev_keep, lb);
 	if (r)
 		return r;
 	/* What a config of before allowed (a reload, or a restart over a

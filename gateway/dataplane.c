@@ -400,6 +400,11 @@ int gw_dp_svc_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), v
 	return map_prune(dp, dp->skel->maps.gw_svcs, keep, ud);
 }
 
+int gw_dp_maglev_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud)
+{
+	return map_prune(dp, dp->skel->maps.gw_maglev, keep, ud);
+}
+
 int gw_dp_policy_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud)
 {
 	return map_prune(dp, dp->skel->maps.gw_policy, keep, ud);

@@ -69,9 +69,15 @@ static struct gw_lb_backend *backend_add(struct gw_balancer *lb, struct gw_lb_se
 	return b;
 }
 
+/* Its id is retired, not freed: s's tables in the data plane name it until
+ * they are written again (gw_lb_release_ids). */
 static void backend_remove_at(struct gw_balancer *lb, struct gw_lb_service *s, size_t i)
 {
-	lb->backend_ids[s->backends[i].id] = 0;
+	uint32_t id = s->backends[i].id;
+
+	lb->backend_ids[id] = GW_LB_ID_RETIRED;
+	lb->retired_by[id] = s->id;
+	lb->n_retired++;
 	memmove(&s->backends[i], &s->backends[i + 1],
 		(s->n_backends - i - 1) * sizeof(*s->backends));
 	s->n_backends--;
@@ -107,7 +113,7 @@ void gw_lb_service_free(struct gw_balancer *lb, struct gw_lb_service *svc)
 	if (!svc)
 		return;
 	for (i = 0; i < svc->n_backends; i++)
-		lb->backend_ids[svc->backends[i].id] = 0;
+		lb->backend_ids[svc->backends[i].id] = GW_LB_ID_FREE;
 	lb->service_ids[svc->id] = 0;
 	free(svc->backends);
 	free(svc);
@@ -157,9 +163,10 @@ struct gw_balancer *gw_balancer_new(const struct gw_config *cfg)
 		goto fail;
 	lb->cfg = cfg;
 	lb->backend_ids = calloc(cfg->limits.backends, 1);
+	lb->retired_by = calloc(cfg->limits.backends, sizeof(*lb->retired_by));
 	lb->service_ids = calloc(cfg->limits.services, 1);
 	lb->peers = calloc(cfg->limits.peers, sizeof(*lb->peers));
-	if (!lb->backend_ids || !lb->service_ids || !lb->peers)
+	if (!lb->backend_ids || !lb->retired_by || !lb->service_ids || !lb->peers)
 		goto fail;
 	for (i = 0; i < cfg->n_peers && i < cfg->limits.peers; i++) {
 		const struct gw_peer_conf *pc = &cfg->peers[i];
@@ -339,6 +346,7 @@ void gw_balancer_free(struct gw_balancer *lb)
 	free(lb->services);
 	free(lb->peers);
 	free(lb->backend_ids);
+	free(lb->retired_by);
 	free(lb->service_ids);
 	free(lb);
 }
@@ -513,7 +521,9 @@ static struct gw_lb_peer *peer_slot(struct gw_balancer *lb)
 	return NULL;
 }
 
-static void forget_site_backends(struct gw_balancer *lb, const char *site, bool learned_only)
+/* Removes the backends of site that the update in progress did not list
+ * (gw_lb_backend.listed), and clears the mark of the others. */
+static void drop_unlisted(struct gw_balancer *lb, const char *site)
 {
 	size_t i, j;
 
@@ -523,15 +533,45 @@ static void forget_site_backends(struct gw_balancer *lb, const char *site, bool 
 		for (j = 0; j < s->n_backends;) {
 			struct gw_lb_backend *b = &s->backends[j];
 
-			if (!b->local && strcmp(b->site, site) == 0 &&
-			    (b->learned || !learned_only)) {
+			if (!b->local && strcmp(b->site, site) == 0 && !b->listed) {
 				backend_remove_at(lb, s, j);
 				s->dirty = true;
 				continue;
 			}
+			b->listed = false;
 			j++;
 		}
 	}
+}
+
+/* The backend of site at addr:port in s; added (healthy, with a fresh id)
+ * if s has none. One that stays keeps its id, and so its place in the
+ * tables, and its drain: whether this gateway sends it new flows is the
+ * operator's call. NULL when every backend id is taken. */
+static struct gw_lb_backend *site_backend_get(struct gw_balancer *lb, struct gw_lb_service *s,
+					      const char *site, uint16_t site_id,
+					      const struct gw_ip *addr, uint16_t port)
+{
+	struct gw_lb_backend *b;
+	size_t i;
+
+	for (i = 0; i < s->n_backends; i++) {
+		b = &s->backends[i];
+		if (!b->local && b->port == port && strcmp(b->site, site) == 0 &&
+		    memcmp(&b->addr, addr, sizeof(*addr)) == 0) {
+			b->site_id = site_id;
+			return b;
+		}
+	}
+	b = backend_add(lb, s);
+	if (!b)
+		return NULL;
+	b->addr = *addr;
+	b->port = port;
+	snprintf(b->site, sizeof(b->site), "%s", site);
+	b->site_id = site_id;
+	backend_key(b);
+	return b;
 }
 
 static void remote_gateways_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
@@ -578,78 +618,16 @@ static void remote_gateways_set(struct gw_balancer *lb, const char *site, uint16
 		mark_site_services(lb, site_id);
 }
 
-/* A backend of a remote site that an operator drained. */
-struct drained_backend {
-	const struct gw_lb_service *svc;
-	struct gw_ip addr;
-	uint16_t port;
-};
-
-/* The drained backends of site, so that a new export of it keeps the
- * operator's drains. 0 with *ret (NULL when none) and *ret_n, or -ENOMEM. */
-static int site_drained(const struct gw_balancer *lb, const char *site,
-			struct drained_backend **ret, size_t *ret_n)
-{
-	struct drained_backend *out = NULL;
-	size_t i, j, n = 0, k = 0;
-
-	for (i = 0; i < lb->n_services; i++)
-		for (j = 0; j < lb->services[i]->n_backends; j++) {
-			const struct gw_lb_backend *b = &lb->services[i]->backends[j];
-
-			n += !b->local && b->drained && strcmp(b->site, site) == 0;
-		}
-	if (n) {
-		out = calloc(n, sizeof(*out));
-		if (!out)
-			return -ENOMEM;
-	}
-	for (i = 0; i < lb->n_services && k < n; i++)
-		for (j = 0; j < lb->services[i]->n_backends; j++) {
-			const struct gw_lb_backend *b = &lb->services[i]->backends[j];
-
-			if (b->local || !b->drained || strcmp(b->site, site) != 0)
-				continue;
-			out[k].svc = lb->services[i];
-			out[k].addr = b->addr;
-			out[k].port = b->port;
-			k++;
-		}
-	*ret = out;
-	*ret_n = n;
-	return 0;
-}
-
-static bool was_drained(const struct drained_backend *d, size_t n, const struct gw_lb_service *s,
-			const struct gw_lb_backend *b)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (d[i].svc == s && d[i].port == b->port &&
-		    memcmp(&d[i].addr, &b->addr, sizeof(b->addr)) == 0)
-			return true;
-	return false;
-}
-
 int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
 			  const struct gw_lb_remote_gateway *gws, size_t n_gws,
 			  const struct gw_lb_remote_service *svcs, size_t n_svcs)
 {
-	struct drained_backend *drained = NULL;
 	bool refused = false;
-	size_t i, j, n_drained = 0;
-	int r;
+	size_t i, j;
 
 	if (!site_id || site_id == lb->cfg->site.id || strcmp(site, lb->cfg->site.name) == 0)
 		return -EINVAL;
-	r = site_drained(lb, site, &drained, &n_drained);
-	if (r)
-		return r;
 	remote_gateways_set(lb, site, site_id, gws, n_gws);
-	/* The site's export replaces whatever was known of it, the config's
-	 * static entries included: the export is the fresher view. */
-	forget_site_backends(lb, site, false);
 	for (i = 0; i < n_svcs; i++) {
 		const struct gw_lb_remote_service *rs = &svcs[i];
 		struct gw_lb_service *s = gw_lb_service_find(lb, rs->name);
@@ -677,28 +655,26 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 		}
 		for (j = 0; j < rs->n_backends; j++) {
 			const struct gw_lb_remote_backend *rb = &rs->backends[j];
-			struct gw_lb_backend *b = backend_add(lb, s);
+			struct gw_lb_backend *b =
+				site_backend_get(lb, s, site, site_id, &rb->addr, rb->port);
 
 			if (!b) {
 				lb->refused++;
 				refused = true;
-				break;
+				continue;
 			}
-			b->addr = rb->addr;
-			b->port = rb->port;
 			b->weight = rb->weight;
 			b->healthy = rb->healthy;
-			snprintf(b->site, sizeof(b->site), "%s", site);
-			b->site_id = site_id;
 			b->learned = true;
-			/* the export says what the site offers; whether this
-			 * gateway sends it new flows is the operator's call */
-			b->drained = was_drained(drained, n_drained, s, b);
-			backend_key(b);
+			b->listed = true;
 		}
 		s->dirty = true;
 	}
-	free(drained);
+	/* The site's export replaces whatever was known of it, the config's
+	 * static entries included: the export is the fresher view. Removed
+	 * last, so that no backend added above takes the id of one removed
+	 * here (the tables may still name it). */
+	drop_unlisted(lb, site);
 	return refused ? -ENOSPC : 0;
 }
 
@@ -741,7 +717,8 @@ int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *o
 int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site)
 {
 	uint16_t site_id = 0;
-	size_t i;
+	size_t i, j;
+	int r = 0;
 
 	for (i = 0; i < lb->n_peers; i++) {
 		if (strcmp(lb->peers[i].site, site) == 0 && lb->peers[i].learned) {
@@ -750,10 +727,59 @@ int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site)
 			lb->peers_dirty = true;
 		}
 	}
-	forget_site_backends(lb, site, true);
+	/* The config's static entries for the site came from the config, not
+	 * from the export that replaced them: they come back. One the export
+	 * had as well keeps its id and its drain. */
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *s = lb->services[i];
+
+		for (j = 0; s->conf && j < s->conf->n_backends; j++) {
+			const struct gw_backend_conf *bc = &s->conf->backends[j];
+			struct gw_lb_backend *b;
+
+			if (bc->local || strcmp(bc->site, site) != 0)
+				continue;
+			b = site_backend_get(lb, s, site, bc->site_id, &bc->address, bc->port);
+			if (!b) {
+				lb->refused++;
+				r = -ENOSPC;
+				continue;
+			}
+			b->weight = bc->weight;
+			b->healthy = true; /* as at start: nobody reports its health now */
+			b->learned = false;
+			b->listed = true;
+			s->dirty = true;
+		}
+	}
+	drop_unlisted(lb, site);
 	if (site_id)
 		mark_site_services(lb, site_id);
-	return 0;
+	return r;
+}
+
+void gw_lb_release_ids(struct gw_balancer *lb)
+{
+	uint32_t n = lb->cfg->limits.backends, id;
+	uint8_t *pending;
+	size_t i;
+
+	if (!lb->n_retired)
+		return;
+	/* the services whose tables still wait to be written */
+	pending = calloc(lb->cfg->limits.services, 1);
+	if (!pending)
+		return; /* the ids stay retired until the next batch */
+	for (i = 0; i < lb->n_services; i++)
+		if (lb->services[i]->dirty)
+			pending[lb->services[i]->id] = 1;
+	for (id = 0; id < n; id++) {
+		if (lb->backend_ids[id] != GW_LB_ID_RETIRED || pending[lb->retired_by[id]])
+			continue;
+		lb->backend_ids[id] = GW_LB_ID_FREE;
+		lb->n_retired--;
+	}
+	free(pending);
 }
 
 size_t gw_lb_gc_services(struct gw_balancer *lb, struct gw_lb_service **removed)

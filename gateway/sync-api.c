@@ -245,25 +245,39 @@ void gw_h_remote_put(void *ud, const struct gw_api_request *req, struct gw_api_r
 	json_decref(body);
 }
 
-void gw_h_remote_del(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+int gw_daemon_remote_forget(struct gw_daemon *d, const char *site, char *err, size_t n)
 {
-	struct gw_daemon *d = ud;
 	const char *what = "";
 	int r;
 
-	if (!json_object_get(d->remote, req->tail)) {
-		gw_api_reply_error(resp, 404, "nothing learned of site \"%s\"", req->tail);
-		return;
+	if (!json_object_get(d->remote, site)) {
+		snprintf(err, n, "nothing learned of site \"%s\"", site);
+		return -ENOENT;
 	}
-	gw_lb_remote_site_del(d->lb, req->tail);
+	if (gw_lb_remote_site_del(d->lb, site) == -ENOSPC)
+		gw_log(GW_LOG_WARN,
+		       "site %s: part of the config's static entries for it exceeds our limits "
+		       "(refused: %llu)",
+		       site, (unsigned long long)d->lb->refused);
 	r = gw_apply_dirty(d->dp, d->lb, &what);
 	if (r) {
-		gw_api_reply_error(resp, 500, "writing %s failed: %s", what, strerror(-r));
-		return;
+		snprintf(err, n, "writing %s failed: %s", what, strerror(-r));
+		return r;
 	}
-	json_object_del(d->remote, req->tail);
-	gw_log(GW_LOG_INFO, "site %s withdrawn by cluster-syncd", req->tail);
-	gw_api_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
+	json_object_del(d->remote, site);
+	gw_log(GW_LOG_INFO, "site %s withdrawn by cluster-syncd", site);
+	return 0;
+}
+
+void gw_h_remote_del(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)
+{
+	char err[256] = "";
+	int r = gw_daemon_remote_forget(ud, req->tail, err, sizeof(err));
+
+	if (r)
+		gw_api_reply_error(resp, r == -ENOENT ? 404 : 500, "%s", err);
+	else
+		gw_api_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
 }
 
 void gw_h_remote_get(void *ud, const struct gw_api_request *req, struct gw_api_response *resp)

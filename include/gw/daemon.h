@@ -60,6 +60,10 @@ void gw_h_identities(void *ud, const struct gw_api_request *req, struct gw_api_r
 /* Applies a remote site's export; err says what was wrong. 0 or -errno. */
 int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err,
 			   size_t n);
+/* Forgets what a remote site exported (its keys left etcd) and writes the
+ * result, the config's static entries for it back in; err says what went
+ * wrong. 0, -ENOENT (nothing learned of it) or -errno. */
+int gw_daemon_remote_forget(struct gw_daemon *d, const char *site, char *err, size_t n);
 const struct gw_api_route *gw_daemon_metrics_routes(size_t *ret_n);
 
 /* Writes whatever changed in the balancer to the data plane (after probes,

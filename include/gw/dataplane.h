@@ -94,6 +94,9 @@ int gw_dp_policy_set(struct gw_dp *dp, uint32_t identity, uint32_t svc_id, bool 
 /* Installs a Maglev table for service slot (svc_id * GW_MAGLEV_TABLES + t)
  * in one atomic swap; m == 0 removes it (no backend: new flows dropped). */
 int gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, uint32_t m);
+/* Empties every Maglev slot (key: __u32 slot) for which keep(key, ud) is
+ * false; an empty slot stays empty. */
+int gw_dp_maglev_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud);
 
 /* Moves the data plane's epoch on, so that no flow cache entry filled
  * before is used again. Every gw_dp_* write does it; call it when state

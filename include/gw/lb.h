@@ -32,6 +32,7 @@ struct gw_lb_backend {
 	bool drained;
 	bool healthy;		  /* local: our health checks; remote: as its site publishes */
 	bool learned;		  /* from another site's export (cluster-syncd), not the config */
+	bool listed;		  /* scratch: named again by a site's update */
 	uint32_t id;		  /* data-plane backend id */
 	uint64_t key;		  /* stable Maglev key: site|address|port */
 	uint8_t hc_rise, hc_fall; /* health-check streaks (local backends) */
@@ -109,13 +110,23 @@ struct gw_lb_remote_gateway {
 	struct gw_ip addr;
 };
 
+/* States of a backend id (gw_balancer.backend_ids). A removed backend's id
+ * is retired, not freed: the data plane's tables may name it until they are
+ * written again, and a backend that took the id meanwhile would get the
+ * flows they send there. gw_lb_release_ids frees it once they no longer can. */
+#define GW_LB_ID_FREE	 0
+#define GW_LB_ID_USED	 1
+#define GW_LB_ID_RETIRED 2
+
 struct gw_balancer {
 	const struct gw_config *cfg;
 	struct gw_lb_service **services;
 	size_t n_services;
 	struct gw_lb_peer *peers; /* peer id = index + 1 */
 	size_t n_peers;
-	uint8_t *backend_ids; /* 1 = in use, limits.backends of them */
+	uint8_t *backend_ids; /* GW_LB_ID_*, limits.backends of them */
+	uint32_t *retired_by; /* a retired backend id: the service id whose tables named it */
+	size_t n_retired;
 	uint8_t *service_ids; /* 1 = in use, limits.services of them */
 	uint64_t version;     /* bumped whenever what this site exports changes */
 	bool peers_dirty;
@@ -175,8 +186,9 @@ size_t gw_lb_select(const struct gw_balancer *lb, const struct gw_lb_service *sv
 /* Replaces what is known of remote site `site` (id site_id) from its export:
  * its gateways become peers, its backends those of the named services
  * (services only it has are created), everything else of that site learned
- * before is forgotten. Marks changed services dirty. 0 or -errno (-ENOSPC
- * when a limit refused part of it: the rest is applied and counted). */
+ * before is forgotten. A backend it still lists keeps its id (and its
+ * drain). Marks changed services dirty. 0 or -errno (-ENOSPC when a limit
+ * refused part of it: the rest is applied and counted). */
 int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
 			  const struct gw_lb_remote_gateway *gws, size_t n_gws,
 			  const struct gw_lb_remote_service *svcs, size_t n_svcs);
@@ -187,7 +199,16 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
  * holds when the exports are applied to lb again. 0 or -ENOSPC, -ENOMEM. */
 int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old);
 
-/* Forgets everything learned of a remote site (its keys left etcd). */
+/* Frees the retired backend ids that no Maglev table of the data plane can
+ * name any more: those of services whose tables were written since (not
+ * dirty), or that were removed. For the end of a batch of map writes
+ * (gw_apply_dirty); until then a new backend never takes such an id. */
+void gw_lb_release_ids(struct gw_balancer *lb);
+
+/* Forgets everything learned of a remote site (its keys left etcd): its
+ * learned gateways and backends. The config's static entries for the site,
+ * which its export replaced, come back. 0, or -ENOSPC when limits.backends
+ * refused some of them (counted). */
 int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site);
 
 /* Marks a peer up or down; services with backends of its site become dirty

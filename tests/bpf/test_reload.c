@@ -323,6 +323,147 @@ static const char *site_c_export =
 	"{\"site_id\": 3, \"gateways\": [{\"name\": \"gw1\", \"address\": \"10.255.0.3\"}],"
 	" \"services\": []}";
 
+/* Which backend (service, site, address) each backend id names. */
+struct id_owners {
+	char name[64][96];
+};
+
+static void id_owners_take(struct fx *f, struct id_owners *o)
+{
+	size_t i, j;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < f->d.lb->n_services; i++) {
+		const struct gw_lb_service *s = f->d.lb->services[i];
+
+		for (j = 0; j < s->n_backends; j++) {
+			char *n = o->name[s->backends[j].id];
+			int k = snprintf(n, 96, "%s|%s|", s->name, s->backends[j].site);
+
+			gw_lb_backend_name(&s->backends[j], n + k, 96 - k);
+		}
+	}
+}
+
+/* The inner map the data plane has in a Maglev slot (0: none). */
+static uint32_t maglev_table_id(uint32_t slot)
+{
+	int fd = pinned("gw_maglev");
+	uint32_t id = 0;
+
+	if (bpf_map_lookup_elem(fd, &slot, &id))
+		id = 0;
+	close(fd);
+	return id;
+}
+
+/* One push of a site is one batch of map writes, service after service:
+ * no backend in it takes an id that another backend had before it (a
+ * table not written yet would send that one's flows to it), and a backend
+ * exported again keeps its id, so a repeated export swaps no table. The
+ * ids freed by a push are given out again by the next. */
+static void test_export_ids_not_reused_in_batch(void **state)
+{
+	static const char *export2 =
+		"{\"site_id\": 2, \"gateways\": [{\"name\": \"gw1\", \"address\": "
+		"\"10.255.0.2\"}], \"services\": ["
+		" {\"name\": \"b-only\", \"vips\": [\"10.100.0.50\"], \"ports\": [\"80/tcp\"], "
+		"\"backends\": [{\"address\": \"10.2.0.23\", \"port\": 80, \"weight\": 100, "
+		"\"healthy\": true}, {\"address\": \"10.2.0.22\", \"port\": 80, \"weight\": "
+		"100, \"healthy\": true}]}]}";
+	struct id_owners *before = calloc(1, sizeof(*before));
+	struct id_owners *after = calloc(1, sizeof(*after));
+	struct gw_lb_service *s;
+	uint32_t slot, table, id;
+	struct fx *f;
+
+	(void)state;
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_int_equal(write_conf(PEER_B, NULL), 0);
+	f = start();
+	remote_apply(f, "site-b", site_b_export);
+	s = gw_lb_service_find(f->d.lb, "b-only");
+	slot = GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0);
+	table = maglev_table_id(slot);
+	assert_int_not_equal(table, 0);
+	remote_apply(f, "site-b", site_b_export);
+	assert_int_equal(maglev_table_id(slot), table);
+
+	/* web's backend of site-b goes, b-only gets another */
+	id_owners_take(f, before);
+	remote_apply(f, "site-b", export2);
+	id_owners_take(f, after);
+	for (id = 0; id < 64; id++)
+		if (after->name[id][0] && before->name[id][0])
+			assert_string_equal(after->name[id], before->name[id]);
+	assert_int_equal(f->d.lb->n_retired, 0);
+	free(before);
+	free(after);
+	stop(f);
+}
+
+/* Whether the table in a Maglev slot sends flows to the backend at addr:
+ * the ids of the table, read through gw_backends. */
+static bool table_names(uint32_t slot, const char *addr)
+{
+	int fd = pinned("gw_backends"), tfd;
+	uint32_t id = maglev_table_id(slot), m = 0, i, be_id;
+	struct gw_backend be;
+	bool found = false;
+
+	if (!id) {
+		close(fd);
+		return false;
+	}
+	tfd = bpf_map_get_fd_by_id(id);
+	assert_true(tfd >= 0);
+	i = 0;
+	assert_int_equal(bpf_map_lookup_elem(tfd, &i, &m), 0);
+	for (i = 1; i <= m && !found; i++) {
+		assert_int_equal(bpf_map_lookup_elem(tfd, &i, &be_id), 0);
+		assert_int_equal(bpf_map_lookup_elem(fd, &be_id, &be), 0);
+		found = be.addr[0] == inet_addr(addr);
+	}
+	close(tfd);
+	close(fd);
+	return found;
+}
+
+/* When cluster-syncd withdraws a site (DELETE /v1/remote/sites/SITE: its
+ * keys left etcd), what it exported leaves the data plane, and the
+ * config's static entries for it, which its export had replaced, are in
+ * the tables again. */
+static void test_withdrawn_site_keeps_static(void **state)
+{
+	struct gw_svc_key k = {.port = htons(80), .proto = IPPROTO_TCP, .family = GW_AF_INET};
+	char err[256] = "";
+	uint32_t slot;
+	struct fx *f;
+
+	(void)state;
+	assert_int_equal(write_conf(PEER_B, "backends = ( { service = \"web\"; address = "
+					    "\"10.2.0.31\"; port = 80; site = \"site-b\"; } );\n"),
+			 0);
+	f = start();
+	slot = GW_MAGLEV_SLOT(gw_lb_service_find(f->d.lb, "web")->id, GW_MAGLEV_CLIENT, 0);
+	assert_true(table_names(slot, "10.2.0.31"));
+	remote_apply(f, "site-b", site_b_export);
+	assert_false(table_names(slot, "10.2.0.31"));
+	assert_true(table_names(slot, "10.2.0.21"));
+	k.vip[0] = inet_addr("10.100.0.50");
+	assert_true(in_map("gw_svcs", &k));
+
+	if (gw_daemon_remote_forget(&f->d, "site-b", err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(table_names(slot, "10.2.0.31"));
+	assert_false(table_names(slot, "10.2.0.21"));
+	assert_true(table_names(slot, "10.1.0.11"));
+	assert_false(in_map("gw_svcs", &k)); /* b-only was only site-b's */
+	assert_int_equal(gw_daemon_remote_forget(&f->d, "site-b", err, sizeof(err)), -ENOENT);
+	stop(f);
+}
+
 /* A gatewayd that starts over a running data plane gives every peer the id
  * the data plane's flows name it by, whatever order the config lists them
  * in or cluster-syncd pushes them in; until a peer is known again its
@@ -455,6 +596,65 @@ static void test_bad_service_holds_no_other(void **state)
 	stop(f);
 }
 
+/* A service of the lab's kind: NAME, VIP 10.100.0.N, one local backend
+ * 10.1.0.N:80. */
+#define LOCAL_SERVICE(name, n)                                                                     \
+	"{ name = \"" name "\"; vips = [\"10.100.0." n "\"]; ports = [\"80/tcp\"];\n"              \
+	"  health = { type = \"none\"; }; backends = ( { address = \"10.1.0." n                    \
+	"\"; port = 80; } ); }"
+
+static void write_services(const char *services)
+{
+	FILE *cf = fopen(conf_path, "w");
+
+	assert_non_null(cf);
+	fprintf(cf, "%speers = ( %s );\nservices = ( %s );\n", conf_head, PEER_B, services);
+	assert_int_equal(fclose(cf), 0);
+}
+
+/* Every Maglev slot of a service id the balancer does not use is empty. */
+static void assert_unused_slots_empty(struct fx *f)
+{
+	uint32_t slot;
+
+	for (slot = 0; slot < f->d.cfg->limits.services * GW_MAGLEV_TABLES; slot++)
+		if (!f->d.lb->service_ids[slot / GW_MAGLEV_TABLES] && maglev_table_id(slot))
+			fail_msg("Maglev slot %u (service id %u, unused) still has a table", slot,
+				 slot / GW_MAGLEV_TABLES);
+}
+
+/* A service the config no longer has leaves no Maglev table behind, after
+ * a reload or a restart over the running data plane: service ids follow
+ * the config, so the services after it move down a slot and the last
+ * slots are left over. No VIP names them now, but each holds its memory
+ * and tells whoever reads the maps that a service is still balanced there. */
+static void test_removed_service_leaves_no_table(void **state)
+{
+	struct gw_lb_service *s;
+	struct fx *f;
+
+	(void)state;
+	write_services(LOCAL_SERVICE("web", "11") ", " LOCAL_SERVICE(
+		"mid", "21") ", " LOCAL_SERVICE("last", "31"));
+	f = start();
+	assert_int_equal(gw_lb_service_find(f->d.lb, "last")->id, 2);
+	assert_true(table_names(GW_MAGLEV_SLOT(2, GW_MAGLEV_CLIENT, 0), "10.1.0.31"));
+
+	write_services(LOCAL_SERVICE("web", "11") ", " LOCAL_SERVICE("last", "31"));
+	reload(f);
+	s = gw_lb_service_find(f->d.lb, "last");
+	assert_true(table_names(GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0), "10.1.0.31"));
+	assert_int_equal(maglev_table_id(GW_MAGLEV_SLOT(2, GW_MAGLEV_CLIENT, 0)), 0);
+	assert_unused_slots_empty(f);
+	crash(f);
+
+	write_services(LOCAL_SERVICE("web", "11"));
+	f = start();
+	assert_unused_slots_empty(f);
+	assert_true(table_names(GW_MAGLEV_SLOT(0, GW_MAGLEV_CLIENT, 0), "10.1.0.11"));
+	stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +662,9 @@ int main(void)
 		cmocka_unit_test(test_policy_removed),
 		cmocka_unit_test(test_remote_drain_kept),
 		cmocka_unit_test(test_restart_keeps_peer_ids),
+		cmocka_unit_test(test_export_ids_not_reused_in_batch),
+		cmocka_unit_test(test_withdrawn_site_keeps_static),
+		cmocka_unit_test(test_removed_service_leaves_no_table),
 		cmocka_unit_test(test_bad_service_holds_no_other),
 		cmocka_unit_test(test_restart_keeps_backend_down),
 	};

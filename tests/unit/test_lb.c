@@ -280,6 +280,57 @@ static void test_remote_drain_kept(void **state)
 	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "aac");
 }
 
+/* A site's export replaces the config's static entries for it; when the
+ * site is withdrawn (its keys left etcd), what it exported goes and the
+ * static entries are back, in every service that declares one. One it
+ * exported as well keeps its id and an operator's drain. */
+static void test_remote_site_withdrawn_keeps_static(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_remote_backend rb[2] = {
+		{.port = 80, .weight = 7, .healthy = false},
+		{.port = 80, .weight = 100, .healthy = true},
+	};
+	struct gw_lb_remote_service rs = {.backends = rb, .n_backends = 2};
+	struct gw_lb_remote_gateway gw = {.name = "gw1"};
+	static const char *const declaring[] = {"none", "local", "remote", "spill"};
+	struct gw_lb_service *none = gw_lb_service_find(f->lb, "none");
+	struct gw_lb_backend *b;
+	uint32_t id;
+	size_t i;
+
+	assert_int_equal(gw_ip_parse("10.2.0.11", &rb[0].addr), 0);
+	assert_int_equal(gw_ip_parse("10.2.0.21", &rb[1].addr), 0);
+	assert_int_equal(gw_ip_parse("10.255.0.2", &gw.addr), 0);
+	snprintf(rs.name, sizeof(rs.name), "none");
+	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-b", 2, &gw, 1, &rs, 1), 0);
+	assert_null(
+		gw_lb_backend_find(gw_lb_service_find(f->lb, "local"), "10.2.0.11:80", "site-b"));
+	b = gw_lb_backend_find(none, "10.2.0.11:80", "site-b");
+	assert_non_null(b);
+	b->drained = true;
+	id = b->id;
+
+	assert_int_equal(gw_lb_remote_site_del(f->lb, "site-b"), 0);
+	assert_null(gw_lb_backend_find(none, "10.2.0.21:80", "site-b"));
+	for (i = 0; i < sizeof(declaring) / sizeof(declaring[0]); i++) {
+		struct gw_lb_service *s = gw_lb_service_find(f->lb, declaring[i]);
+
+		b = gw_lb_backend_find(s, "10.2.0.11:80", "site-b");
+		assert_non_null(b);
+		assert_false(b->learned);
+		assert_true(b->healthy);
+		assert_int_equal(b->weight, 100); /* the config's, not the export's */
+		assert_int_equal(b->site_id, 2);
+		assert_true(s->dirty);
+	}
+	b = gw_lb_backend_find(none, "10.2.0.11:80", "site-b");
+	assert_int_equal(b->id, id);
+	assert_true(b->drained);
+	assert_string_equal(chosen(f, "remote", GW_MAGLEV_CLIENT, AF_INET), "b");
+	assert_string_equal(chosen(f, "none", GW_MAGLEV_CLIENT, AF_INET), "aac");
+}
+
 /* A reload keeps every remaining peer's id (conntrack names a flow's gateway
  * by it), frees the id of a peer no longer listed without giving it to a
  * new one (its address must leave the data plane first), and keeps what
@@ -351,6 +402,78 @@ static void test_backend_ids_bounded(void **state)
 	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-c", 3, &gw, 1, &rs, 1), -ENOSPC);
 	assert_true(f->lb->refused > 0);
 	free(rb);
+}
+
+/* A site's export as a one-backend service (name, ADDR:80). */
+static int export_one(struct fx *f, const char *svc, const char *addr)
+{
+	struct gw_lb_remote_backend rb = {.port = 80, .weight = 100, .healthy = true};
+	struct gw_lb_remote_service rs = {.backends = &rb, .n_backends = 1};
+	struct gw_lb_remote_gateway gw = {.name = "gw1"};
+
+	assert_int_equal(gw_ip_parse(addr, &rb.addr), 0);
+	assert_int_equal(gw_ip_parse("10.255.0.2", &gw.addr), 0);
+	snprintf(rs.name, sizeof(rs.name), "%s", svc);
+	return gw_lb_remote_site_set(f->lb, "site-b", 2, &gw, 1, &rs, 1);
+}
+
+/* What gw_apply_dirty does once every table is written. */
+static void tables_written(struct fx *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->lb->n_services; i++)
+		f->lb->services[i]->dirty = false;
+	gw_lb_release_ids(f->lb);
+}
+
+/* A backend id that a service's table in the data plane still names is
+ * not given to another backend before that table is written again: the
+ * new backend's entry would get the flows that table sends to the id (here
+ * another service's clients), until the table is swapped. Once the
+ * batch's tables are written the id is free again. */
+static void test_backend_id_retired_until_tables_written(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_service *none = gw_lb_service_find(f->lb, "none");
+	struct gw_lb_service *local = gw_lb_service_find(f->lb, "local");
+	uint32_t old_id, new_id;
+
+	assert_int_equal(export_one(f, "none", "10.2.0.21"), 0);
+	tables_written(f);
+	old_id = gw_lb_backend_find(none, "10.2.0.21:80", "site-b")->id;
+
+	/* none's backend goes, local gets a new one: one push, one batch */
+	assert_int_equal(export_one(f, "local", "10.2.0.31"), 0);
+	assert_null(gw_lb_backend_find(none, "10.2.0.21:80", "site-b"));
+	new_id = gw_lb_backend_find(local, "10.2.0.31:80", "site-b")->id;
+	assert_int_not_equal(new_id, old_id);
+	assert_int_equal(f->lb->backend_ids[old_id], GW_LB_ID_RETIRED);
+
+	/* none's table is not written yet (say its build failed): still held */
+	local->dirty = false;
+	gw_lb_release_ids(f->lb);
+	assert_int_equal(f->lb->backend_ids[old_id], GW_LB_ID_RETIRED);
+	tables_written(f);
+	assert_int_equal(f->lb->backend_ids[old_id], GW_LB_ID_FREE);
+	assert_int_equal(f->lb->n_retired, 0);
+}
+
+/* A backend a site exports again keeps its id, so a repeated export (one a
+ * health change elsewhere in the site) leaves its tables as they are; a
+ * static entry of the config that the export names keeps its id too. */
+static void test_backend_id_kept_across_exports(void **state)
+{
+	struct fx *f = *state;
+	struct gw_lb_service *none = gw_lb_service_find(f->lb, "none");
+	uint32_t id = gw_lb_backend_find(none, "10.2.0.11:80", "site-b")->id;
+
+	assert_int_equal(export_one(f, "none", "10.2.0.11"), 0);
+	assert_int_equal(gw_lb_backend_find(none, "10.2.0.11:80", "site-b")->id, id);
+	assert_true(gw_lb_backend_find(none, "10.2.0.11:80", "site-b")->learned);
+	tables_written(f);
+	assert_int_equal(export_one(f, "none", "10.2.0.11"), 0);
+	assert_int_equal(gw_lb_backend_find(none, "10.2.0.11:80", "site-b")->id, id);
 }
 
 /* Two gateways of one site (active-active behind ECMP) must send a flow to
@@ -436,8 +559,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peer_down_removes_site, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_site_export, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_drain_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_site_withdrawn_keeps_static, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_peer_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_ids_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_id_retired_until_tables_written, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_backend_id_kept_across_exports, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_active_active_same_tables, setup, teardown),
 	};
 
