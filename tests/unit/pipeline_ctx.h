@@ -883,7 +883,7 @@ struct gwt_spec {
 	__u8 tcp_opts_len;
 	const __u8 *payload; /* NULL: a counting pattern */
 	__u16 payload_len;
-	__u8 udp_csum_zero; /* IPv4 UDP without checksum */
+	__u8 udp_csum_zero; /* UDP without checksum (IPv6: a tunnel's, RFC 6935) */
 	__u8 no_eth;	    /* build only the IP packet (a tunnel's inner) */
 };
 
@@ -962,7 +962,7 @@ static inline size_t gwt_build(__u8 *buf, size_t cap, const struct gwt_spec *s)
 	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
 		__u16 sum = gwt_l4_csum_full(s->family, s->proto, s->src, s->dst, l4, l4_len);
 
-		if (s->proto == IPPROTO_UDP && s->family == GW_AF_INET && s->udp_csum_zero)
+		if (s->proto == IPPROTO_UDP && s->udp_csum_zero)
 			sum = 0;
 		gwt_put16(l4 + (s->proto == IPPROTO_TCP ? 16 : 6), sum);
 	}
