@@ -507,8 +507,8 @@ int main(int argc, char **argv)
 	err |= seed_write(argv[1], "ext-geneve-unknown-peer", M_EXT, f, len);
 
 	/* a probe */
-	s = seed_spec(GW_AF_INET, IPPROTO_UDP, GWT_A4(192, 0, 2, 2), 45000, GWT_A4(192, 0, 2, 1),
-		      GW_PROBE_PORT);
+	s = seed_spec(GW_AF_INET, IPPROTO_UDP, GWT_A4(192, 0, 2, 2), GW_PROBE_PORT,
+		      GWT_A4(192, 0, 2, 1), GW_PROBE_PORT);
 	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, 0, 0, 0, 0, 1};
 	s.payload_len = 24;
 	len = gwt_build(f, sizeof(f), &s);

@@ -464,8 +464,8 @@ static void test_e2e_ext_edges(void **state)
 	run(c, 1, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
 
-	/* a probe is answered in place */
-	s = spec4(IPPROTO_UDP, GWT_PEER4, 45000, GWT_EXT4, GW_PROBE_PORT);
+	/* a probe, from the probe port to it, is answered in place */
+	s = spec4(IPPROTO_UDP, GWT_PEER4, GW_PROBE_PORT, GWT_EXT4, GW_PROBE_PORT);
 	s.payload_len = sizeof(*pr);
 	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, 0, 0, 0, 0, 7};
 	len = build(f, &s);
@@ -473,15 +473,33 @@ static void test_e2e_ext_edges(void **state)
 	expect_result(&res, GW_ACT_TX, GW_R_PROBE_REPLY);
 	assert_memory_equal(gwt_packet(c), f + 6, 6);
 	assert_memory_equal(gwt_packet(c) + 6, f, 6);
-	expect_tuple(c, GWT_EXT4, GW_PROBE_PORT, GWT_PEER4, 45000);
+	expect_tuple(c, GWT_EXT4, GW_PROBE_PORT, GWT_PEER4, GW_PROBE_PORT);
 	pr = (struct gw_probe *)(gwt_packet(c) + 42);
 	assert_int_equal(gw_ntohs(pr->flags), GW_PROBE_F_REPLY);
 	assert_int_equal(gw_ntohl(pr->seq), 7);
-	/* an answer is not answered again; bad magic; short */
-	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, GW_PROBE_F_REPLY};
+	/* one from another port is not: its answer would go to that port of
+	 * the peer's, whatever listens there (a spoofed probe's aim) */
+	s.sport = 53;
 	len = build(f, &s);
 	run(c, 1, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_DROP, GW_R_DROP_PROBE);
+	s.sport = GW_PROBE_PORT + 1;
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_PROBE);
+	/* an answer to our own probe goes to gatewayd's socket, unanswered;
+	 * one from another port is nobody's; bad magic; short */
+	s.sport = GW_PROBE_PORT;
+	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, GW_PROBE_F_REPLY};
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	assert_memory_equal(gwt_packet(c), f, len);
+	s.sport = 45000;
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_PROBE);
+	s.sport = GW_PROBE_PORT;
 	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x51};
 	len = build(f, &s);
 	run(c, 1, f, len, GWT_HEADROOM, &res);
