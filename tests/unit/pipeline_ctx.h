@@ -426,6 +426,7 @@ static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f);
 struct gw_scratch;
 static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c);
 static __always_inline void gw_ctx_clamp_mss(struct gw_ctx *c, __u32 l4_off, __u32 max_mss);
+static __always_inline int gw_ctx_csum(struct gw_ctx *c, __u32 off, __u32 len);
 
 #include "gw/pipeline/pipeline.h"
 
@@ -472,6 +473,16 @@ static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c)
 static __always_inline void gw_ctx_clamp_mss(struct gw_ctx *c, __u32 l4_off, __u32 max_mss)
 {
 	gw_tcp_clamp_mss(gw_ctx_data(c), gw_ctx_data_end(c), l4_off, max_mss);
+}
+
+static __always_inline int gw_ctx_csum(struct gw_ctx *c, __u32 off, __u32 len)
+{
+	__u8 *data = gw_ctx_data(c);
+
+	if (len > GW_CSUM_SPAN_MAX || data + off + len > (__u8 *)gw_ctx_data_end(c))
+		return -1;
+	return gw_csum_fold(
+		gw_csum_words(data + off, gw_ctx_data_end(c), (__u16)len, 0, GW_CSUM_SPAN_MAX / 2));
 }
 
 /* --- building the tables ------------------------------------------------------ */

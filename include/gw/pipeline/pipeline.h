@@ -28,6 +28,13 @@
  *                                          cache slot for index, NULL when off
  *   struct gw_flowc6 *gw_ctx_flowc6(c, __u32 index);  the same for IPv6
  *   __u32 gw_ctx_epoch(c);                 the data plane's epoch (flowc.h)
+ *   void gw_ctx_clamp_mss(c, __u32 l4_off, __u32 max_mss);  gw_tcp_clamp_mss
+ *                                          on the packet (geneve.h)
+ *   int gw_ctx_csum(c, __u32 off, __u32 len);  the folded one's complement
+ *                                          sum of the packet's len bytes
+ *                                          from off (len even, at most
+ *                                          GW_CSUM_SPAN_MAX), or -1 when
+ *                                          they are not all in the packet
  */
 
 #include "gw/abi/maps.h"
