@@ -320,5 +320,6 @@ static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f);
 struct gw_scratch;
 static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c);
 static __always_inline void gw_ctx_clamp_mss(struct gw_ctx *c, __u32 l4_off, __u32 max_mss);
+static __always_inline int gw_ctx_csum(struct gw_ctx *c, __u32 off, __u32 len);
 
 #endif

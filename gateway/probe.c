@@ -298,8 +298,12 @@ struct gw_prober *gw_prober_new(uv_loop_t *loop, struct gw_balancer *lb,
 	}
 	pr->changed = changed;
 	pr->ud = ud;
+	/* from the probe port: the peers' XDP answers no probe from another
+	 * (include/gw/pipeline/pipeline.h, gw_probe_reply), and its answers
+	 * come back to it, past our own XDP */
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
+	sa.sin_port = htons(pr->o.port);
 	memcpy(&sa.sin_addr, opts->src.addr, 4);
 	uv_udp_init(loop, &pr->sock);
 	pr->sock.data = pr;

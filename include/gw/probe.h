@@ -17,7 +17,7 @@ struct gw_probe_opts {
 	uint32_t down_after;	   /* misses in a row; default 3 */
 	struct gw_ip src;	   /* this gateway's external address */
 	uint16_t site_id;
-	uint16_t port; /* the peers' probe port (GW_PROBE_PORT) */
+	uint16_t port; /* the probe port, ours and the peers' (GW_PROBE_PORT) */
 };
 
 struct gw_prober;

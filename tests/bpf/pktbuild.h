@@ -1,8 +1,9 @@
 /* Packet builder for the BPF tests: Ethernet, IPv4 (options, fragment field),
- * IPv6 (extension headers), TCP (flags, MSS option), UDP, ICMP/ICMPv6, SCTP,
- * Geneve with options, and gateway probes. Every length and checksum is
- * computed from scratch with full big-endian sums, never incrementally, so
- * expected packets do not depend on the pipeline's checksum code. */
+ * IPv6 (extension headers), TCP (flags, MSS option), UDP, ICMP/ICMPv6 (errors
+ * with the packet they quote), SCTP, Geneve with options, and gateway
+ * probes. Every length and checksum is computed from scratch with full
+ * big-endian sums, never incrementally, so expected packets do not depend
+ * on the pipeline's checksum code. */
 #ifndef GW_TESTS_PKTBUILD_H
 #define GW_TESTS_PKTBUILD_H
 
@@ -94,6 +95,8 @@ struct pb_l4 {
 	uint16_t payload_len;		/* pattern bytes after the L4 header */
 	const struct pb_probe *probe;	/* UDP payload: a gateway probe */
 	const struct pb_geneve *geneve; /* UDP payload: Geneve and its inner packet */
+	const struct pb_spec *quote;	/* ICMP error: the IP packet it quotes... */
+	uint16_t quote_len;		/* ...cut to this many bytes (0: whole) */
 };
 
 struct pb_patch {
@@ -281,6 +284,12 @@ static inline size_t pb_l4(const struct pb_l4 *l, uint8_t *p, size_t cap)
 		p[2] = p[3] = 0;
 		pb_put16(p + 4, pb_port(l->sport));
 		pb_put16(p + 6, l->seq);
+		if (l->quote) {
+			size_t q = pb_l3(l->quote, p + n, cap - n);
+
+			n += l->quote_len && l->quote_len < q ? l->quote_len : q;
+			pb_room(n + l->payload_len, cap);
+		}
 		break;
 	case IPPROTO_SCTP: /* common header only; the CRC32c is left zero */
 		n = 12;

@@ -1,6 +1,7 @@
 /* BPF_PROG_TEST_RUN suite for flows that cross sites through gw_xdp_int and
- * gw_xdp_ext: Geneve to a peer and from one, and the flow cache that sends a
- * tracked flow's packets. The rows are in xdp_tables_remote.h. */
+ * gw_xdp_ext: Geneve to a peer and from one, ICMP errors relayed to a peer,
+ * and the flow cache that sends a tracked flow's packets. The rows are in
+ * xdp_tables_remote.h. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,11 @@
 static void test_remote_backend(void **state)
 {
 	RUN_TABLE(T_REMOTE);
+}
+
+static void test_icmp_error_through_tunnel(void **state)
+{
+	RUN_TABLE(T_ICMP_RELAY);
 }
 
 static void test_geneve_in(void **state)
@@ -77,6 +83,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remote_backend),
+		cmocka_unit_test(test_icmp_error_through_tunnel),
 		cmocka_unit_test(test_geneve_in),
 		cmocka_unit_test(test_flow_cache),
 	};

@@ -49,7 +49,7 @@ static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 #define RBE2 "10.2.0.11"
 
 #define VIP1 "10.96.0.10"      /* svc 1 tcp/80, svc 2 udp/53, svc 11 sctp/80, svc 12 tcp/443 L7 */
-#define VIP6 "fd00:96::10"     /* svc 3 tcp/80 */
+#define VIP6 "fd00:96::10"     /* svc 3 tcp/80, svc 15 udp/53 */
 #define VIP_DUAL "10.96.0.100" /* svc 3 tcp/80 too: the IPv4 VIP of a dual-stack service */
 #define VIP_REMOTE "10.96.0.20" /* svc 4: a backend in site 2; svc 14 udp/53 too */
 #define VIP_REMOTE_UDP VIP_REMOTE
@@ -77,7 +77,7 @@ static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 #define MSS_TUNNEL (1500 - GW_TUNNEL_OVERHEAD - 40)
 
 /* Backend ids */
-enum { B_BE1 = 1, B_BE2, B_UDP, B_BE6, B_RBE2, B_RDOWN, B_RNOROUTE, B_NONEIGH, B_SNAT };
+enum { B_BE1 = 1, B_BE2, B_UDP, B_BE6, B_RBE2, B_RDOWN, B_RNOROUTE, B_NONEIGH, B_SNAT, B_UDP6 };
 
 /* clang-format on */
 
@@ -306,6 +306,7 @@ static int lab_fill_maps(struct hx *h, struct gw_cfg *cfg)
 	r |= svc_add(h, GW_AF_INET, VIP1, 443, IPPROTO_TCP, 12, GW_SVC_F_L7);
 	r |= svc_add(h, GW_AF_INET, VIP_MISMATCH, 80, IPPROTO_TCP, 13, 0);
 	r |= svc_add(h, GW_AF_INET, VIP_REMOTE_UDP, 53, IPPROTO_UDP, 14, 0);
+	r |= svc_add(h, GW_AF_INET6, VIP6, 53, IPPROTO_UDP, 15, 0);
 
 	r |= backend_add(h, B_BE1, GW_AF_INET, BE1, 8080, SITE, 0, 0);
 	r |= backend_add(h, B_BE2, GW_AF_INET, BE2, 8080, SITE, 0, 0);
@@ -316,6 +317,7 @@ static int lab_fill_maps(struct hx *h, struct gw_cfg *cfg)
 	r |= backend_add(h, B_RNOROUTE, GW_AF_INET, "10.5.0.11", 8080, 5, 4, GW_BE_F_REMOTE);
 	r |= backend_add(h, B_NONEIGH, GW_AF_INET, BE_NONEIGH, 8080, SITE, 0, 0);
 	r |= backend_add(h, B_SNAT, GW_AF_INET, BE2, 9090, SITE, 0, 0);
+	r |= backend_add(h, B_UDP6, GW_AF_INET6, BE6, 5353, SITE, 0, 0);
 
 	r |= peer_set(h, 1, PEER2, 2, GW_PEER_F_UP);
 	r |= peer_set(h, 2, PEER3, 3, GW_PEER_F_UP);
@@ -346,6 +348,7 @@ static int lab_fill_maps(struct hx *h, struct gw_cfg *cfg)
 	r |= maglev_set(h, 10, GW_MAGLEV_CLIENT, 0, B_SNAT);
 	r |= maglev_set(h, 13, GW_MAGLEV_CLIENT, 0, B_BE6); /* a wrong table: IPv6 backend */
 	r |= maglev_set(h, 14, GW_MAGLEV_CLIENT, 0, B_RBE2);
+	r |= maglev_set(h, 15, GW_MAGLEV_CLIENT, 1, B_UDP6);
 	return r ? -1 : 0;
 }
 

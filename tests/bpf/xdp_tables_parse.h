@@ -299,7 +299,8 @@ static const struct xcase T_EXT_NOT_OURS[] = {
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_BAD_IHL },
 };
 
-#define PROBE_FROM_PEER2 FROM_PEER2, V4(PEER2, GW_EXT), DF, .ip.id = 0x1234, UDP(40500, GW_PROBE_PORT)
+#define PROBE_FROM_PEER2 FROM_PEER2, V4(PEER2, GW_EXT), DF, .ip.id = 0x1234, \
+	UDP(GW_PROBE_PORT, GW_PROBE_PORT)
 
 static const struct xcase T_PROBE[] = {
 	{ .desc = "probe from a peer: answered in place", .prog = P_EXT,
@@ -307,22 +308,34 @@ static const struct xcase T_PROBE[] = {
 	  .verdict = XDP_TX, .egress = E_EXT0, .reason = GW_R_PROBE_REPLY,
 	  .out = &(const struct pb_spec){ .dmac = MAC_PEER2, .smac = MAC_EXT0,
 					 V4(GW_EXT, PEER2), DF, .ip.id = 0x1234,
-					 UDP(GW_PROBE_PORT, 40500), .l4.nocsum = 1,
+					 UDP(GW_PROBE_PORT, GW_PROBE_PORT), .l4.nocsum = 1,
 					 .l4.probe = &PROBE_ANSWERED } },
+	{ .desc = "probe from another port: not answered to that port", .prog = P_EXT,
+	  .in = { FROM_PEER2, V4(PEER2, GW_EXT), DF, UDP(53, GW_PROBE_PORT), .l4.probe = &PROBE },
+	  .verdict = XDP_DROP, .reason = GW_R_DROP_PROBE },
+	{ .desc = "probe from the port above the probe port: not answered", .prog = P_EXT,
+	  .in = { FROM_PEER2, V4(PEER2, GW_EXT), DF, UDP(GW_PROBE_PORT + 1, GW_PROBE_PORT),
+		  .l4.probe = &PROBE },
+	  .verdict = XDP_DROP, .reason = GW_R_DROP_PROBE },
 	{ .desc = "probe with a bad magic", .prog = P_EXT,
 	  .in = { PROBE_FROM_PEER2, .l4.probe = &PROBE_BAD_MAGIC },
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_PROBE },
 	{ .desc = "probe cut at 16 bytes", .prog = P_EXT,
 	  .in = { PROBE_FROM_PEER2, .l4.probe = &PROBE, .trunc = 42 + 16, .trunc_fix_len = 1 },
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_PROBE },
-	{ .desc = "probe that is already a reply", .prog = P_EXT,
+	{ .desc = "answer to our own probe: to gatewayd's socket, not answered again",
+	  .prog = P_EXT,
 	  .in = { PROBE_FROM_PEER2, .l4.probe = &PROBE_ANSWERED },
+	  .verdict = XDP_PASS, .reason = GW_R_PASS },
+	{ .desc = "answer from another port: nobody's", .prog = P_EXT,
+	  .in = { FROM_PEER2, V4(PEER2, GW_EXT), DF, UDP(40500, GW_PROBE_PORT),
+		  .l4.probe = &PROBE_ANSWERED },
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_PROBE },
 	{ .desc = "probe with IP options", .prog = P_EXT,
 	  .in = { PROBE_FROM_PEER2, .ip.opts_len = 4, .ip.opts = OPT_NOPS, .l4.probe = &PROBE },
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_PROBE },
 	{ .desc = "probe from an address that is no peer", .prog = P_EXT,
-	  .in = { FROM_STRANGER, V4(STRANGER, GW_EXT), UDP(40500, GW_PROBE_PORT),
+	  .in = { FROM_STRANGER, V4(STRANGER, GW_EXT), UDP(GW_PROBE_PORT, GW_PROBE_PORT),
 		  .l4.probe = &PROBE },
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_UNKNOWN_PEER },
 };

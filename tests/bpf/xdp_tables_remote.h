@@ -1,7 +1,7 @@
 /* Rows for flows that cross sites: to a backend behind a peer (Geneve out),
- * from other sites' clients (Geneve in), and the flow cache that sends a
- * tracked flow's packets. Run by test_xdp_remote.c; test_xdp_parse.c's
- * coverage check walks them too. */
+ * from other sites' clients (Geneve in), ICMP errors relayed to a peer, and
+ * the flow cache that sends a tracked flow's packets. Run by
+ * test_xdp_remote.c; test_xdp_parse.c's coverage check walks them too. */
 #ifndef GW_TESTS_XDP_TABLES_REMOTE_H
 #define GW_TESTS_XDP_TABLES_REMOTE_H
 
@@ -62,6 +62,71 @@ static void epoch_moves(struct hx *h)
 static void expect_icmp4_too_big(const struct pb_pkt *in, struct pb_pkt *want)
 {
 	icmp4_too_big(in, want, 1500 - 48);
+}
+
+static void tunnel_mtu(struct hx *h, uint16_t mtu)
+{
+	T->cfg.tunnel_mtu = mtu;
+	must(set_cfg(h, &T->cfg), "cfg");
+}
+
+static void tunnel_mtu_600(struct hx *h)
+{
+	tunnel_mtu(h, 600);
+}
+
+static void tunnel_mtu_back(struct hx *h)
+{
+	tunnel_mtu(h, 1500);
+}
+
+/* The ICMP error of T_ICMP_RELAY's rows as the gateway relays it to peer 1:
+ * its IP packet cut to len bytes (lengths, checksums and the RFC 4884
+ * quote length redone when cut), in Geneve with the identity of the client
+ * whose flow it is about, the outer source port from that flow's hash. */
+static void relayed_error(const struct pb_pkt *in, struct pb_pkt *want, size_t len)
+{
+	static uint8_t ip[PB_MAX];
+	uint8_t *ic = ip + 20;
+	__be32 src[4], dst[4];
+	uint16_t port;
+
+	memcpy(ip, in->b + 14, len);
+	if (len < in->len - 14) {
+		pb_put16(ip + 2, (uint32_t)len);
+		ip[10] = ip[11] = 0;
+		pb_put16(ip + 10, pb_csum(pb_sum(0, ip, 20)));
+		ic[5] = 0;
+		ic[2] = ic[3] = 0;
+		pb_put16(ic + 2, pb_csum(pb_sum(0, ic, len - 20)));
+	}
+	hx_addr16(4, CLIENT, src);
+	hx_addr16(4, VIP_REMOTE, dst);
+	port = (uint16_t)(49152u |
+			  (gw_flow_hash(src, dst, htons(41010), htons(80), IPPROTO_TCP) & 0x3fff));
+	{
+		const struct pb_spec out = {
+			.dmac = MAC_PEER2,
+			.smac = MAC_EXT0,
+			V4(GW_EXT, PEER2),
+			DF,
+			UDP(port, GW_GENEVE_PORT),
+			.l4.nocsum = 1,
+			GNV_OUT(ID_CLIENT, .raw = ip, .raw_len = (uint16_t)len)};
+
+		pb_build(&out, want);
+	}
+}
+
+/* cut to fit a tunnel of MTU 600 */
+static void expect_error_cut_600(const struct pb_pkt *in, struct pb_pkt *want)
+{
+	relayed_error(in, want, 600 - GW_TUNNEL_OVERHEAD);
+}
+
+static void expect_error_whole(const struct pb_pkt *in, struct pb_pkt *want)
+{
+	relayed_error(in, want, in->len - 14);
 }
 
 /* Hand-aligned rows: kept out of clang-format's reach. */
@@ -171,6 +236,36 @@ static const struct xcase T_REMOTE[] = {
 					 GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE), DF,
 						 TCP(41000, 80, TH_ACK)) },
 	  .ct = CT_HIT },
+};
+
+/* A router on the client's side cannot forward a reply of a flow served in
+ * the peer's site: its "fragmentation needed" (576 bytes, the largest a
+ * router sends, with an RFC 4884 length of 128 bytes) goes to the peer as
+ * it is. Through a tunnel of MTU 600 it does not fit with the tunnel's 48
+ * bytes: its quote is cut so that it does (not answered with a "too big"
+ * about an error, nor dropped). */
+#define ERROR_576 FROM_CLIENT, V4("10.1.0.254", VIP_REMOTE), .l4.proto = IPPROTO_ICMP,      \
+	.l4.icmp_type = 3, .l4.icmp_code = 4, .l4.sport = 32, .l4.seq = 1000,                  \
+	.l4.quote = &(const struct pb_spec){ V4(VIP_REMOTE, CLIENT), DF,                     \
+					     TCP(80, 41010, SYNACK), .l4.payload_len = 1000 }, \
+	.l4.quote_len = 576 - 20 - 8
+
+static const struct xcase T_ICMP_RELAY[] = {
+	{ .desc = "a flow to a remote backend", .prog = P_INT,
+	  .in = { FROM_CLIENT, V4(CLIENT, VIP_REMOTE), DF, TCP(41010, 80, TH_SYN) },
+	  .verdict = XDP_REDIRECT, .egress = E_EXT0, .reason = GW_R_FWD_REMOTE,
+	  .out = &(const struct pb_spec){ TUN_TO(MAC_PEER2, PEER2),
+					 GNV_OUT(ID_CLIENT, V4(CLIENT, VIP_REMOTE), DF,
+						 TCP(41010, 80, TH_SYN)) },
+	  .ct = CT_REMOTE, .peer = 1, .zone = 2 },
+	{ .desc = "576-byte ICMP error about its reply, tunnel MTU 600: cut to 552 bytes",
+	  .prog = P_INT, .before = tunnel_mtu_600, .in = { ERROR_576 },
+	  .verdict = XDP_REDIRECT, .egress = E_EXT0, .reason = GW_R_FWD_REMOTE,
+	  .expect = expect_error_cut_600 },
+	{ .desc = "...tunnel MTU 1500: sent whole", .prog = P_INT, .before = tunnel_mtu_back,
+	  .in = { ERROR_576 },
+	  .verdict = XDP_REDIRECT, .egress = E_EXT0, .reason = GW_R_FWD_REMOTE,
+	  .expect = expect_error_whole },
 };
 
 /* Flows that arrive from other sites, including two sites whose client
@@ -327,7 +422,7 @@ static const struct xcase T_FLOWC6[] = {
 };
 
 /* These tables, for the coverage check in test_xdp_parse.c. */
-#define XDP_TABLES_REMOTE(X) X(T_REMOTE) X(T_GENEVE_IN) X(T_FLOWC) X(T_FLOWC6)
+#define XDP_TABLES_REMOTE(X) X(T_REMOTE) X(T_ICMP_RELAY) X(T_GENEVE_IN) X(T_FLOWC) X(T_FLOWC6)
 
 /* clang-format on */
 

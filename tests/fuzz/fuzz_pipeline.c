@@ -105,8 +105,8 @@ static void frame_csums(__u8 *f, size_t len, int fix, const char *what)
 	if (p.proto == IPPROTO_TCP && (size_t)(l4[12] >> 4) * 4 > l4_len)
 		return; /* options past the segment: malformed anyway */
 	sum_off = p.proto == IPPROTO_TCP ? 16 : 6;
-	if (p.proto == IPPROTO_UDP && p.family == GW_AF_INET && !gwt_get16(l4 + sum_off))
-		return; /* no checksum */
+	if (p.proto == IPPROTO_UDP && !gwt_get16(l4 + sum_off))
+		return; /* no checksum (IPv6 too: a tunnel's, RFC 6935) */
 	want = gwt_l4_csum_full(p.family, p.proto, p.src, p.dst, l4, l4_len);
 	if (fix)
 		gwt_put16(l4 + sum_off, want);
@@ -507,8 +507,8 @@ int main(int argc, char **argv)
 	err |= seed_write(argv[1], "ext-geneve-unknown-peer", M_EXT, f, len);
 
 	/* a probe */
-	s = seed_spec(GW_AF_INET, IPPROTO_UDP, GWT_A4(192, 0, 2, 2), 45000, GWT_A4(192, 0, 2, 1),
-		      GW_PROBE_PORT);
+	s = seed_spec(GW_AF_INET, IPPROTO_UDP, GWT_A4(192, 0, 2, 2), GW_PROBE_PORT,
+		      GWT_A4(192, 0, 2, 1), GW_PROBE_PORT);
 	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, 0, 0, 0, 0, 1};
 	s.payload_len = 24;
 	len = gwt_build(f, sizeof(f), &s);

@@ -426,6 +426,7 @@ static __always_inline int gw_ctx_fib(struct gw_ctx *c, struct gw_fib *f);
 struct gw_scratch;
 static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c);
 static __always_inline void gw_ctx_clamp_mss(struct gw_ctx *c, __u32 l4_off, __u32 max_mss);
+static __always_inline int gw_ctx_csum(struct gw_ctx *c, __u32 off, __u32 len);
 
 #include "gw/pipeline/pipeline.h"
 
@@ -472,6 +473,16 @@ static __always_inline struct gw_scratch *gw_ctx_scratch(struct gw_ctx *c)
 static __always_inline void gw_ctx_clamp_mss(struct gw_ctx *c, __u32 l4_off, __u32 max_mss)
 {
 	gw_tcp_clamp_mss(gw_ctx_data(c), gw_ctx_data_end(c), l4_off, max_mss);
+}
+
+static __always_inline int gw_ctx_csum(struct gw_ctx *c, __u32 off, __u32 len)
+{
+	__u8 *data = gw_ctx_data(c);
+
+	if (len > GW_CSUM_SPAN_MAX || data + off + len > (__u8 *)gw_ctx_data_end(c))
+		return -1;
+	return gw_csum_fold(
+		gw_csum_words(data + off, gw_ctx_data_end(c), (__u16)len, 0, GW_CSUM_SPAN_MAX / 2));
 }
 
 /* --- building the tables ------------------------------------------------------ */
@@ -883,7 +894,7 @@ struct gwt_spec {
 	__u8 tcp_opts_len;
 	const __u8 *payload; /* NULL: a counting pattern */
 	__u16 payload_len;
-	__u8 udp_csum_zero; /* IPv4 UDP without checksum */
+	__u8 udp_csum_zero; /* UDP without checksum (IPv6: a tunnel's, RFC 6935) */
 	__u8 no_eth;	    /* build only the IP packet (a tunnel's inner) */
 };
 
@@ -962,7 +973,7 @@ static inline size_t gwt_build(__u8 *buf, size_t cap, const struct gwt_spec *s)
 	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
 		__u16 sum = gwt_l4_csum_full(s->family, s->proto, s->src, s->dst, l4, l4_len);
 
-		if (s->proto == IPPROTO_UDP && s->family == GW_AF_INET && s->udp_csum_zero)
+		if (s->proto == IPPROTO_UDP && s->udp_csum_zero)
 			sum = 0;
 		gwt_put16(l4 + (s->proto == IPPROTO_TCP ? 16 : 6), sum);
 	}

@@ -135,8 +135,8 @@ static inline void expect_csums(const __u8 *frame, size_t len)
 	l4 = frame + p.l4_off;
 	l4_len = p.l3_len - (p.l4_off - p.l3_off);
 	sum = gwt_get16(l4 + (p.proto == IPPROTO_TCP ? 16 : 6));
-	if (p.proto == IPPROTO_UDP && p.family == GW_AF_INET && sum == 0)
-		return;
+	if (p.proto == IPPROTO_UDP && sum == 0)
+		return; /* no checksum: none to compare (nat_random checks it stays 0) */
 	want = gwt_l4_csum_full(p.family, p.proto, p.src, p.dst, l4, l4_len);
 	if (sum != want)
 		print_error("L4 checksum %04x, full recomputation %04x\n", sum, want);

@@ -84,6 +84,12 @@ static void test_e2e_local_udp_and_ipv6(void **state)
 	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
 	expect_tuple(c, GWT_VIP4, 53, GWT_CLIENT4, 5555);
 	assert_int_not_equal(gwt_get16(gwt_packet(c) + 40), 0);
+	s.udp_csum_zero = 1; /* a reply without checksum: without too */
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	expect_tuple(c, GWT_VIP4, 53, GWT_CLIENT4, 5555);
+	assert_int_equal(gwt_get16(gwt_packet(c) + 40), 0);
 
 	s = spec6(IPPROTO_TCP, GWT_A6(10, 0, 5), 1234, GWT_A6(96, 0, 0x10), 80);
 	s.tcp_flags = GW_TCP_SYN;
@@ -120,6 +126,55 @@ static void test_e2e_local_udp_and_ipv6(void **state)
 	len = build(f, &s);
 	run(c, 0, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_DROP, GW_R_DROP_UNSUPPORTED);
+	gwt_ctx_free(c);
+}
+
+/* IPv6 UDP with checksum 0 leaves with 0 both ways, as IPv4's does (test
+ * above): only a tunnel's endpoints send it (RFC 6935), and whether to take
+ * it is theirs to decide (RFC 8200 §8.1, RFC 6936 §5), not the gateway's;
+ * an incremental update of the 0 would send a wrong sum instead. */
+static void test_e2e_udp6_csum_zero(void **state)
+{
+	__u8 f[GWT_PKT_MAX];
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	const __be32 *client6 = GWT_A6(10, 0, 5), *be6 = GWT_A6(1, 1, 0x10);
+	struct gwt_spec s;
+	struct gw_pkt p;
+	size_t len;
+	__u16 snat;
+
+	/* the UDP service gets an IPv6 backend */
+	assert_int_equal(gwt_backend_set(c, 10, GW_AF_INET6, be6, 5353, GWT_SITE, 0, 0), 0);
+	gwt_maglev_one(c, GWT_SVC_UDP, GW_MAGLEV_CLIENT, 1, 10);
+	s = spec6(IPPROTO_UDP, client6, 5555, GWT_VIP6, 53);
+	s.udp_csum_zero = 1;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	assert_int_equal(parse_exact(gwt_packet(c), len, &p), 0);
+	assert_memory_equal(p.src, c->cfg.int_addr6, 16);
+	assert_memory_equal(p.dst, be6, 16);
+	assert_int_equal(gw_ntohs(p.dport), 5353);
+	snat = gw_ntohs(p.sport);
+	assert_int_equal(gwt_get16(gwt_packet(c) + p.l4_off + 6), 0);
+	s = spec6(IPPROTO_UDP, be6, 5353, c->cfg.int_addr6, snat);
+	s.udp_csum_zero = 1;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	assert_int_equal(parse_exact(gwt_packet(c), len, &p), 0);
+	assert_memory_equal(p.src, GWT_VIP6, 16);
+	assert_memory_equal(p.dst, client6, 16);
+	assert_int_equal(gw_ntohs(p.sport), 53);
+	assert_int_equal(gwt_get16(gwt_packet(c) + p.l4_off + 6), 0);
+	/* with a checksum, the reply's is updated */
+	s.udp_csum_zero = 0;
+	len = build(f, &s);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_LOCAL);
+	assert_int_not_equal(gwt_get16(gwt_packet(c) + 14 + 40 + 6), 0);
+	expect_csums(gwt_packet(c), len);
 	gwt_ctx_free(c);
 }
 
@@ -409,8 +464,8 @@ static void test_e2e_ext_edges(void **state)
 	run(c, 1, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
 
-	/* a probe is answered in place */
-	s = spec4(IPPROTO_UDP, GWT_PEER4, 45000, GWT_EXT4, GW_PROBE_PORT);
+	/* a probe, from the probe port to it, is answered in place */
+	s = spec4(IPPROTO_UDP, GWT_PEER4, GW_PROBE_PORT, GWT_EXT4, GW_PROBE_PORT);
 	s.payload_len = sizeof(*pr);
 	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, 0, 0, 0, 0, 7};
 	len = build(f, &s);
@@ -418,15 +473,33 @@ static void test_e2e_ext_edges(void **state)
 	expect_result(&res, GW_ACT_TX, GW_R_PROBE_REPLY);
 	assert_memory_equal(gwt_packet(c), f + 6, 6);
 	assert_memory_equal(gwt_packet(c) + 6, f, 6);
-	expect_tuple(c, GWT_EXT4, GW_PROBE_PORT, GWT_PEER4, 45000);
+	expect_tuple(c, GWT_EXT4, GW_PROBE_PORT, GWT_PEER4, GW_PROBE_PORT);
 	pr = (struct gw_probe *)(gwt_packet(c) + 42);
 	assert_int_equal(gw_ntohs(pr->flags), GW_PROBE_F_REPLY);
 	assert_int_equal(gw_ntohl(pr->seq), 7);
-	/* an answer is not answered again; bad magic; short */
-	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, GW_PROBE_F_REPLY};
+	/* one from another port is not: its answer would go to that port of
+	 * the peer's, whatever listens there (a spoofed probe's aim) */
+	s.sport = 53;
 	len = build(f, &s);
 	run(c, 1, f, len, GWT_HEADROOM, &res);
 	expect_result(&res, GW_ACT_DROP, GW_R_DROP_PROBE);
+	s.sport = GW_PROBE_PORT + 1;
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_PROBE);
+	/* an answer to our own probe goes to gatewayd's socket, unanswered;
+	 * one from another port is nobody's; bad magic; short */
+	s.sport = GW_PROBE_PORT;
+	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x50, 0, 2, 0, GW_PROBE_F_REPLY};
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_PASS, GW_R_PASS);
+	assert_memory_equal(gwt_packet(c), f, len);
+	s.sport = 45000;
+	len = build(f, &s);
+	run(c, 1, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_PROBE);
+	s.sport = GW_PROBE_PORT;
 	s.payload = (const __u8[24]){0x49, 0x53, 0x54, 0x51};
 	len = build(f, &s);
 	run(c, 1, f, len, GWT_HEADROOM, &res);
@@ -700,6 +773,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_local_flow_and_reply),
 		cmocka_unit_test(test_e2e_local_udp_and_ipv6),
+		cmocka_unit_test(test_e2e_udp6_csum_zero),
 		cmocka_unit_test(test_e2e_remote_flow_encap_and_reply),
 		cmocka_unit_test(test_e2e_peer_flow_decap_nat_and_reply),
 		cmocka_unit_test(test_e2e_peer_flow_follows_gateway),

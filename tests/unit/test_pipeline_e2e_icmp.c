@@ -184,18 +184,18 @@ static void test_e2e_icmp6_too_big(void **state)
 
 /* An ICMPv4 error frame to our internal side: src -> dst, type/code, the
  * 4 bytes after the checksum (the MTU of "fragmentation needed" in the low
- * two), quoting 28 bytes. Returns its length. */
-static size_t icmp4_error_frame(__u8 *f, __be32 src, __be32 dst, __u8 type, __u8 code, __u16 mtu,
-				const __u8 *quote)
+ * two), quoting qlen bytes. Returns its length. */
+static size_t icmp4_error_frame_n(__u8 *f, __be32 src, __be32 dst, __u8 type, __u8 code, __u32 rest,
+				  const __u8 *quote, size_t qlen)
 {
 	__u8 *ip = f + 14, *ic = ip + 20;
 
-	memset(f, 0, 14 + 20 + 8 + 28);
+	memset(f, 0, 14 + 20 + 8 + qlen);
 	memcpy(f, gwt_mac_int, 6);
 	memcpy(f + 6, gwt_mac_hostA, 6);
 	f[12] = 0x08;
 	ip[0] = 0x45;
-	ip[3] = 20 + 8 + 28;
+	gwt_put16(ip + 2, (__u16)(20 + 8 + qlen));
 	ip[8] = 64;
 	ip[9] = IPPROTO_ICMP;
 	memcpy(ip + 12, &src, 4);
@@ -203,10 +203,18 @@ static size_t icmp4_error_frame(__u8 *f, __be32 src, __be32 dst, __u8 type, __u8
 	gwt_put16(ip + 10, gwt_ipv4_csum_full(ip));
 	ic[0] = type;
 	ic[1] = code;
-	gwt_put16(ic + 6, mtu);
-	memcpy(ic + 8, quote, 28);
-	gwt_put16(ic + 2, gwt_fold(gwt_sum16(0, ic, 8 + 28)));
-	return 14 + 20 + 8 + 28;
+	gwt_put16(ic + 4, (__u16)(rest >> 16));
+	gwt_put16(ic + 6, (__u16)rest);
+	memcpy(ic + 8, quote, qlen);
+	gwt_put16(ic + 2, gwt_fold(gwt_sum16(0, ic, 8 + qlen)));
+	return 14 + 20 + 8 + qlen;
+}
+
+/* The same, quoting 28 bytes: the IP header and 8 bytes. */
+static size_t icmp4_error_frame(__u8 *f, __be32 src, __be32 dst, __u8 type, __u8 code, __u32 rest,
+				const __u8 *quote)
+{
+	return icmp4_error_frame_n(f, src, dst, type, code, rest, quote, 28);
 }
 
 /* An ICMP error from a backend about a packet we sent it (port unreachable,
@@ -383,20 +391,20 @@ static __u16 icmp6_check(const __u8 *src, const __u8 *dst, const __u8 *ic, size_
 }
 
 /* An ICMPv6 error frame to our internal side: src -> dst, type/code, the
- * 32-bit word after the checksum (the MTU of "packet too big"), quoting 48
- * bytes. Returns its length. */
-static size_t icmp6_error_frame(__u8 *f, const __be32 *src, const __be32 *dst, __u8 type, __u8 code,
-				__u32 mtu, const __u8 *quote)
+ * 32-bit word after the checksum (the MTU of "packet too big"), quoting
+ * qlen bytes. Returns its length. */
+static size_t icmp6_error_frame_n(__u8 *f, const __be32 *src, const __be32 *dst, __u8 type,
+				  __u8 code, __u32 mtu, const __u8 *quote, size_t qlen)
 {
 	__u8 *ip = f + 14, *ic = ip + 40;
 
-	memset(f, 0, 14 + 40 + 8 + 48);
+	memset(f, 0, 14 + 40 + 8 + qlen);
 	memcpy(f, gwt_mac_int, 6);
 	memcpy(f + 6, gwt_mac_hostA, 6);
 	f[12] = 0x86;
 	f[13] = 0xdd;
 	ip[0] = 0x60;
-	gwt_put16(ip + 4, 8 + 48);
+	gwt_put16(ip + 4, (__u16)(8 + qlen));
 	ip[6] = IPPROTO_ICMPV6;
 	ip[7] = 64;
 	memcpy(ip + 8, src, 16);
@@ -405,9 +413,16 @@ static size_t icmp6_error_frame(__u8 *f, const __be32 *src, const __be32 *dst, _
 	ic[1] = code;
 	gwt_put16(ic + 4, (__u16)(mtu >> 16));
 	gwt_put16(ic + 6, (__u16)mtu);
-	memcpy(ic + 8, quote, 48);
-	gwt_put16(ic + 2, icmp6_check(ip + 8, ip + 24, ic, 8 + 48));
-	return 14 + 40 + 8 + 48;
+	memcpy(ic + 8, quote, qlen);
+	gwt_put16(ic + 2, icmp6_check(ip + 8, ip + 24, ic, 8 + qlen));
+	return 14 + 40 + 8 + qlen;
+}
+
+/* The same, quoting 48 bytes: the IPv6 header and 8 bytes. */
+static size_t icmp6_error_frame(__u8 *f, const __be32 *src, const __be32 *dst, __u8 type, __u8 code,
+				__u32 mtu, const __u8 *quote)
+{
+	return icmp6_error_frame_n(f, src, dst, type, code, mtu, quote, 48);
 }
 
 /* The IPv6 twin of test_e2e_icmp_error_translated: a backend's ICMPv6 port
@@ -502,6 +517,128 @@ static void test_e2e_icmp6_error_from_client_side(void **state)
 	gwt_ctx_free(c);
 }
 
+/* A 576-byte "fragmentation needed" (the largest a router sends) about a
+ * reply of a flow served in the peer's site goes through the tunnel; with a
+ * tunnel MTU of 600 it would not fit with the tunnel's 48 bytes, and used
+ * to draw a "too big" of its own (or be dropped, without DF). Its quote is
+ * cut so that the error fits to the byte (an even length), the RFC 4884
+ * quote length cleared, the lengths and checksums right. Below the quoted
+ * header and 8 bytes, nothing fits: dropped. */
+static void test_e2e_icmp_error_cut_to_tunnel(void **state)
+{
+	__u8 f[GWT_PKT_MAX], r[GWT_PKT_MAX], *ip, *ic;
+	const __be32 router = GWT_IP4(10, 10, 0, 254);
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gwt_spec s = spec4(IPPROTO_TCP, GWT_VIP4_REMOTE, 443, GWT_CLIENT4, CPORT);
+	const size_t qlen = 576 - 20 - 8, cut = 600 - GW_TUNNEL_OVERHEAD;
+	size_t len = client_syn(f, GWT_VIP4_REMOTE, 443);
+
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	s.payload_len = 1000;
+	s.no_eth = 1;
+	gwt_build(r, sizeof(r), &s); /* a reply the client's router could not forward */
+	c->cfg.tunnel_mtu = 600;
+
+	/* RFC 4884 length: 128 bytes of quote, extensions after them */
+	len = icmp4_error_frame_n(f, router, GWT_VIP4_REMOTE, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+				  32u << 16 | 1000, r, qlen);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	assert_int_equal(gwt_packet_len(c), 14 + GW_TUNNEL_OVERHEAD + cut);
+	assert_int_equal(gwt_get16(gwt_packet(c) + 16), 600); /* outer IPv4 length */
+	assert_int_equal(gwt_get16(gwt_packet(c) + 38), 600 - 20);
+	ip = gwt_packet(c) + 14 + GW_TUNNEL_OVERHEAD;
+	ic = ip + 20;
+	assert_int_equal(gwt_get16(ip + 2), cut);
+	assert_int_equal(gwt_ipv4_csum_full(ip), gwt_get16(ip + 10));
+	assert_memory_equal(ip + 12, f + 14 + 12, 8); /* unrewritten */
+	assert_int_equal(ic[0], ICMP_DEST_UNREACH);
+	assert_int_equal(ic[1], ICMP_FRAG_NEEDED);
+	assert_int_equal(ic[5], 0);
+	assert_int_equal(gwt_get16(ic + 6), 1000);
+	assert_memory_equal(ic + 8, r, cut - 20 - 8);
+	assert_int_equal(gwt_fold(gwt_sum16(0, ic, cut - 20)), 0);
+
+	/* an odd room: cut to the even length below it */
+	c->cfg.tunnel_mtu = 601;
+	len = icmp4_error_frame_n(f, router, GWT_VIP4_REMOTE, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+				  1000, r, qlen);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	assert_int_equal(gwt_packet_len(c), 14 + GW_TUNNEL_OVERHEAD + cut);
+	ic = gwt_packet(c) + 14 + GW_TUNNEL_OVERHEAD + 20;
+	assert_int_equal(gwt_fold(gwt_sum16(0, ic, cut - 20)), 0);
+
+	/* room for the quoted header and 8 bytes, and for 2 bytes less */
+	c->cfg.tunnel_mtu = GW_TUNNEL_OVERHEAD + 20 + 8 + 28;
+	len = icmp4_error_frame_n(f, router, GWT_VIP4_REMOTE, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+				  1000, r, qlen);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_REMOTE);
+	assert_int_equal(gwt_packet_len(c), 14 + GW_TUNNEL_OVERHEAD + 20 + 8 + 28);
+	ic = gwt_packet(c) + 14 + GW_TUNNEL_OVERHEAD + 20;
+	assert_memory_equal(ic + 8, r, 28);
+	assert_int_equal(gwt_fold(gwt_sum16(0, ic, 8 + 28)), 0);
+	c->cfg.tunnel_mtu -= 2;
+	len = icmp4_error_frame_n(f, router, GWT_VIP4_REMOTE, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+				  1000, r, qlen);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_DROP, GW_R_DROP_TOO_BIG);
+	gwt_ctx_free(c);
+}
+
+/* The IPv6 twin, the other way: a backend's 1280-byte "port unreachable"
+ * about a flow from the peer's site, translated and sent back through a
+ * tunnel of MTU 1300, is cut to 1252 bytes with its checksum (over the new
+ * pseudo-header) right. */
+static void test_e2e_icmp6_error_cut_to_tunnel(void **state)
+{
+	__u8 f[GWT_PKT_MAX], quote[GWT_PKT_MAX], *ip, *ic;
+	const __be32 *rclient = GWT_A6(20, 0, 5), *be = GWT_A6(1, 1, 0x10);
+	const size_t qlen = 1280 - 40 - 8, cut = 1300 - GW_TUNNEL_OVERHEAD;
+	struct gwt_spec s = spec6(IPPROTO_TCP, rclient, CPORT, GWT_VIP6, 80);
+	struct gw_result res;
+	struct gw_ctx *c = topo_new();
+	struct gw_pkt p;
+	size_t len;
+
+	s.tcp_flags = GW_TCP_SYN;
+	run_tunnelled(c, GWT_PEER4, &s, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	s.tcp_flags = GW_TCP_ACK;
+	s.payload_len = 1400;
+	run_tunnelled(c, GWT_PEER4, &s, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_FWD_LOCAL);
+	memcpy(quote, gwt_packet(c) + 14, qlen); /* what the backend got */
+	assert_int_equal(parse_exact(gwt_packet(c), gwt_packet_len(c), &p), 0);
+	assert_memory_equal(p.dst, be, 16);
+	c->cfg.tunnel_mtu = 1300;
+
+	/* RFC 4884 length in byte 4: 128 bytes of quote */
+	len = icmp6_error_frame_n(f, be, c->cfg.int_addr6, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH,
+				  16u << 24, quote, qlen);
+	run(c, 0, f, len, GWT_HEADROOM, &res);
+	expect_result(&res, GW_ACT_REDIRECT, GW_R_REPLY_REMOTE);
+	expect_l2(c, &res, GWT_IF_EXT, gwt_mac_ext, gwt_mac_router);
+	assert_int_equal(gwt_packet_len(c), 14 + GW_TUNNEL_OVERHEAD + cut);
+	assert_int_equal(gwt_get16(gwt_packet(c) + 16), 1300);
+	assert_memory_equal(gwt_packet(c) + 30, &(__be32){GWT_PEER4}, 4);
+	ip = gwt_packet(c) + 14 + GW_TUNNEL_OVERHEAD;
+	ic = ip + 40;
+	assert_int_equal(gwt_get16(ip + 4), cut - 40);
+	assert_memory_equal(ip + 8, GWT_VIP6, 16); /* from the VIP */
+	assert_memory_equal(ip + 24, rclient, 16); /* to the peer's client */
+	assert_int_equal(ic[0], ICMPV6_DEST_UNREACH);
+	assert_int_equal(ic[4], 0);
+	assert_memory_equal(ic + 8 + 8, rclient, 16); /* quoting its packet */
+	assert_memory_equal(ic + 8 + 24, GWT_VIP6, 16);
+	assert_memory_equal(ic + 8 + 48, quote + 48, cut - 40 - 8 - 48);
+	assert_int_equal(icmp6_check(ip + 8, ip + 24, ic, cut - 40), 0);
+	gwt_ctx_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +651,8 @@ int main(void)
 		cmocka_unit_test(test_e2e_icmp_error_from_peer),
 		cmocka_unit_test(test_e2e_icmp6_error_translated),
 		cmocka_unit_test(test_e2e_icmp6_error_from_client_side),
+		cmocka_unit_test(test_e2e_icmp_error_cut_to_tunnel),
+		cmocka_unit_test(test_e2e_icmp6_error_cut_to_tunnel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

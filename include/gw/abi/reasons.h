@@ -33,7 +33,7 @@
 	X(DROP_TOO_BIG, "drop_too_big", "too big for the tunnel or the next link, no ICMP sent") \
 	X(DROP_UNSUPPORTED, "drop_unsupported", "protocol not balanced for this service") \
 	X(DROP_NO_SERVICE, "drop_no_service", "tunnelled packet for no service and no flow") \
-	X(DROP_PROBE, "drop_probe", "malformed probe packet")                           \
+	X(DROP_PROBE, "drop_probe", "malformed probe, or one not from the probe port")   \
 	X(ICMP_TOO_BIG, "icmp_too_big", "answered with ICMP frag-needed / packet-too-big")
 /* clang-format on */
 

@@ -9,14 +9,19 @@
 
 #define GW_ICMP_QUOTE6 48 /* IPv6 header + 8 bytes of what follows it */
 
-/* One's complement sum of len bytes (even, at most 2 * max_words) at p. */
-static __always_inline __u32 gw_csum_bytes(const void *p, const void *data_end, __u16 len,
-					   __u32 sum)
+/* The longest span gw_ctx_csum() sums: the largest ICMP error a router
+ * sends (RFC 4443 §2.4 (c)). */
+#define GW_CSUM_SPAN_MAX 1280
+
+/* One's complement sum of len bytes (even, at most 2 * max_words) at p;
+ * max_words is a constant, the bound of the loop the verifier walks. */
+static __always_inline __u32 gw_csum_words(const void *p, const void *data_end, __u16 len,
+					   __u32 sum, const int max_words)
 {
 	const __u16 *w = p;
 	int i;
 
-	for (i = 0; i < 64; i++) {
+	for (i = 0; i < max_words; i++) {
 		if (i * 2 >= len)
 			break;
 		if ((const void *)(w + i + 1) > data_end)
@@ -24,6 +29,13 @@ static __always_inline __u32 gw_csum_bytes(const void *p, const void *data_end, 
 		sum += w[i];
 	}
 	return sum;
+}
+
+/* The same for the short spans of the errors built here (128 bytes at most). */
+static __always_inline __u32 gw_csum_bytes(const void *p, const void *data_end, __u16 len,
+					   __u32 sum)
+{
+	return gw_csum_words(p, data_end, len, sum, 64);
 }
 
 /* Shrinks the packet to len bytes from data. */

@@ -36,13 +36,112 @@ static __always_inline struct gw_ct *gw_icmp_quote_entry(struct gw_ctx *c, struc
 	return e && (e->flags & (GW_CT_F_REPLY | GW_CT_F_NAT_DST | GW_CT_F_ENCAP)) ? e : 0;
 }
 
+/* The largest errors routers send: 576 bytes for IPv4 (RFC 1812
+ * §4.3.2.3), the IPv6 minimum MTU for IPv6 (RFC 4443 §2.4 (c)). */
+#define GW_ICMP4_ERROR_MAX 576
+#define GW_ICMP6_ERROR_MAX GW_CSUM_SPAN_MAX
+
+/* An error (p, of the family given) that goes through the tunnel must fit
+ * it with the tunnel's headers, or gw_apply would answer it with a "too
+ * big" of its own: an error about an error, which RFC 1122 §3.2.2 and
+ * RFC 4443 §2.4 (e) forbid. Below a tunnel MTU of 576 + 48 (IPv4) or
+ * 1280 + 48 (IPv6) a full-sized one does not. Errors may be cut short (the
+ * quoted header and 8 bytes are all RFC 792 and the stacks need): its
+ * quote is cut to what fits, and to the largest error a router sends,
+ * which bounds the checksum's walk (gw_ctx_csum, which the BPF driver has
+ * the verifier check once, not in every inlined copy of the relay). The
+ * IP length and checksum and the ICMP checksum are redone, and an
+ * RFC 4884 quote length cleared, since extensions after the quote are cut
+ * first. 0, or -reason: -GW_R_DROP_TOO_BIG when not even the quoted
+ * header and 8 bytes fit. */
+static __always_inline int gw_icmp_error_fit(struct gw_ctx *c, const struct gw_cfg *cfg,
+					     struct gw_pkt *p, const __u8 family)
+{
+	const __u16 max = family == GW_AF_INET ? GW_ICMP4_ERROR_MAX : GW_ICMP6_ERROR_MAX;
+	const __u16 qhdr = family == GW_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	__u16 l3_off = p->l3_off, l4_off = p->l4_off, len, mlen;
+	void *data, *data_end;
+	__u8 *ih;
+	__u32 sum;
+	int r;
+
+	if (p->l3_len + GW_TUNNEL_OVERHEAD <= cfg->tunnel_mtu)
+		return 0;
+	if (l4_off > GW_MAX_L4_OFF || l3_off > GW_MAX_L3_OFF || l4_off < l3_off)
+		return -GW_R_DROP_TRUNCATED;
+	len = cfg->tunnel_mtu > GW_TUNNEL_OVERHEAD ? cfg->tunnel_mtu - GW_TUNNEL_OVERHEAD : 0;
+	if (len > max)
+		len = max;
+	len &= ~1; /* the checksum is summed by 16-bit words */
+	if (len < (l4_off - l3_off) + 8 + qhdr + 8)
+		return -GW_R_DROP_TOO_BIG;
+	mlen = len - (l4_off - l3_off); /* the ICMP message's */
+
+	data = gw_ctx_data(c);
+	data_end = gw_ctx_data_end(c);
+	ih = data + l4_off;
+	if ((void *)(ih + 8) > data_end)
+		return -GW_R_DROP_TRUNCATED;
+	if (family == GW_AF_INET) {
+		struct iphdr *ip = data + l3_off;
+
+		if ((void *)(ip + 1) > data_end)
+			return -GW_R_DROP_TRUNCATED;
+		gw_csum_replace2(&ip->check, ip->tot_len, gw_htons(len));
+		ip->tot_len = gw_htons(len);
+		ih[5] = 0; /* destination unreachable, time exceeded, parameter problem */
+	} else {
+		struct ipv6hdr *ip6 = data + l3_off;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -GW_R_DROP_TRUNCATED;
+		ip6->payload_len = gw_htons(len - sizeof(*ip6));
+		if (ih[0] == ICMPV6_DEST_UNREACH || ih[0] == ICMPV6_TIME_EXCEED)
+			ih[4] = 0;
+	}
+	ih[2] = ih[3] = 0;
+	if (gw_truncate(c, l3_off + len))
+		return -GW_R_DROP_NO_HEADROOM;
+
+	r = gw_ctx_csum(c, l4_off, mlen);
+	if (r < 0)
+		return -GW_R_DROP_TRUNCATED;
+	sum = (__u32)r;
+	data = gw_ctx_data(c);
+	data_end = gw_ctx_data_end(c);
+	if (family == GW_AF_INET6) {
+		struct ipv6hdr *ip6 = data + l3_off;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -GW_R_DROP_TRUNCATED;
+		/* pseudo-header: addresses, upper-layer length, next header */
+		sum = gw_csum_bytes(&ip6->saddr, data_end, 32, sum);
+		sum += gw_htons(mlen);
+		sum += gw_htons(IPPROTO_ICMPV6);
+	}
+	ih = data + l4_off;
+	if ((void *)(ih + 8) > data_end)
+		return -GW_R_DROP_TRUNCATED;
+	*(__u16 *)(ih + 2) = (__u16)~gw_csum_fold(sum);
+	p->l3_len = len;
+	return 0;
+}
+
 /* Send a translated error where the flow's replies go: to the client here,
- * or back to its gateway; no port rewriting applies to the error itself. */
+ * or back to its gateway (cut to fit the tunnel); no port rewriting applies
+ * to the error itself. */
 static __always_inline int gw_icmp_error_send(struct gw_ctx *c, const struct gw_cfg *cfg,
 					      struct gw_pkt *p, struct gw_scratch *s,
 					      const struct gw_ct *e, const struct gw_ct_key *k,
-					      struct gw_result *res)
+					      struct gw_result *res, const __u8 family)
 {
+	int r;
+
+	if (e->flags & GW_CT_F_ENCAP) {
+		r = gw_icmp_error_fit(c, cfg, p, family);
+		if (r)
+			return r;
+	}
 	gw_memcpy(&s->rev, e, sizeof(s->rev));
 	s->rev.flags &= ~(GW_CT_F_NAT_SRC | GW_CT_F_NAT_DST);
 	return gw_apply(c, cfg, p, &s->rev,
@@ -126,7 +225,7 @@ static __always_inline int gw_icmp4_error(struct gw_ctx *c, const struct gw_cfg 
 		/* sent on as it is: only to the sender of the quoted packet */
 		return GW_PARSE_NOT_IP;
 	}
-	return gw_icmp_error_send(c, cfg, p, s, e, &s->rk, res);
+	return gw_icmp_error_send(c, cfg, p, s, e, &s->rk, res, GW_AF_INET);
 }
 
 /* The same for IPv6: ICMPv6 destination unreachable, packet too big, time
@@ -193,7 +292,7 @@ static __always_inline int gw_icmp6_error(struct gw_ctx *c, const struct gw_cfg 
 		if ((od[0] ^ qs[0]) | (od[1] ^ qs[1]) | (od[2] ^ qs[2]) | (od[3] ^ qs[3]))
 			return GW_PARSE_NOT_IP;
 	}
-	return gw_icmp_error_send(c, cfg, p, s, e, &s->rk, res);
+	return gw_icmp_error_send(c, cfg, p, s, e, &s->rk, res, GW_AF_INET6);
 }
 
 /* An ICMP or ICMPv6 error about one of our flows (see above). */

@@ -25,8 +25,14 @@ static __always_inline __u16 *gw_l4_csum(void *data, void *data_end, const struc
 		return 0;
 	if ((void *)(sum + 1) > data_end)
 		return 0;
-	if (p->proto == IPPROTO_UDP && p->family == GW_AF_INET && *sum == 0)
-		return 0; /* IPv4 UDP without checksum stays without */
+	/* UDP checksum 0 is "no checksum": any IPv4 sender may send it, an
+	 * IPv6 one only on a tunnel port whose receiver allows it (RFC 6935);
+	 * every other IPv6 receiver discards it (RFC 8200 §8.1). Neither is a
+	 * middlebox's to decide: it forwards both (RFC 6936 §5). It leaves as
+	 * 0, for the receiver to judge; an incremental update of it would
+	 * make a wrong non-zero sum. */
+	if (p->proto == IPPROTO_UDP && *sum == 0)
+		return 0;
 	return sum;
 }
 

@@ -28,6 +28,13 @@
  *                                          cache slot for index, NULL when off
  *   struct gw_flowc6 *gw_ctx_flowc6(c, __u32 index);  the same for IPv6
  *   __u32 gw_ctx_epoch(c);                 the data plane's epoch (flowc.h)
+ *   void gw_ctx_clamp_mss(c, __u32 l4_off, __u32 max_mss);  gw_tcp_clamp_mss
+ *                                          on the packet (geneve.h)
+ *   int gw_ctx_csum(c, __u32 off, __u32 len);  the folded one's complement
+ *                                          sum of the packet's len bytes
+ *                                          from off (len even, at most
+ *                                          GW_CSUM_SPAN_MAX), or -1 when
+ *                                          they are not all in the packet
  */
 
 #include "gw/abi/maps.h"
@@ -630,9 +637,14 @@ static __always_inline void gw_pipeline_int(struct gw_ctx *c, struct gw_result *
 }
 
 /* Answer an inter-gateway probe in place: swap the addresses, mark it a
- * reply and send it back out of the interface it came in on. */
-static __always_inline int gw_probe_reply(struct gw_ctx *c, const struct gw_pkt *p,
-					  struct gw_result *res)
+ * reply and send it back out of the interface it came in on. Probes go from
+ * the probe port to the probe port (gatewayd sends them from it), so only a
+ * request from that port is answered: the answer goes back to the port the
+ * request came from, and a spoofed one from any other port would aim it at
+ * whatever listens there on the peer. An answer to our own probe passes to
+ * gatewayd's socket. */
+static __always_inline int gw_probe_reply(struct gw_ctx *c, const struct gw_cfg *cfg,
+					  const struct gw_pkt *p, struct gw_result *res)
 {
 	void *data = gw_ctx_data(c), *data_end = gw_ctx_data_end(c);
 	struct ethhdr *eth = data;
@@ -650,8 +662,12 @@ static __always_inline int gw_probe_reply(struct gw_ctx *c, const struct gw_pkt 
 	pr = (void *)(uh + 1);
 	if ((void *)(pr + 1) > data_end)
 		return -GW_R_DROP_PROBE;
-	if (pr->magic != gw_htonl(GW_PROBE_MAGIC) || (pr->flags & GW_BE16(GW_PROBE_F_REPLY)))
+	if (pr->magic != gw_htonl(GW_PROBE_MAGIC) || uh->source != cfg->probe_port)
 		return -GW_R_DROP_PROBE;
+	if (pr->flags & GW_BE16(GW_PROBE_F_REPLY)) {
+		gw_set_pass(res);
+		return 0;
+	}
 	gw_memcpy(mac, eth->h_dest, 6);
 	gw_memcpy(eth->h_dest, eth->h_source, 6);
 	gw_memcpy(eth->h_source, mac, 6);
@@ -706,7 +722,7 @@ static __always_inline void gw_pipeline_ext(struct gw_ctx *c, struct gw_result *
 		goto drop;
 	}
 	if (p.dport == cfg->probe_port) {
-		r = gw_probe_reply(c, &p, res);
+		r = gw_probe_reply(c, cfg, &p, res);
 		if (r < 0)
 			goto drop;
 		return;
