@@ -3,7 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <net/if.h>
 
 #include "gw/apply.h"
 
@@ -32,10 +37,28 @@ uint32_t gw_apply_identity_id(const struct gw_config *cfg, size_t idx)
 	return GW_SITE_IDENTITY(ic->site_id) | (pos + 1);
 }
 
-static int apply_cfg(struct gw_dp *dp, const struct gw_config *cfg)
+int gw_apply_tunnel_mtu(const struct gw_config *cfg)
+{
+	struct ifreq ifr;
+	int fd, r;
+
+	if (cfg->gateway.external.mtu)
+		return cfg->gateway.external.mtu;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", cfg->gateway.external.interface);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = ioctl(fd, SIOCGIFMTU, &ifr) ? -errno : ifr.ifr_mtu > 65535 ? 65535 : ifr.ifr_mtu;
+	close(fd);
+	return r;
+}
+
+int gw_apply_cfg(struct gw_dp *dp, const struct gw_config *cfg)
 {
 	const struct gw_gateway_conf *g = &cfg->gateway;
 	struct gw_cfg c;
+	int mtu;
 
 	memset(&c, 0, sizeof(c));
 	c.abi_version = GW_ABI_VERSION;
@@ -52,7 +75,10 @@ static int apply_cfg(struct gw_dp *dp, const struct gw_config *cfg)
 	c.probe_port = htons(GW_PROBE_PORT);
 	c.snat_port_min = cfg->limits.snat_port_min;
 	c.snat_port_max = cfg->limits.snat_port_max;
-	c.tunnel_mtu = 1500;
+	mtu = gw_apply_tunnel_mtu(cfg);
+	if (mtu < 0)
+		return mtu;
+	c.tunnel_mtu = (__u16)mtu;
 	c.default_identity = GW_SITE_IDENTITY(cfg->site.id);
 	return gw_dp_set_cfg(dp, &c);
 }
@@ -604,7 +630,7 @@ int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balanc
 	int r;
 
 	*ret_what = "site parameters";
-	r = apply_cfg(dp, cfg);
+	r = gw_apply_cfg(dp, cfg);
 	if (r)
 		return r;
 	*ret_what = "identities";

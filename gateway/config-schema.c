@@ -116,6 +116,7 @@ static const struct key k_internal[] = {
 
 static const struct key k_external[] = {
 	IFACE_KEYS(0),
+	KINT("mtu", struct gw_iface_conf, mtu, 0, GW_CONFIG_TUNNEL_MTU_MIN, 65535, 0),
 	KEND,
 };
 

@@ -30,8 +30,9 @@ struct gw_dp {
 	int link_fd[2];
 	struct gw_dp_attach_info info[2];
 	int ncpus;
-	__u32 epoch;	 /* the last value written to gw_epoch */
-	bool epoch_read; /* ... once read from the (maybe pinned) map */
+	struct gw_cfg cfg; /* the last value written to gw_cfg_map */
+	__u32 epoch;	   /* the last value written to gw_epoch */
+	bool epoch_read;   /* ... once read from the (maybe pinned) map */
 };
 
 static int ensure_bpffs(void)
@@ -360,8 +361,16 @@ static int del(struct gw_dp *dp, struct bpf_map *m, const void *k)
 int gw_dp_set_cfg(struct gw_dp *dp, const struct gw_cfg *cfg)
 {
 	__u32 zero = 0;
+	int r = upd(dp, dp->skel->maps.gw_cfg_map, &zero, cfg);
 
-	return upd(dp, dp->skel->maps.gw_cfg_map, &zero, cfg);
+	if (!r)
+		dp->cfg = *cfg;
+	return r;
+}
+
+const struct gw_cfg *gw_dp_cfg(const struct gw_dp *dp)
+{
+	return &dp->cfg;
 }
 
 int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc)

@@ -116,6 +116,7 @@ static void h_status(void *ud, const struct gw_api_request *req, struct gw_api_r
 	json_object_set_new(o, "abi_version", json_integer(GW_ABI_VERSION));
 	json_object_set_new(o, "datapath", json_string(gw_datapath_name(cfg->gateway.datapath)));
 	json_object_set_new(o, "interfaces", ifs);
+	json_object_set_new(o, "tunnel_mtu", json_integer(gw_dp_cfg(d->dp)->tunnel_mtu));
 	json_object_set_new(o, "uptime_s", json_integer((uv_now(d->loop) - d->started_ms) / 1000));
 	json_object_set_new(o, "config", json_string(d->conf_path));
 	json_object_set_new(o, "pin_dir", json_string(d->pin_dir));

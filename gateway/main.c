@@ -132,10 +132,24 @@ static const struct gw_api_limits api_limits = {
 static void on_net_change(void *ud)
 {
 	struct gw_daemon *d = ud;
+	int mtu, was = gw_dp_cfg(d->dp)->tunnel_mtu;
 	int r = gw_dp_epoch_bump(d->dp);
 
 	if (r)
 		gw_log(GW_LOG_ERR, "cannot move the flow cache epoch on: %s", strerror(-r));
+	/* a link change may be the external interface's MTU, which the tunnel
+	 * MTU follows unless the config sets it */
+	if (d->cfg->gateway.external.mtu || !was)
+		return;
+	mtu = gw_apply_tunnel_mtu(d->cfg);
+	if (mtu == was || mtu < 0)
+		return;
+	r = gw_apply_cfg(d->dp, d->cfg);
+	if (r)
+		gw_log(GW_LOG_ERR, "cannot write the tunnel MTU: %s", strerror(-r));
+	else
+		gw_log(GW_LOG_INFO, "tunnel MTU %d (was %d): %s's MTU changed", mtu, was,
+		       d->cfg->gateway.external.interface);
 }
 
 static int run(struct gw_daemon *d, const char *sock_opt)

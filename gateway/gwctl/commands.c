@@ -23,6 +23,7 @@ static const struct gwctl_column status_fields[] = {
 	{"services", "services"},
 	{"backends", "backends"},
 	{"peers", "peers"},
+	{"tunnel_mtu", "tunnel MTU"},
 	{"conntrack_entries", "conntrack entries"},
 	{"flow_cache.entries_per_cpu", "flow cache v4 (per CPU)"},
 	{"flow_cache.ipv6_entries_per_cpu", "flow cache v6 (per CPU)"},

@@ -13,6 +13,15 @@
 int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balancer *lb,
 		 const char **ret_what);
 
+/* Writes the site parameters (gw_cfg), with the tunnel MTU as
+ * gw_apply_tunnel_mtu() finds it now. 0 or -errno. */
+int gw_apply_cfg(struct gw_dp *dp, const struct gw_config *cfg);
+
+/* The largest packet the underlay carries between gateways (an IP MTU):
+ * gateway.external.mtu, else the external interface's MTU now. The MTU,
+ * or -errno when the interface's cannot be read. */
+int gw_apply_tunnel_mtu(const struct gw_config *cfg);
+
 /* Before the first gw_apply_all over a data plane that was already
  * running, what it knows that the config does not: gives lb's peers the ids
  * the data plane uses for them and holds the others'

@@ -10,6 +10,7 @@
 /* Caps on user-controlled sizes (STYLE.md rule 10); documented in docs/config.md. */
 #define GW_CONFIG_NAME_MAX	 63	   /* site, gateway, service, identity, policy names */
 #define GW_CONFIG_IFNAME_MAX	 15	   /* IFNAMSIZ - 1 */
+#define GW_CONFIG_TUNNEL_MTU_MIN 1280	   /* gateway.external.mtu: IPv6's minimum link MTU */
 #define GW_CONFIG_STR_MAX	 255	   /* labels, URLs, HTTP paths, trust domain */
 #define GW_CONFIG_PATH_MAX	 4095	   /* file names */
 #define GW_CONFIG_MAX_VIPS	 16	   /* per service */
@@ -118,6 +119,7 @@ struct gw_iface_conf {
 	const char *interface;
 	struct gw_ip address;
 	struct gw_ip address6; /* internal side only; family 0 when not given */
+	uint16_t mtu;	       /* external side only; 0: the interface's */
 };
 
 struct gw_gateway_conf {

@@ -70,6 +70,8 @@ int gw_dp_destroy(const char *pin_dir);
 const struct gw_dp_attach_info *gw_dp_attach_info(const struct gw_dp *dp, bool external);
 
 int gw_dp_set_cfg(struct gw_dp *dp, const struct gw_cfg *cfg);
+/* What gw_dp_set_cfg last wrote (zeroes before the first call). */
+const struct gw_cfg *gw_dp_cfg(const struct gw_dp *dp);
 int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc);
 /* The prunes delete every key of their map for which keep(key, ud) is
  * false; key points to the map's key type (struct gw_svc_key, struct

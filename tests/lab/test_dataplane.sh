@@ -2,9 +2,9 @@
 # Data-plane acceptance in the 3-site lab with real traffic: VIPs answered by
 # local and remote backends, affinity, drain, graded spillover, overlapping
 # client CIDRs, IPv6, Geneve on the WAN (tshark), a TCP stream that survives
-# kill -9 of both gateways, 1500-byte MTU transfers across the tunnel, path
-# MTU discovery through a narrower local link, and an ICMP error from the
-# client's side relayed to the backend.
+# kill -9 of both gateways, 1500-byte MTU transfers across the tunnel and
+# over a narrower underlay link, path MTU discovery through a narrower local
+# link, and an ICMP error from the client's side relayed to the backend.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -298,22 +298,50 @@ check "... the restarted gateways took the data plane over" bash -c "
 
 # 1500-byte MTU on every link: full-size segments only fit the tunnel after
 # the MSS clamp; a 4 MB transfer across it must succeed both ways.
+# blob_to SITE FILE: site-b's backend1 sends $RUN/blob through the stream
+# VIP (10.100.0.14:5001) to SITE's client, which writes it to FILE; both
+# ends give up after 30 s. Fails when the transfer does not complete.
+blob_to() {
+	local srv r=0
+	"$LAB" exec --prefix "$P" b backend1 -- timeout 30 socat -u OPEN:"$RUN/blob" \
+		TCP-LISTEN:5001,reuseaddr &
+	srv=$!
+	wait_until 5 "$LAB" exec --prefix "$P" b backend1 -- sh -c 'ss -ltn | grep -q ":5001 "' || r=1
+	((r == 0)) && "$LAB" exec --prefix "$P" "$1" client -- timeout 30 \
+		socat -u TCP:10.100.0.14:5001 OPEN:"$2",creat,trunc || r=1
+	wait "$srv" || true
+	echo "received $(stat -c %s "$2" 2>/dev/null) bytes"
+	return "$r"
+}
 mtu_transfer() {
 	"$LAB" exec --prefix "$P" b backend1 -- sh -c 'ip link show eth0 | grep -q "mtu 1500"' || return 1
 	head -c 4000000 /dev/urandom >"$RUN/blob"
-	"$LAB" exec --prefix "$P" b backend1 -- timeout 30 socat -u OPEN:"$RUN/blob" \
-		TCP-LISTEN:5001,reuseaddr &
-	local srv=$!
-	wait_until 5 "$LAB" exec --prefix "$P" b backend1 -- sh -c 'ss -ltn | grep -q ":5001 "' || return 1
-	"$LAB" exec --prefix "$P" a client -- socat -u TCP:10.100.0.14:5001 OPEN:"$RUN/blob.got",creat,trunc
-	wait "$srv" || true
-	echo "received $(stat -c %s "$RUN/blob.got") bytes"
-	cmp "$RUN/blob" "$RUN/blob.got"
+	blob_to a "$RUN/blob.got" && cmp "$RUN/blob" "$RUN/blob.got"
 }
 check "4 MB from site-b's backend to site-a's client with 1500-byte MTU everywhere, byte for byte" mtu_transfer
 check "... no packet was too big for the tunnel" bash -c "
 	[[ \$('$LAB' exec --prefix $P a gw -- gwctl -o json stats | jq '.counters[] | select(.name==\"drop_too_big\") | .packets') == 0 &&
 	   \$('$LAB' exec --prefix $P b gw -- gwctl -o json stats | jq '.counters[] | select(.name==\"drop_too_big\") | .packets') == 0 ]]"
+
+# A narrower underlay: site-a's external link drops to a 1400-byte MTU.
+# gatewayd follows the interface's MTU (no reload), so site-a's gateway
+# clamps its client's SYN to fit 1400-byte tunnel packets, and site-b's
+# backend sends segments whose tunnel packets pass that link; with the
+# tunnel MTU left at 1500 they are 1500 bytes long and the link drops them.
+tunnel_mtu_a() {
+	"$LAB" exec --prefix "$P" a gw -- gwctl -o json status | jq -e ".tunnel_mtu == $1" >/dev/null
+}
+narrow_wan() {
+	local r=0
+	ip -n "$P-a-gw" link set ext0 mtu 1400 || return 1
+	wait_until 5 tunnel_mtu_a 1400 || r=1
+	((r == 0)) && blob_to a "$RUN/blob.narrow" || r=1
+	ip -n "$P-a-gw" link set ext0 mtu 1500 || r=1
+	wait_until 5 tunnel_mtu_a 1500 || r=1
+	((r == 0)) && cmp "$RUN/blob" "$RUN/blob.narrow"
+}
+check "site-a's underlay link at MTU 1400: the tunnel MTU follows it, and 4 MB arrive byte for byte" \
+	narrow_wan
 
 # A link narrower than the packets for it: site-b's gateway routes to its
 # client over a 1200-byte MTU. The backend's full-size replies must draw
@@ -329,16 +357,10 @@ pmtu_local_link() {
 	before=$(counter_b icmp_too_big) || return 1
 	"$LAB" exec --prefix "$P" b gw -- ip route replace 10.2.0.10/32 dev int0 mtu lock 1200 ||
 		return 1
-	"$LAB" exec --prefix "$P" b backend1 -- timeout 30 socat -u OPEN:"$RUN/blob" \
-		TCP-LISTEN:5001,reuseaddr &
-	local srv=$!
-	wait_until 5 "$LAB" exec --prefix "$P" b backend1 -- sh -c 'ss -ltn | grep -q ":5001 "' || r=1
-	((r == 0)) && "$LAB" exec --prefix "$P" b client -- timeout 30 \
-		socat -u TCP:10.100.0.14:5001 OPEN:"$RUN/blob.pmtu",creat,trunc || r=1
-	wait "$srv" || true
+	blob_to b "$RUN/blob.pmtu" || r=1
 	"$LAB" exec --prefix "$P" b gw -- ip route del 10.2.0.10/32 dev int0 || r=1
 	after=$(counter_b icmp_too_big) || return 1
-	echo "received $(stat -c %s "$RUN/blob.pmtu" 2>/dev/null) bytes; icmp_too_big at site-b $before -> $after"
+	echo "icmp_too_big at site-b $before -> $after"
 	((r == 0 && after > before)) && cmp "$RUN/blob" "$RUN/blob.pmtu"
 }
 check "4 MB to site-b's client over a 1200-byte link: ICMP frag-needed from XDP, then byte for byte" \

@@ -177,6 +177,13 @@ static const struct bad_case bad_cases[] = {
 	 2,
 	 {"t.conf:1: site.id: expected an integer in 1..65535; found 70000",
 	  "t.conf:3: peers[0].site_id: expected an integer in 1..65535; found 70000"}},
+	{"tunnel MTU below IPv6's minimum",
+	 "site = { name = \"site-a\"; id = 1; };\n"
+	 "gateway = { name = \"gw1\"; internal = { interface = \"int0\"; address = \"10.1.0.1\"; "
+	 "};\n external = { interface = \"ext0\"; address = \"10.255.0.1\"; mtu = 1000; }; "
+	 "};\n" WEB,
+	 1,
+	 {"t.conf:3: gateway.external.mtu: expected an integer in 1280..65535; found 1000"}},
 	{"integer beyond 32 bits, which libconfig would truncate",
 	 HEAD WEB
 	 "identities = ( { name = \"c\"; labels = [ \"app=c\" ];\n id = 4294967297; } );\n",

@@ -32,7 +32,8 @@ static const char status_json[] =
 	"\"datapath\":\"xdp\",\"interfaces\":["
 	"{\"role\":\"internal\",\"name\":\"int0\",\"ifindex\":2,\"xdp_mode\":\"native\"},"
 	"{\"role\":\"external\",\"name\":\"ext0\",\"ifindex\":3,\"xdp_mode\":\"generic\"}],"
-	"\"uptime_s\":12,\"services\":4,\"backends\":24,\"peers\":2,\"conntrack_entries\":10,"
+	"\"uptime_s\":12,\"services\":4,\"backends\":24,\"peers\":2,\"tunnel_mtu\":1400,"
+	"\"conntrack_entries\":10,"
 	"\"flow_cache\":{\"entries_per_cpu\":65536,\"ipv6_entries_per_cpu\":32768,"
 	"\"epoch\":57,\"net_changes\":3}}";
 
@@ -471,6 +472,7 @@ static void test_run_status(void **state)
 				   "services:                4\n"
 				   "backends:                24\n"
 				   "peers:                   2\n"
+				   "tunnel MTU:              1400\n"
 				   "conntrack entries:       10\n"
 				   "flow cache v4 (per CPU): 65536\n"
 				   "flow cache v6 (per CPU): 32768\n"
