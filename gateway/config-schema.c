@@ -114,8 +114,9 @@ static const struct key k_internal[] = {
 	KEND,
 };
 
+/* The tunnel's outer header is IPv4 (include/gw/pipeline/geneve.h). */
 static const struct key k_external[] = {
-	IFACE_KEYS(0),
+	IFACE_KEYS(AF_INET),
 	KINT("mtu", struct gw_iface_conf, mtu, 0, GW_CONFIG_TUNNEL_MTU_MIN, 65535, 0),
 	KEND,
 };

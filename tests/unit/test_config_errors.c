@@ -85,6 +85,13 @@ static const struct bad_case bad_cases[] = {
 	  "\"fd00:1::1\"",
 	  "t.conf:4: services[0].vips[0]: expected a unicast IPv4 or IPv6 address; found "
 	  "\"224.0.0.1\" (not a unicast address)"}},
+	{"IPv6 external address (the underlay is IPv4)",
+	 "site = { name = \"site-a\"; id = 1; };\n"
+	 "gateway = { name = \"gw1\"; internal = { interface = \"int0\"; address = \"10.1.0.1\"; "
+	 "};\n external = { interface = \"ext0\"; address = \"fd00:ff::1\"; }; };\n" WEB,
+	 1,
+	 {"t.conf:3: gateway.external.address: expected a unicast IPv4 address; found "
+	  "\"fd00:ff::1\""}},
 	{"CIDR with host bits set",
 	 HEAD WEB "identities = ( { name = \"c\"; labels = [ \"app=c\" ];\n"
 		  "  cidrs = [ \"10.1.0.10/24\" ]; } );\n",
