@@ -1,6 +1,7 @@
 /* gatewayd: the control plane of one Isthmus gateway. Loads the site config,
  * drives the XDP data plane and serves the control API until stopped; the
  * data plane keeps forwarding while gatewayd is down or restarting. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sys/socket.h>
 #include <getopt.h>
@@ -167,6 +168,13 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 		.max_conntrack = cfg->limits.conntrack_entries,
 		.flow_cache = cfg->limits.flow_cache_entries,
 	};
+	struct gw_probe_opts po = {
+		.interval_ms = cfg->probes.interval_ms,
+		.fast_interval_ms = cfg->probes.fast_interval_ms,
+		.down_after = cfg->probes.down_after,
+		.src = cfg->gateway.external.address,
+		.site_id = cfg->site.id,
+	};
 	uv_signal_t sigint, sigterm, sighup;
 	const struct gw_api_route *routes;
 	const char *why = "";
@@ -237,22 +245,22 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 			return r;
 		}
 	}
-	if (cfg->gateway.external.address.family == AF_INET) {
-		struct gw_probe_opts po = {
-			.interval_ms = cfg->probes.interval_ms,
-			.fast_interval_ms = cfg->probes.fast_interval_ms,
-			.down_after = cfg->probes.down_after,
-			.src = cfg->gateway.external.address,
-			.site_id = cfg->site.id,
-		};
-
-		d->prober = gw_prober_new(d->loop, d->lb, &po, gw_daemon_sync_dataplane, d);
-		if (!d->prober)
-			gw_log(GW_LOG_WARN, "peer probes not running: %s", strerror(errno));
+	/* Without probes no failed gateway is noticed, and without health
+	 * checks no failed backend: neither is optional. */
+	d->prober = gw_prober_new(d->loop, d->lb, &po, gw_daemon_sync_dataplane, d);
+	if (!d->prober) {
+		r = -errno;
+		gw_log(GW_LOG_ERR, "cannot probe peers from %s port %u: %s",
+		       inet_ntoa(*(const struct in_addr *)cfg->gateway.external.address.addr),
+		       GW_PROBE_PORT, strerror(-r));
+		return r;
 	}
 	d->health = gw_health_new(d->loop, d->lb, gw_daemon_sync_dataplane, d);
-	if (!d->health)
-		gw_log(GW_LOG_WARN, "health checks not running: %s", strerror(errno));
+	if (!d->health) {
+		r = -errno;
+		gw_log(GW_LOG_ERR, "cannot run health checks: %s", strerror(-r));
+		return r;
+	}
 
 	routes = gw_daemon_routes(&n_routes);
 	/* a whole site's export comes in one PUT: ~720 bytes per service */

@@ -443,6 +443,28 @@ check "gatewayd --detach removes the data plane of site-c" bash -c "
 	[[ ! -e /sys/fs/bpf/gw/$P-c-gw1 ]] &&
 	! '$LAB' exec --prefix $P c gw -- ip link show int0 | grep -q xdp"
 
+# A gatewayd that cannot probe its peers would never notice one fail: with
+# the probe port taken, it must refuse to start, and say why.
+probe_port_taken() {
+	local holder r=0 pin=/sys/fs/bpf/gw/$P-c-taken
+	# nsenter execs socat in place: $! is socat's pid
+	nsenter --net="/run/netns/$P-c-gw" socat -u UDP4-RECV:6082,bind=10.255.0.3 /dev/null &
+	holder=$!
+	wait_until 5 "$LAB" exec --prefix "$P" c gw -- sh -c 'ss -lun | grep -q "10.255.0.3:6082 "' || r=1
+	if ((r == 0)); then
+		"$LAB" exec --prefix "$P" c gw -- timeout 20 "$REPO/build/gatewayd" \
+			-c "$REPO/conf/site-c.conf" --pin-dir "$pin" --socket "$RUN/c-taken.sock" \
+			>"$RUN/c-taken.log" 2>&1 && r=1
+		grep "cannot probe peers" "$RUN/c-taken.log" || r=1
+	fi
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	"$REPO/build/gatewayd" --detach -c "$REPO/conf/site-c.conf" --pin-dir "$pin" >/dev/null 2>&1
+	[[ ! -e $pin ]] || r=1
+	return "$r"
+}
+check "gatewayd refuses to start when its probe port is taken" probe_port_taken
+
 lab_down "$P"
 check "nothing of $P left" lab_leftovers "$P"
 finish
