@@ -69,15 +69,21 @@ static struct gw_lb_backend *backend_add(struct gw_balancer *lb, struct gw_lb_se
 	return b;
 }
 
+/* Backend id (of a table of service id by) to retire, if in use. */
+static void backend_id_retire(struct gw_balancer *lb, uint32_t id, uint32_t by)
+{
+	if (id >= lb->cfg->limits.backends || lb->backend_ids[id] != GW_LB_ID_USED)
+		return;
+	lb->backend_ids[id] = GW_LB_ID_RETIRED;
+	lb->retired_by[id] = by;
+	lb->n_retired++;
+}
+
 /* Its id is retired, not freed: s's tables in the data plane name it until
  * they are written again (gw_lb_release_ids). */
 static void backend_remove_at(struct gw_balancer *lb, struct gw_lb_service *s, size_t i)
 {
-	uint32_t id = s->backends[i].id;
-
-	lb->backend_ids[id] = GW_LB_ID_RETIRED;
-	lb->retired_by[id] = s->id;
-	lb->n_retired++;
+	backend_id_retire(lb, s->backends[i].id, s->id);
 	memmove(&s->backends[i], &s->backends[i + 1],
 		(s->n_backends - i - 1) * sizeof(*s->backends));
 	s->n_backends--;
@@ -113,8 +119,11 @@ void gw_lb_service_free(struct gw_balancer *lb, struct gw_lb_service *svc)
 	if (!svc)
 		return;
 	for (i = 0; i < svc->n_backends; i++)
-		lb->backend_ids[svc->backends[i].id] = GW_LB_ID_FREE;
-	lb->service_ids[svc->id] = 0;
+		backend_id_retire(lb, svc->backends[i].id, svc->id);
+	if (svc->id < lb->cfg->limits.services && lb->service_ids[svc->id] == GW_LB_ID_USED) {
+		lb->service_ids[svc->id] = GW_LB_ID_RETIRED;
+		lb->n_retired_services++;
+	}
 	free(svc->backends);
 	free(svc);
 }
@@ -756,30 +765,6 @@ int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site)
 	if (site_id)
 		mark_site_services(lb, site_id);
 	return r;
-}
-
-void gw_lb_release_ids(struct gw_balancer *lb)
-{
-	uint32_t n = lb->cfg->limits.backends, id;
-	uint8_t *pending;
-	size_t i;
-
-	if (!lb->n_retired)
-		return;
-	/* the services whose tables still wait to be written */
-	pending = calloc(lb->cfg->limits.services, 1);
-	if (!pending)
-		return; /* the ids stay retired until the next batch */
-	for (i = 0; i < lb->n_services; i++)
-		if (lb->services[i]->dirty)
-			pending[lb->services[i]->id] = 1;
-	for (id = 0; id < n; id++) {
-		if (lb->backend_ids[id] != GW_LB_ID_RETIRED || pending[lb->retired_by[id]])
-			continue;
-		lb->backend_ids[id] = GW_LB_ID_FREE;
-		lb->n_retired--;
-	}
-	free(pending);
 }
 
 size_t gw_lb_gc_services(struct gw_balancer *lb, struct gw_lb_service **removed)
