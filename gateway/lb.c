@@ -687,6 +687,22 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 	return refused ? -ENOSPC : 0;
 }
 
+/* s's entry from the config (not learned) for the remote backend want. */
+static struct gw_lb_backend *static_entry(struct gw_lb_service *s, const struct gw_lb_backend *want)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_backends; i++) {
+		struct gw_lb_backend *b = &s->backends[i];
+
+		if (!b->local && !b->learned && b->port == want->port &&
+		    strcmp(b->site, want->site) == 0 &&
+		    memcmp(&b->addr, &want->addr, sizeof(b->addr)) == 0)
+			return b;
+	}
+	return NULL;
+}
+
 int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old)
 {
 	size_t i, j;
@@ -712,7 +728,13 @@ int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *o
 				s->n_ports = os->n_ports;
 				memcpy(s->ports, os->ports, os->n_ports * sizeof(*os->ports));
 			}
-			b = backend_add(lb, s);
+			/* the config's static entry that the export named is that
+			 * backend: one entry, in the export's state (a second
+			 * would be balanced to while lb is applied, and the
+			 * export, applied again, would keep the wrong one) */
+			b = static_entry(s, &os->backends[j]);
+			if (!b)
+				b = backend_add(lb, s);
 			if (!b)
 				return -ENOSPC;
 			id = b->id;

@@ -1067,6 +1067,53 @@ static void test_reload_keeps_backend_ids(void **state)
 	stop(f);
 }
 
+/* A drain of another site's backend that the config lists too (a static
+ * entry the site's export named) holds across a reload, as one of a
+ * backend only the export has: the drained backend takes no new flow, not
+ * even while the reload is written, and keeps its id. */
+static void test_exported_static_drain_kept(void **state)
+{
+	static const struct vip_backend web_local[] = {
+		{"10.100.0.10", "10.1.0.11"},
+		{"10.100.0.50", "10.2.0.22"},
+		{NULL, NULL},
+	};
+	struct gw_lb_service *s;
+	struct gw_lb_backend *b;
+	uint32_t id;
+	struct fx *f;
+	size_t i, n = 0;
+
+	(void)state;
+	assert_int_equal(write_conf(PEER_B, "backends = ( { service = \"web\"; address = "
+					    "\"10.2.0.21\"; port = 80; site = \"site-b\"; } );\n"),
+			 0);
+	f = start();
+	remote_apply(f, "site-b", site_b_export);
+	s = gw_lb_service_find(f->d.lb, "web");
+	b = gw_lb_backend_find(s, "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	assert_true(b->learned);
+	b->drained = true; /* as POST /v1/backends/drain does */
+	id = b->id;
+	assert_int_equal(gw_apply_service_tables(f->d.dp, f->d.lb, s), 0);
+	assert_false(table_names(GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0), "10.2.0.21"));
+
+	batch_check_start(web_local);
+	reload(f);
+	batch_check_end();
+	s = gw_lb_service_find(f->d.lb, "web");
+	for (i = 0; i < s->n_backends; i++)
+		n += strcmp(s->backends[i].site, "site-b") == 0;
+	assert_int_equal(n, 1);
+	b = gw_lb_backend_find(s, "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	assert_true(b->drained);
+	assert_int_equal(b->id, id);
+	assert_false(table_names(GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0), "10.2.0.21"));
+	stop(f);
+}
+
 /* Policies name a service by its id, which is no longer its place in the
  * config: after the service before it goes, a policy still allows what it
  * allowed, under the service's own id. */
@@ -1131,6 +1178,7 @@ int main(void)
 		cmocka_unit_test(test_restart_keeps_service_ids),
 		cmocka_unit_test(test_reload_keeps_backend_ids),
 		cmocka_unit_test(test_policy_follows_service_id),
+		cmocka_unit_test(test_exported_static_drain_kept),
 		cmocka_unit_test(test_bad_service_holds_no_other),
 		cmocka_unit_test(test_restart_keeps_backend_down),
 	};
