@@ -110,7 +110,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(HDRS) $(wildcard tests/unit/*.h) $(BUILD
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(HDRS) $(wildcard tests/bpf/*.h) $(BPF_SKELS) $(BUILD)/libgw.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/bpf -o $@ $< $(BUILD)/libgw.a $(LDLIBS_TEST)
+	$(CC) $(CFLAGS) -Itests/bpf -o $@ $< $(BUILD)/libgw.a $(LDLIBS_TEST) $(TEST_WRAP)
+
+# test_reload checks every map write of a batch as it is made (batch_check_*)
+$(BUILD)/tests/bpf/test_reload: TEST_WRAP := \
+	-Wl,--wrap=gw_dp_svc_set,--wrap=gw_dp_backend_set,--wrap=gw_dp_maglev_swap
 
 $(BUILD)/tests/etcd/%: tests/etcd/%.c $(HDRS) $(wildcard tests/etcd/*.h) $(BUILD)/libcs.a
 	@mkdir -p $(@D)

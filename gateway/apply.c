@@ -178,19 +178,33 @@ static bool service_has_policy(const struct gw_config *cfg, size_t svc)
 	return false;
 }
 
-static int apply_policies(struct gw_dp *dp, const struct gw_config *cfg)
+/* The data-plane id of the config's service idx, which policies name by
+ * its place in the config; GW_LB_NO_ID if lb has none. */
+static uint32_t config_service_id(const struct gw_balancer *lb, size_t idx)
 {
+	size_t i;
+
+	for (i = 0; i < lb->n_services; i++)
+		if (lb->services[i]->conf == &lb->cfg->services[idx])
+			return lb->services[i]->id;
+	return GW_LB_NO_ID;
+}
+
+static int apply_policies(struct gw_dp *dp, const struct gw_balancer *lb)
+{
+	const struct gw_config *cfg = lb->cfg;
+	uint32_t svc_id;
 	size_t i, j;
 	int r;
 
 	for (i = 0; i < cfg->n_policies; i++) {
 		const struct gw_policy_conf *pc = &cfg->policies[i];
 
-		for (j = 0; j < cfg->n_identities; j++) {
+		svc_id = config_service_id(lb, pc->to_service);
+		for (j = 0; j < cfg->n_identities && svc_id != GW_LB_NO_ID; j++) {
 			if (!labels_match(&cfg->identities[j], pc))
 				continue;
-			r = gw_dp_policy_set(dp, gw_apply_identity_id(cfg, j), pc->to_service,
-					     true);
+			r = gw_dp_policy_set(dp, gw_apply_identity_id(cfg, j), svc_id, true);
 			if (r)
 				return r;
 		}
@@ -202,11 +216,12 @@ static int apply_policies(struct gw_dp *dp, const struct gw_config *cfg)
 static bool policy_keep(const void *key, void *ud)
 {
 	const struct gw_policy_key *k = key;
-	const struct gw_config *cfg = ud;
+	const struct gw_balancer *lb = ud;
+	const struct gw_config *cfg = lb->cfg;
 	size_t i, j;
 
 	for (i = 0; i < cfg->n_policies; i++) {
-		if (cfg->policies[i].to_service != k->svc_id)
+		if (config_service_id(lb, cfg->policies[i].to_service) != k->svc_id)
 			continue;
 		for (j = 0; j < cfg->n_identities; j++)
 			if (gw_apply_identity_id(cfg, j) == k->identity &&
@@ -351,7 +366,7 @@ static bool maglev_keep(const void *key, void *ud)
 	const struct gw_balancer *lb = ud;
 	uint32_t id = *(const uint32_t *)key / GW_MAGLEV_TABLES;
 
-	return id < lb->cfg->limits.services && lb->service_ids[id];
+	return id < lb->cfg->limits.services && lb->service_ids[id] == GW_LB_ID_USED;
 }
 
 static int apply_backends(struct gw_dp *dp, const struct gw_balancer *lb,
@@ -477,14 +492,22 @@ static int apply_service(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_
 	return 0;
 }
 
-static int remove_service(struct gw_dp *dp, const struct gw_lb_service *svc)
+/* Empties the Maglev slots of every retired service id: a removed
+ * service's, or (after a reload or a restart) one the data plane used for
+ * a service that is gone. */
+static int remove_retired_tables(struct gw_dp *dp, const struct gw_balancer *lb)
 {
+	uint32_t id;
 	int t, r;
 
-	for (t = 0; t < GW_MAGLEV_TABLES; t++) {
-		r = gw_dp_maglev_swap(dp, svc->id * GW_MAGLEV_TABLES + t, NULL, 0);
-		if (r)
-			return r;
+	for (id = 0; id < lb->cfg->limits.services; id++) {
+		if (lb->service_ids[id] != GW_LB_ID_RETIRED)
+			continue;
+		for (t = 0; t < GW_MAGLEV_TABLES; t++) {
+			r = gw_dp_maglev_swap(dp, id * GW_MAGLEV_TABLES + t, NULL, 0);
+			if (r)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -492,8 +515,8 @@ static int remove_service(struct gw_dp *dp, const struct gw_lb_service *svc)
 /* Local backends the running data plane has down (GW_BE_F_DOWN) start
  * down: until their health checks rise again they get no new flows, as
  * before the restart. Only where health checks run, which can bring them
- * back; an entry that is another backend's now (ids follow the config) is
- * not taken for this one's. */
+ * back; an entry that is another backend's (one the old gatewayd had
+ * there, not found again) is not taken for this one's. */
 static void take_health(struct gw_dp *dp, struct gw_balancer *lb)
 {
 	struct gw_backend be, want;
@@ -546,10 +569,131 @@ static int take_peer_ids(struct gw_dp *dp, struct gw_balancer *lb)
 	return r;
 }
 
+/* The running data plane's service keys (gw_svcs), with their ids. */
+static int take_svc_keys(struct gw_dp *dp, const struct gw_balancer *lb,
+			 struct gw_lb_svc_key_id **ret_keys, size_t *ret_n)
+{
+	size_t cap = (size_t)lb->cfg->limits.services * 4, n, i;
+	struct gw_svc_key *keys = calloc(cap ? cap : 1, sizeof(*keys));
+	struct gw_svc *vals = calloc(cap ? cap : 1, sizeof(*vals));
+	struct gw_lb_svc_key_id *out = calloc(cap ? cap : 1, sizeof(*out));
+	int r;
+
+	if (!keys || !vals || !out) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = gw_dp_svc_list(dp, keys, vals, cap);
+	if (r < 0)
+		goto out;
+	n = (size_t)r;
+	for (i = 0; i < n; i++) {
+		out[i].vip.family = keys[i].family == GW_AF_INET6 ? AF_INET6 : AF_INET;
+		memcpy(out[i].vip.addr, keys[i].vip, out[i].vip.family == AF_INET6 ? 16 : 4);
+		out[i].port = ntohs(keys[i].port);
+		out[i].proto = keys[i].proto;
+		out[i].id = vals[i].id;
+	}
+	*ret_keys = out;
+	*ret_n = n;
+	out = NULL;
+	r = 0;
+out:
+	free(keys);
+	free(vals);
+	free(out);
+	return r;
+}
+
+/* The running data plane's Maglev tables: which service ids have one
+ * (tables), and for each backend id the service id of a table that names
+ * it (named_by, limits.backends of them). */
+static int take_tables(struct gw_dp *dp, const struct gw_balancer *lb, uint32_t *tables,
+		       size_t *ret_n, uint32_t *named_by)
+{
+	uint32_t m = lb->cfg->limits.maglev_table_size, n_be = lb->cfg->limits.backends;
+	uint32_t slot, i, *table = calloc(m ? m : 1, sizeof(*table));
+	size_t n = 0;
+	int r = 0;
+
+	if (!table)
+		return -ENOMEM;
+	for (i = 0; i < n_be; i++)
+		named_by[i] = GW_LB_NO_ID;
+	for (slot = 0; slot < lb->cfg->limits.services * GW_MAGLEV_TABLES; slot++) {
+		r = gw_dp_maglev_get(dp, slot, table, m);
+		if (r < 0)
+			break;
+		if (r == 0)
+			continue;
+		if (!n || tables[n - 1] != slot / GW_MAGLEV_TABLES)
+			tables[n++] = slot / GW_MAGLEV_TABLES;
+		for (i = 0; i < (uint32_t)r && i < m; i++)
+			if (table[i] < n_be && named_by[table[i]] == GW_LB_NO_ID)
+				named_by[table[i]] = slot / GW_MAGLEV_TABLES;
+		r = 0;
+	}
+	*ret_n = n;
+	free(table);
+	return r;
+}
+
+/* The service and backend ids in the running data plane's gw_svcs,
+ * gw_maglev and gw_backends, for gw_balancer_take_ids. */
+static int take_ids(struct gw_dp *dp, struct gw_balancer *lb)
+{
+	uint32_t n_be = lb->cfg->limits.backends, id;
+	struct gw_lb_dp_ids ids = {0};
+	struct gw_lb_svc_key_id *keys = NULL;
+	struct gw_lb_backend_id *bes = calloc(n_be ? n_be : 1, sizeof(*bes));
+	uint32_t *named_by = calloc(n_be ? n_be : 1, sizeof(*named_by));
+	uint32_t *tables =
+		calloc(lb->cfg->limits.services ? lb->cfg->limits.services : 1, sizeof(*tables));
+	struct gw_backend be;
+	int r;
+
+	if (!bes || !named_by || !tables) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = take_svc_keys(dp, lb, &keys, &ids.n_keys);
+	if (!r)
+		r = take_tables(dp, lb, tables, &ids.n_tables, named_by);
+	for (id = 0; id < n_be && !r; id++) {
+		r = gw_dp_backend_get(dp, id, &be);
+		if (r || !be.family)
+			continue;
+		bes[ids.n_backends] = (struct gw_lb_backend_id){
+			.addr.family = be.family == GW_AF_INET6 ? AF_INET6 : AF_INET,
+			.port = ntohs(be.port),
+			.site_id = be.site_id,
+			.remote = be.flags & GW_BE_F_REMOTE,
+			.id = id,
+			.named_by = named_by[id],
+		};
+		memcpy(bes[ids.n_backends].addr.addr, be.addr, be.family == GW_AF_INET6 ? 16 : 4);
+		ids.n_backends++;
+	}
+	if (r)
+		goto out;
+	ids.keys = keys;
+	ids.tables = tables;
+	ids.backends = bes;
+	r = gw_balancer_take_ids(lb, &ids);
+out:
+	free(keys);
+	free(bes);
+	free(named_by);
+	free(tables);
+	return r;
+}
+
 int gw_apply_take_over(struct gw_dp *dp, struct gw_balancer *lb)
 {
 	int r = take_peer_ids(dp, lb);
 
+	if (!r)
+		r = take_ids(dp, lb);
 	if (!r)
 		take_health(dp, lb);
 	return r;
@@ -599,23 +743,25 @@ int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_wh
 			*ret_what = what;
 		return first ? first : -ENOMEM;
 	}
+	/* their ids are retired: their keys and tables go below */
 	n = gw_lb_gc_services(lb, removed);
-	for (i = 0; i < n; i++) {
-		if (!r)
-			r = remove_service(dp, removed[i]);
+	for (i = 0; i < n; i++)
 		gw_lb_service_free(lb, removed[i]);
+	free(removed);
+	if (lb->n_retired_services) {
+		r = remove_retired_tables(dp, lb);
 		prune = true;
 	}
-	free(removed);
-	/* The tables are written (those that could be): the ids of backends
-	 * removed before may be given out again where no table names them
-	 * now. Not while a removed service's tables failed to go. */
-	if (!r)
-		gw_lb_release_ids(lb);
 	if (!r && prune) {
 		what = "removing stale services";
 		r = gw_dp_svc_prune(dp, svc_keep, lb);
 	}
+	/* The tables are written (those that could be), and no key or table
+	 * leads to a retired service id: the ids of services and backends
+	 * removed before may be given out again where nothing names them
+	 * now. Not while a removed service's tables or keys failed to go. */
+	if (!r)
+		gw_lb_release_ids(lb);
 	if (r && !first) {
 		first = r;
 		*ret_what = what;
@@ -638,7 +784,7 @@ int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balanc
 	if (r)
 		return r;
 	*ret_what = "policies";
-	r = apply_policies(dp, cfg);
+	r = apply_policies(dp, lb);
 	if (r)
 		return r;
 	lb->peers_dirty = true;
@@ -660,7 +806,7 @@ int gw_apply_all(struct gw_dp *dp, const struct gw_config *cfg, struct gw_balanc
 	/* What a config of before allowed (a reload, or a restart over a
 	 * running data plane) must not outlive it. */
 	*ret_what = "removing stale policies and identities";
-	r = gw_dp_policy_prune(dp, policy_keep, (void *)cfg);
+	r = gw_dp_policy_prune(dp, policy_keep, lb);
 	if (!r)
 		r = gw_dp_identity_cidr_prune(dp, GW_AF_INET, cidr_keep,
 					      &(struct cidr_keep){.cfg = cfg, .family = AF_INET});

@@ -502,6 +502,64 @@ int gw_dp_policy_set(struct gw_dp *dp, uint32_t identity, uint32_t svc_id, bool 
 	return del(dp, dp->skel->maps.gw_policy, &k);
 }
 
+int gw_dp_svc_list(struct gw_dp *dp, struct gw_svc_key *keys, struct gw_svc *vals, size_t cap)
+{
+	int fd = bpf_map__fd(dp->skel->maps.gw_svcs);
+	struct gw_svc_key k, *prev = NULL;
+	size_t n = 0;
+
+	while (n < cap && bpf_map_get_next_key(fd, prev, &keys[n]) == 0) {
+		k = keys[n];
+		prev = &k;
+		/* a key deleted since the walk found it is no key */
+		if (bpf_map_lookup_elem(fd, &keys[n], &vals[n]) == 0)
+			n++;
+	}
+	return (int)n;
+}
+
+int gw_dp_maglev_get(struct gw_dp *dp, uint32_t slot, uint32_t *table, uint32_t cap)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	uint32_t id, m = 0, count, out_batch, *keys = NULL, *vals = NULL;
+	int fd, r;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.gw_maglev), &slot, &id))
+		return errno == ENOENT ? 0 : -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* swapped out and gone meanwhile */
+	id = 0;
+	if (bpf_map_lookup_elem(fd, &id, &m)) {
+		r = -errno;
+		goto out;
+	}
+	count = m + 1;
+	keys = malloc(sizeof(*keys) * count);
+	vals = malloc(sizeof(*vals) * count);
+	if (!keys || !vals) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* one call for the whole table: it has limits.maglev_table_size ids */
+	if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, vals, &count, &bo) &&
+	    errno != ENOENT) {
+		r = -errno;
+		goto out;
+	}
+	if (count != m + 1) {
+		r = -EIO;
+		goto out;
+	}
+	memcpy(table, vals + 1, sizeof(*table) * (m < cap ? m : cap));
+	r = (int)m;
+out:
+	free(keys);
+	free(vals);
+	close(fd);
+	return r;
+}
+
 int gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, uint32_t m)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, co, .map_flags = BPF_F_INNER_MAP);

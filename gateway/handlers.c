@@ -618,6 +618,17 @@ int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 				     d->conf_path, strerror(-r));
 		goto fail;
 	}
+	/* the data plane's keys and tables name services and backends by id
+	 * while lb is applied, service after service */
+	r = gw_balancer_keep_ids(lb, d->lb);
+	if (r) {
+		gw_config_errors_add(errs, false,
+				     "%s: service and backend ids: %s (the ids of what it removes "
+				     "are held until it is applied: reload in two steps, "
+				     "removals first, or raise limits.services, limits.backends)",
+				     d->conf_path, strerror(-r));
+		goto fail;
+	}
 	r = gw_apply_all(d->dp, cfg, lb, &what);
 	if (r) {
 		gw_config_errors_add(errs, false, "%s: applying %s failed: %s", d->conf_path, what,

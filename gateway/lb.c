@@ -69,15 +69,21 @@ static struct gw_lb_backend *backend_add(struct gw_balancer *lb, struct gw_lb_se
 	return b;
 }
 
+/* Backend id (of a table of service id by) to retire, if in use. */
+static void backend_id_retire(struct gw_balancer *lb, uint32_t id, uint32_t by)
+{
+	if (id >= lb->cfg->limits.backends || lb->backend_ids[id] != GW_LB_ID_USED)
+		return;
+	lb->backend_ids[id] = GW_LB_ID_RETIRED;
+	lb->retired_by[id] = by;
+	lb->n_retired++;
+}
+
 /* Its id is retired, not freed: s's tables in the data plane name it until
  * they are written again (gw_lb_release_ids). */
 static void backend_remove_at(struct gw_balancer *lb, struct gw_lb_service *s, size_t i)
 {
-	uint32_t id = s->backends[i].id;
-
-	lb->backend_ids[id] = GW_LB_ID_RETIRED;
-	lb->retired_by[id] = s->id;
-	lb->n_retired++;
+	backend_id_retire(lb, s->backends[i].id, s->id);
 	memmove(&s->backends[i], &s->backends[i + 1],
 		(s->n_backends - i - 1) * sizeof(*s->backends));
 	s->n_backends--;
@@ -113,8 +119,11 @@ void gw_lb_service_free(struct gw_balancer *lb, struct gw_lb_service *svc)
 	if (!svc)
 		return;
 	for (i = 0; i < svc->n_backends; i++)
-		lb->backend_ids[svc->backends[i].id] = GW_LB_ID_FREE;
-	lb->service_ids[svc->id] = 0;
+		backend_id_retire(lb, svc->backends[i].id, svc->id);
+	if (svc->id < lb->cfg->limits.services && lb->service_ids[svc->id] == GW_LB_ID_USED) {
+		lb->service_ids[svc->id] = GW_LB_ID_RETIRED;
+		lb->n_retired_services++;
+	}
 	free(svc->backends);
 	free(svc);
 }
@@ -678,6 +687,22 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 	return refused ? -ENOSPC : 0;
 }
 
+/* s's entry from the config (not learned) for the remote backend want. */
+static struct gw_lb_backend *static_entry(struct gw_lb_service *s, const struct gw_lb_backend *want)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_backends; i++) {
+		struct gw_lb_backend *b = &s->backends[i];
+
+		if (!b->local && !b->learned && b->port == want->port &&
+		    strcmp(b->site, want->site) == 0 &&
+		    memcmp(&b->addr, &want->addr, sizeof(b->addr)) == 0)
+			return b;
+	}
+	return NULL;
+}
+
 int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old)
 {
 	size_t i, j;
@@ -703,7 +728,13 @@ int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *o
 				s->n_ports = os->n_ports;
 				memcpy(s->ports, os->ports, os->n_ports * sizeof(*os->ports));
 			}
-			b = backend_add(lb, s);
+			/* the config's static entry that the export named is that
+			 * backend: one entry, in the export's state (a second
+			 * would be balanced to while lb is applied, and the
+			 * export, applied again, would keep the wrong one) */
+			b = static_entry(s, &os->backends[j]);
+			if (!b)
+				b = backend_add(lb, s);
 			if (!b)
 				return -ENOSPC;
 			id = b->id;
@@ -756,30 +787,6 @@ int gw_lb_remote_site_del(struct gw_balancer *lb, const char *site)
 	if (site_id)
 		mark_site_services(lb, site_id);
 	return r;
-}
-
-void gw_lb_release_ids(struct gw_balancer *lb)
-{
-	uint32_t n = lb->cfg->limits.backends, id;
-	uint8_t *pending;
-	size_t i;
-
-	if (!lb->n_retired)
-		return;
-	/* the services whose tables still wait to be written */
-	pending = calloc(lb->cfg->limits.services, 1);
-	if (!pending)
-		return; /* the ids stay retired until the next batch */
-	for (i = 0; i < lb->n_services; i++)
-		if (lb->services[i]->dirty)
-			pending[lb->services[i]->id] = 1;
-	for (id = 0; id < n; id++) {
-		if (lb->backend_ids[id] != GW_LB_ID_RETIRED || pending[lb->retired_by[id]])
-			continue;
-		lb->backend_ids[id] = GW_LB_ID_FREE;
-		lb->n_retired--;
-	}
-	free(pending);
 }
 
 size_t gw_lb_gc_services(struct gw_balancer *lb, struct gw_lb_service **removed)

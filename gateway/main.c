@@ -219,11 +219,14 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 	d->lb = gw_balancer_new(cfg);
 	if (!d->lb)
 		return -ENOMEM;
-	/* a running data plane's flows name their gateways by peer id, and
-	 * its tables leave out the backends that were down */
+	/* a running data plane's flows name their gateways by peer id, its
+	 * keys and tables services and backends by id, and its tables leave
+	 * out the backends that were down */
 	r = gw_apply_take_over(d->dp, d->lb);
 	if (r) {
-		gw_log(GW_LOG_ERR, "reading the running data plane's peers failed: %s",
+		gw_log(GW_LOG_ERR,
+		       "reading the running data plane's peer, service and backend ids "
+		       "failed: %s",
 		       strerror(-r));
 		return r;
 	}

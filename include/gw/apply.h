@@ -25,7 +25,9 @@ int gw_apply_tunnel_mtu(const struct gw_config *cfg);
 /* Before the first gw_apply_all over a data plane that was already
  * running, what it knows that the config does not: gives lb's peers the ids
  * the data plane uses for them and holds the others'
- * (gw_balancer_take_peer_ids), and starts the local backends it has down
+ * (gw_balancer_take_peer_ids), gives its services and backends the ids the
+ * data plane's keys and tables name them by and retires the others
+ * (gw_balancer_take_ids), and starts the local backends it has down
  * (failed health checks) down. 0 or -errno. */
 int gw_apply_take_over(struct gw_dp *dp, struct gw_balancer *lb);
 

@@ -73,6 +73,8 @@ int gw_dp_set_cfg(struct gw_dp *dp, const struct gw_cfg *cfg);
 /* What gw_dp_set_cfg last wrote (zeroes before the first call). */
 const struct gw_cfg *gw_dp_cfg(const struct gw_dp *dp);
 int gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc);
+/* Up to cap service keys and their values; returns the count or -errno. */
+int gw_dp_svc_list(struct gw_dp *dp, struct gw_svc_key *keys, struct gw_svc *vals, size_t cap);
 /* The prunes delete every key of their map for which keep(key, ud) is
  * false; key points to the map's key type (struct gw_svc_key, struct
  * gw_policy_key, __u32 identity, struct gw_lpm4_key / gw_lpm6_key). */
@@ -96,6 +98,9 @@ int gw_dp_policy_set(struct gw_dp *dp, uint32_t identity, uint32_t svc_id, bool 
 /* Installs a Maglev table for service slot (svc_id * GW_MAGLEV_TABLES + t)
  * in one atomic swap; m == 0 removes it (no backend: new flows dropped). */
 int gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, uint32_t m);
+/* The table in a Maglev slot: its first cap backend ids into table;
+ * returns its size m (0: the slot is empty) or -errno. */
+int gw_dp_maglev_get(struct gw_dp *dp, uint32_t slot, uint32_t *table, uint32_t cap);
 /* Empties every Maglev slot (key: __u32 slot) for which keep(key, ud) is
  * false; an empty slot stays empty. */
 int gw_dp_maglev_prune(struct gw_dp *dp, bool (*keep)(const void *key, void *ud), void *ud);

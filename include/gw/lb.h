@@ -110,13 +110,18 @@ struct gw_lb_remote_gateway {
 	struct gw_ip addr;
 };
 
-/* States of a backend id (gw_balancer.backend_ids). A removed backend's id
- * is retired, not freed: the data plane's tables may name it until they are
- * written again, and a backend that took the id meanwhile would get the
- * flows they send there. gw_lb_release_ids frees it once they no longer can. */
+/* States of a backend id (gw_balancer.backend_ids) and of a service id
+ * (service_ids). A removed backend's id is retired, not freed: the data
+ * plane's tables may name it until they are written again, and a backend
+ * that took the id meanwhile would get the flows they send there. A removed
+ * service's id likewise: its VIPs' keys lead to it until they are removed,
+ * and a service that wrote its tables there meanwhile would get its flows.
+ * gw_lb_release_ids frees them once nothing names them any more. */
 #define GW_LB_ID_FREE	 0
 #define GW_LB_ID_USED	 1
 #define GW_LB_ID_RETIRED 2
+/* No id (yet), or no service. */
+#define GW_LB_NO_ID UINT32_MAX
 
 struct gw_balancer {
 	const struct gw_config *cfg;
@@ -127,8 +132,9 @@ struct gw_balancer {
 	uint8_t *backend_ids; /* GW_LB_ID_*, limits.backends of them */
 	uint32_t *retired_by; /* a retired backend id: the service id whose tables named it */
 	size_t n_retired;
-	uint8_t *service_ids; /* 1 = in use, limits.services of them */
-	uint64_t version;     /* bumped whenever what this site exports changes */
+	uint8_t *service_ids; /* GW_LB_ID_*, limits.services of them */
+	size_t n_retired_services;
+	uint64_t version; /* bumped whenever what this site exports changes */
 	bool peers_dirty;
 	uint64_t refused; /* remote entries refused by a limit */
 };
@@ -146,6 +152,18 @@ void gw_balancer_free(struct gw_balancer *lb);
  * limits.peers. */
 int gw_balancer_keep_peers(struct gw_balancer *lb, const struct gw_balancer *old);
 
+/* For a reload, after gw_balancer_keep_learned: gives lb's services the
+ * ids old had for them (by name), and their backends the ids old had for
+ * the same backend of the same service (site, address, port), since the
+ * data plane's keys and tables name them by id while lb is applied, one
+ * service after another. The other services and backends take ids that
+ * old used for nothing; those of old's that lb no longer has are retired
+ * until the batch that applies lb is written (gw_lb_release_ids). 0,
+ * -ENOMEM, or -ENOSPC when the ids kept, retired and new exceed
+ * limits.services or limits.backends (a reload in two steps fits). On
+ * failure lb is only fit to be freed. */
+int gw_balancer_keep_ids(struct gw_balancer *lb, const struct gw_balancer *old);
+
 /* The peer ids a running data plane uses, as gatewayd finds them in its
  * pins when it starts over one. */
 struct gw_lb_peer_id {
@@ -160,6 +178,49 @@ struct gw_lb_peer_id {
  * listed is held for its address until its site's export makes it a peer
  * again. Ids out of range or taken twice are ignored. 0 or -ENOMEM. */
 int gw_balancer_take_peer_ids(struct gw_balancer *lb, const struct gw_lb_peer_id *ids, size_t n);
+
+/* A key of a running data plane's gw_svcs: the service id a VIP, port and
+ * protocol lead to (port 0 and protocol 0: the VIP's marker). */
+struct gw_lb_svc_key_id {
+	struct gw_ip vip;
+	uint16_t port;
+	uint8_t proto;
+	uint32_t id;
+};
+
+/* An entry of a running data plane's gw_backends, and the service id of a
+ * Maglev table that names it (one of them, should several). */
+struct gw_lb_backend_id {
+	struct gw_ip addr;
+	uint16_t port;
+	uint16_t site_id;
+	bool remote;
+	uint32_t id;
+	uint32_t named_by; /* GW_LB_NO_ID: no table names it */
+};
+
+/* What a running data plane names by id, as gatewayd finds it in its pins
+ * when it starts over one. */
+struct gw_lb_dp_ids {
+	const struct gw_lb_svc_key_id *keys;
+	size_t n_keys;
+	const uint32_t *tables; /* service ids that have a Maglev table */
+	size_t n_tables;
+	const struct gw_lb_backend_id *backends;
+	size_t n_backends;
+};
+
+/* For a start over a running data plane, as gw_balancer_keep_ids for a
+ * reload: a service takes the id its VIPs' keys lead to (the first key
+ * whose id no service took before it); a backend of such a service the id
+ * of an entry that is the same backend (site, address, port) and that its
+ * service's tables name, else that no table names (it was down). The
+ * other ids the keys, tables and tables' entries use are retired until the
+ * first batch is written, and the services and backends without an id
+ * take free ones. Should too few be free (the config changed much while
+ * gatewayd was away), retired ones are taken last, as peers take held
+ * slots: gatewayd must start. 0 or -ENOMEM. */
+int gw_balancer_take_ids(struct gw_balancer *lb, const struct gw_lb_dp_ids *dp);
 
 struct gw_lb_service *gw_lb_service_find(struct gw_balancer *lb, const char *name);
 
@@ -196,13 +257,17 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 /* For a reload: copies into lb what old learned from other sites' exports
  * (backends, with their health and drains, and services only other sites
  * have), so that they stay in the tables while lb is applied, and a drain
- * holds when the exports are applied to lb again. 0 or -ENOSPC, -ENOMEM. */
+ * holds when the exports are applied to lb again. A backend the config
+ * lists too (a static entry the export named) is that entry, in the
+ * export's state. 0 or -ENOSPC, -ENOMEM. */
 int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old);
 
 /* Frees the retired backend ids that no Maglev table of the data plane can
  * name any more: those of services whose tables were written since (not
- * dirty), or that were removed. For the end of a batch of map writes
- * (gw_apply_dirty); until then a new backend never takes such an id. */
+ * dirty), or that were removed; and the retired service ids. For the end
+ * of a batch of map writes (gw_apply_dirty), once the keys and tables of
+ * retired service ids are gone; until then a new backend or service never
+ * takes such an id. */
 void gw_lb_release_ids(struct gw_balancer *lb);
 
 /* Forgets everything learned of a remote site (its keys left etcd): its
@@ -218,9 +283,11 @@ bool gw_lb_peer_set_up(struct gw_balancer *lb, uint32_t peer_id, bool up);
 /* "ADDR:PORT" text of a backend into buf. */
 void gw_lb_backend_name(const struct gw_lb_backend *be, char *buf, size_t n);
 
-/* Removes services that are learned only and have no backend left; their ids
+/* Removes services that are learned only and have no backend left; they
  * are returned through removed (room for lb->n_services). Returns the count. */
 size_t gw_lb_gc_services(struct gw_balancer *lb, struct gw_lb_service **removed);
+/* Frees a service taken out of lb; its id and its backends' are retired
+ * (gw_lb_release_ids). NULL ok. */
 void gw_lb_service_free(struct gw_balancer *lb, struct gw_lb_service *svc);
 
 #endif

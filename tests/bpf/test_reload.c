@@ -157,6 +157,181 @@ static int pinned(const char *map)
 	return fd;
 }
 
+/* --- Every write of a batch ----------------------------------------------
+ * gw_dp_svc_set, gw_dp_backend_set and gw_dp_maglev_swap are wrapped (the
+ * Makefile links this test with --wrap): while a test has set
+ * batch_allowed, every write is checked as it is made, so the states in
+ * the middle of a batch (a reload writes service after service) are seen,
+ * not only the end. Every VIP's keys must lead to tables that name only
+ * backends its service has (before or after the change), and a backend
+ * entry that a table names must stay the same backend. */
+struct vip_backend {
+	const char *vip;
+	const char *backend;
+};
+
+static const struct vip_backend *batch_allowed; /* { NULL } ends it; NULL: no checks */
+static char batch_violation[256];		/* the first one */
+static unsigned batch_writes;
+
+int __real_gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc);
+int __real_gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be);
+int __real_gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, uint32_t m);
+
+static bool vip_may_reach(__be32 vip, __be32 backend)
+{
+	const struct vip_backend *a;
+
+	for (a = batch_allowed; a->vip; a++)
+		if (inet_addr(a->vip) == vip && inet_addr(a->backend) == backend)
+			return true;
+	return false;
+}
+
+/* The distinct backend ids (< 64) the table in slot names, as a bit set. */
+static uint64_t slot_backend_ids(uint32_t slot)
+{
+	int fd = pinned("gw_maglev"), tfd;
+	uint32_t map_id, m = 0, i, be_id;
+	uint64_t ids = 0;
+
+	if (bpf_map_lookup_elem(fd, &slot, &map_id)) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	tfd = bpf_map_get_fd_by_id(map_id);
+	if (tfd < 0)
+		return 0; /* swapped out meanwhile */
+	i = 0;
+	bpf_map_lookup_elem(tfd, &i, &m);
+	for (i = 1; i <= m; i++)
+		if (bpf_map_lookup_elem(tfd, &i, &be_id) == 0 && be_id < 64)
+			ids |= 1ull << be_id;
+	close(tfd);
+	return ids;
+}
+
+static void batch_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (batch_violation[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(batch_violation, sizeof(batch_violation), fmt, ap);
+	va_end(ap);
+}
+
+/* Every service key leads to tables of its own service's backends. */
+static void batch_check_keys(const char *after)
+{
+	int sfd = pinned("gw_svcs"), bfd = pinned("gw_backends");
+	struct gw_svc_key k, *prev = NULL, next;
+	struct gw_backend be;
+	struct gw_svc v;
+	uint64_t ids;
+	uint32_t t, id;
+	char vip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+
+	while (bpf_map_get_next_key(sfd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(sfd, &k, &v) || (v.flags & GW_SVC_F_VIP))
+			continue;
+		for (t = 0; t < GW_MAGLEV_TABLES; t++) {
+			ids = slot_backend_ids(v.id * GW_MAGLEV_TABLES + t);
+			for (id = 0; id < 64; id++) {
+				if (!(ids & (1ull << id)))
+					continue;
+				memset(&be, 0, sizeof(be));
+				bpf_map_lookup_elem(bfd, &id, &be);
+				if (vip_may_reach(k.vip[0], be.addr[0]))
+					continue;
+				inet_ntop(AF_INET, k.vip, vip, sizeof(vip));
+				inet_ntop(AF_INET, be.addr, addr, sizeof(addr));
+				batch_note(
+					"after %s: VIP %s leads to service id %u, whose table %u "
+					"names backend id %u: %s, not one of its own",
+					after, vip, v.id, t, id, addr);
+			}
+		}
+	}
+	close(sfd);
+	close(bfd);
+}
+
+int __wrap_gw_dp_svc_set(struct gw_dp *dp, const struct gw_svc_key *key, const struct gw_svc *svc)
+{
+	int r = __real_gw_dp_svc_set(dp, key, svc);
+
+	if (batch_allowed) {
+		batch_writes++;
+		batch_check_keys("a service key");
+	}
+	return r;
+}
+
+int __wrap_gw_dp_maglev_swap(struct gw_dp *dp, uint32_t slot, const uint32_t *table, uint32_t m)
+{
+	int r = __real_gw_dp_maglev_swap(dp, slot, table, m);
+
+	if (batch_allowed) {
+		batch_writes++;
+		batch_check_keys("a Maglev table");
+	}
+	return r;
+}
+
+int __wrap_gw_dp_backend_set(struct gw_dp *dp, uint32_t id, const struct gw_backend *be)
+{
+	char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
+	struct gw_backend cur;
+	uint32_t slot;
+	int fd, r;
+
+	if (batch_allowed && id < 64) {
+		fd = pinned("gw_backends");
+		memset(&cur, 0, sizeof(cur));
+		bpf_map_lookup_elem(fd, &id, &cur);
+		close(fd);
+		/* the same backend's entry may change (health, its peer) */
+		if (cur.family && (memcmp(cur.addr, be->addr, sizeof(cur.addr)) ||
+				   cur.port != be->port || cur.site_id != be->site_id)) {
+			for (slot = 0; slot < 16 * GW_MAGLEV_TABLES; slot++) {
+				if (!(slot_backend_ids(slot) & (1ull << id)))
+					continue;
+				inet_ntop(AF_INET, cur.addr, was, sizeof(was));
+				inet_ntop(AF_INET, be->addr, now, sizeof(now));
+				batch_note("backend id %u, named by the table in slot %u, becomes "
+					   "%s (was %s)",
+					   id, slot, now, was);
+			}
+		}
+	}
+	r = __real_gw_dp_backend_set(dp, id, be);
+	if (batch_allowed) {
+		batch_writes++;
+		batch_check_keys("a backend entry");
+	}
+	return r;
+}
+
+static void batch_check_start(const struct vip_backend *allowed)
+{
+	batch_violation[0] = '\0';
+	batch_writes = 0;
+	batch_allowed = allowed;
+}
+
+static void batch_check_end(void)
+{
+	batch_allowed = NULL;
+	if (batch_violation[0])
+		fail_msg("%s", batch_violation);
+	assert_true(batch_writes > 0); /* or the wrap is not in place */
+}
+
 /* The peer id the data plane has for an underlay address; 0: none. */
 static uint32_t peer_id_of(const char *addr)
 {
@@ -624,10 +799,9 @@ static void assert_unused_slots_empty(struct fx *f)
 }
 
 /* A service the config no longer has leaves no Maglev table behind, after
- * a reload or a restart over the running data plane: service ids follow
- * the config, so the services after it move down a slot and the last
- * slots are left over. No VIP names them now, but each holds its memory
- * and tells whoever reads the maps that a service is still balanced there. */
+ * a reload or a restart over the running data plane. No VIP names its
+ * slots now, but each would hold its memory and tell whoever reads the
+ * maps that a service is still balanced there. */
 static void test_removed_service_leaves_no_table(void **state)
 {
 	struct gw_lb_service *s;
@@ -637,14 +811,14 @@ static void test_removed_service_leaves_no_table(void **state)
 	write_services(LOCAL_SERVICE("web", "11") ", " LOCAL_SERVICE(
 		"mid", "21") ", " LOCAL_SERVICE("last", "31"));
 	f = start();
-	assert_int_equal(gw_lb_service_find(f->d.lb, "last")->id, 2);
-	assert_true(table_names(GW_MAGLEV_SLOT(2, GW_MAGLEV_CLIENT, 0), "10.1.0.31"));
+	assert_int_equal(gw_lb_service_find(f->d.lb, "mid")->id, 1);
+	assert_true(table_names(GW_MAGLEV_SLOT(1, GW_MAGLEV_CLIENT, 0), "10.1.0.21"));
 
 	write_services(LOCAL_SERVICE("web", "11") ", " LOCAL_SERVICE("last", "31"));
 	reload(f);
 	s = gw_lb_service_find(f->d.lb, "last");
 	assert_true(table_names(GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0), "10.1.0.31"));
-	assert_int_equal(maglev_table_id(GW_MAGLEV_SLOT(2, GW_MAGLEV_CLIENT, 0)), 0);
+	assert_int_equal(maglev_table_id(GW_MAGLEV_SLOT(1, GW_MAGLEV_CLIENT, 0)), 0);
 	assert_unused_slots_empty(f);
 	crash(f);
 
@@ -652,6 +826,341 @@ static void test_removed_service_leaves_no_table(void **state)
 	f = start();
 	assert_unused_slots_empty(f);
 	assert_true(table_names(GW_MAGLEV_SLOT(0, GW_MAGLEV_CLIENT, 0), "10.1.0.11"));
+	assert_int_equal(maglev_table_id(GW_MAGLEV_SLOT(2, GW_MAGLEV_CLIENT, 0)), 0);
+	stop(f);
+}
+
+/* What the VIPs of LOCAL_SERVICE("...", "N") services may reach. */
+static const struct vip_backend local_services[] = {
+	{"10.100.0.11", "10.1.0.11"},
+	{"10.100.0.21", "10.1.0.21"},
+	{"10.100.0.31", "10.1.0.31"},
+	{"10.100.0.41", "10.1.0.41"},
+	{NULL, NULL},
+};
+
+/* Once a batch is written, nothing names a removed service's or backend's
+ * id any more: it is free for the next one. */
+static void assert_none_retired(struct fx *f)
+{
+	uint32_t id;
+
+	for (id = 0; id < f->d.cfg->limits.services; id++)
+		assert_int_not_equal(f->d.lb->service_ids[id], GW_LB_ID_RETIRED);
+	for (id = 0; id < f->d.cfg->limits.backends; id++)
+		assert_int_not_equal(f->d.lb->backend_ids[id], GW_LB_ID_RETIRED);
+}
+
+/* The backend ids of the table in a Maglev slot, m of them. */
+static void table_read(uint32_t slot, uint32_t *out, uint32_t m)
+{
+	int tfd = bpf_map_get_fd_by_id(maglev_table_id(slot));
+	uint32_t i, size = 0;
+
+	assert_true(tfd >= 0);
+	i = 0;
+	assert_int_equal(bpf_map_lookup_elem(tfd, &i, &size), 0);
+	assert_int_equal(size, m);
+	for (i = 1; i <= m; i++)
+		assert_int_equal(bpf_map_lookup_elem(tfd, &i, &out[i - 1]), 0);
+	close(tfd);
+}
+
+/* A service's id, its backend's id and its client table, as they were. */
+struct svc_seen {
+	uint32_t id, backend_id;
+	uint32_t table[1021];
+};
+
+static void svc_seen_take(struct fx *f, const char *name, struct svc_seen *out)
+{
+	struct gw_lb_service *s = gw_lb_service_find(f->d.lb, name);
+
+	assert_non_null(s);
+	out->id = s->id;
+	out->backend_id = s->backends[0].id;
+	table_read(GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0), out->table, 1021);
+}
+
+static void svc_seen_same(struct fx *f, const char *name, const struct svc_seen *was)
+{
+	struct svc_seen *now = calloc(1, sizeof(*now));
+
+	assert_non_null(now);
+	svc_seen_take(f, name, now);
+	assert_int_equal(now->id, was->id);
+	assert_int_equal(now->backend_id, was->backend_id);
+	assert_memory_equal(now->table, was->table, sizeof(now->table));
+	free(now);
+}
+
+/* A gatewayd on web, mid and last; what mid and last have, and web's id. */
+static struct fx *start_three(struct svc_seen *mid, struct svc_seen *last, uint32_t *web_id)
+{
+	struct fx *f;
+
+	assert_non_null(mid);
+	assert_non_null(last);
+	write_services(LOCAL_SERVICE("web", "11") ", " LOCAL_SERVICE(
+		"mid", "21") ", " LOCAL_SERVICE("last", "31"));
+	f = start();
+	*web_id = gw_lb_service_find(f->d.lb, "web")->id;
+	svc_seen_take(f, "mid", mid);
+	svc_seen_take(f, "last", last);
+	return f;
+}
+
+/* A reload writes service after service into the running data plane, so a
+ * service that kept its name keeps its id, and its backends theirs: had
+ * the services after a removed one moved down an id, a VIP whose key still
+ * led to an id would have been balanced, until its key was written, over
+ * the table another service had just written there (and conntrack would
+ * have kept those flows on that service's backends for their life). A new
+ * service takes an id nothing names. */
+static void test_reload_keeps_service_ids(void **state)
+{
+	struct svc_seen *mid = calloc(1, sizeof(*mid)), *last = calloc(1, sizeof(*last));
+	uint32_t web_id, id;
+	struct fx *f = start_three(mid, last, &web_id);
+
+	(void)state;
+
+	/* the first of three goes */
+	write_services(LOCAL_SERVICE("mid", "21") ", " LOCAL_SERVICE("last", "31"));
+	batch_check_start(local_services);
+	reload(f);
+	batch_check_end();
+	svc_seen_same(f, "mid", mid);
+	svc_seen_same(f, "last", last);
+	assert_int_equal(maglev_table_id(GW_MAGLEV_SLOT(web_id, GW_MAGLEV_CLIENT, 0)), 0);
+	assert_int_equal(f->d.lb->service_ids[web_id], GW_LB_ID_FREE); /* nothing names it now */
+	assert_none_retired(f);
+
+	/* one comes in first, and the others change places */
+	write_services(LOCAL_SERVICE("new", "41") ", " LOCAL_SERVICE(
+		"last", "31") ", " LOCAL_SERVICE("mid", "21"));
+	batch_check_start(local_services);
+	reload(f);
+	batch_check_end();
+	svc_seen_same(f, "mid", mid);
+	svc_seen_same(f, "last", last);
+	id = gw_lb_service_find(f->d.lb, "new")->id;
+	assert_int_not_equal(id, mid->id);
+	assert_int_not_equal(id, last->id);
+	assert_true(table_names(GW_MAGLEV_SLOT(id, GW_MAGLEV_CLIENT, 0), "10.1.0.41"));
+	assert_unused_slots_empty(f);
+	free(mid);
+	free(last);
+	stop(f);
+}
+
+/* A gatewayd that starts over a running data plane finds the ids in its
+ * pins: a service takes the id its VIPs' keys lead to, a backend the id
+ * of its entry, whatever order the config lists them in now. A service
+ * that is new takes none of the ids the running keys and tables name. */
+static void test_restart_keeps_service_ids(void **state)
+{
+	struct svc_seen *mid = calloc(1, sizeof(*mid)), *last = calloc(1, sizeof(*last));
+	uint32_t web_id, id;
+	struct fx *f = start_three(mid, last, &web_id);
+
+	(void)state;
+	crash(f);
+
+	/* web went while gatewayd was away, new came in first */
+	write_services(LOCAL_SERVICE("new", "41") ", " LOCAL_SERVICE(
+		"last", "31") ", " LOCAL_SERVICE("mid", "21"));
+	batch_check_start(local_services);
+	f = start();
+	batch_check_end();
+	svc_seen_same(f, "mid", mid);
+	svc_seen_same(f, "last", last);
+	id = gw_lb_service_find(f->d.lb, "new")->id;
+	assert_int_not_equal(id, web_id);
+	assert_int_not_equal(id, mid->id);
+	assert_int_not_equal(id, last->id);
+	assert_int_equal(maglev_table_id(GW_MAGLEV_SLOT(web_id, GW_MAGLEV_CLIENT, 0)), 0);
+	assert_unused_slots_empty(f);
+	assert_none_retired(f);
+	free(mid);
+	free(last);
+	stop(f);
+}
+
+/* web with local backends (a list of "{ address = ...; port = 80; }"). */
+static void write_web(const char *backends)
+{
+	FILE *cf = fopen(conf_path, "w");
+
+	assert_non_null(cf);
+	fprintf(cf,
+		"%speers = ( %s );\nservices = ( { name = \"web\"; vips = [\"10.100.0.10\"]; "
+		"ports = [\"80/tcp\"];\n  health = { type = \"none\"; }; backends = ( %s ); } );\n",
+		conf_head, PEER_B, backends);
+	assert_int_equal(fclose(cf), 0);
+}
+
+#define BE(n) "{ address = \"10.1.0." n "\"; port = 80; }"
+
+static uint32_t backend_id(struct fx *f, const char *svc, const char *addr_port, const char *site)
+{
+	struct gw_lb_backend *b =
+		gw_lb_backend_find(gw_lb_service_find(f->d.lb, svc), addr_port, site);
+
+	assert_non_null(b);
+	return b->id;
+}
+
+/* A backend that stays keeps its id across a reload and a restart, those
+ * other sites exported too: the tables being replaced name it by that id
+ * meanwhile. A new backend takes an id that no table names, not the id of
+ * the one it replaces: that one's flows would go to it until web's table is
+ * written. */
+static void test_reload_keeps_backend_ids(void **state)
+{
+	static const struct vip_backend web[] = {
+		{"10.100.0.10", "10.1.0.11"},
+		{"10.100.0.10", "10.1.0.12"},
+		{"10.100.0.10", "10.1.0.13"},
+		{"10.100.0.10", "10.1.0.14"},
+		{"10.100.0.10", "10.2.0.21"},
+		{"10.100.0.50", "10.2.0.22"},
+		{NULL, NULL},
+	};
+	uint32_t id11, id12, id13, id14, id21, id22;
+	struct fx *f;
+
+	(void)state;
+	write_web(BE("11") ", " BE("12") ", " BE("13"));
+	f = start();
+	remote_apply(f, "site-b", site_b_export);
+	id11 = backend_id(f, "web", "10.1.0.11:80", NULL);
+	id12 = backend_id(f, "web", "10.1.0.12:80", NULL);
+	id13 = backend_id(f, "web", "10.1.0.13:80", NULL);
+	id21 = backend_id(f, "web", "10.2.0.21:80", "site-b");
+	id22 = backend_id(f, "b-only", "10.2.0.22:80", "site-b");
+
+	/* .11 goes, .14 comes (first) */
+	write_web(BE("14") ", " BE("12") ", " BE("13"));
+	batch_check_start(web);
+	reload(f);
+	batch_check_end();
+	assert_int_equal(backend_id(f, "web", "10.1.0.12:80", NULL), id12);
+	assert_int_equal(backend_id(f, "web", "10.1.0.13:80", NULL), id13);
+	assert_int_equal(backend_id(f, "web", "10.2.0.21:80", "site-b"), id21);
+	assert_int_equal(backend_id(f, "b-only", "10.2.0.22:80", "site-b"), id22);
+	id14 = backend_id(f, "web", "10.1.0.14:80", NULL);
+	assert_int_not_equal(id14, id11);
+	assert_int_not_equal(id14, id21);
+	assert_int_not_equal(id14, id22);
+	assert_none_retired(f);
+	crash(f);
+
+	/* listed in another order while gatewayd was away */
+	write_web(BE("13") ", " BE("12") ", " BE("14"));
+	batch_check_start(web);
+	f = start();
+	batch_check_end();
+	assert_int_equal(backend_id(f, "web", "10.1.0.12:80", NULL), id12);
+	assert_int_equal(backend_id(f, "web", "10.1.0.13:80", NULL), id13);
+	assert_int_equal(backend_id(f, "web", "10.1.0.14:80", NULL), id14);
+	stop(f);
+}
+
+/* A drain of another site's backend that the config lists too (a static
+ * entry the site's export named) holds across a reload, as one of a
+ * backend only the export has: the drained backend takes no new flow, not
+ * even while the reload is written, and keeps its id. */
+static void test_exported_static_drain_kept(void **state)
+{
+	static const struct vip_backend web_local[] = {
+		{"10.100.0.10", "10.1.0.11"},
+		{"10.100.0.50", "10.2.0.22"},
+		{NULL, NULL},
+	};
+	struct gw_lb_service *s;
+	struct gw_lb_backend *b;
+	uint32_t id;
+	struct fx *f;
+	size_t i, n = 0;
+
+	(void)state;
+	assert_int_equal(write_conf(PEER_B, "backends = ( { service = \"web\"; address = "
+					    "\"10.2.0.21\"; port = 80; site = \"site-b\"; } );\n"),
+			 0);
+	f = start();
+	remote_apply(f, "site-b", site_b_export);
+	s = gw_lb_service_find(f->d.lb, "web");
+	b = gw_lb_backend_find(s, "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	assert_true(b->learned);
+	b->drained = true; /* as POST /v1/backends/drain does */
+	id = b->id;
+	assert_int_equal(gw_apply_service_tables(f->d.dp, f->d.lb, s), 0);
+	assert_false(table_names(GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0), "10.2.0.21"));
+
+	batch_check_start(web_local);
+	reload(f);
+	batch_check_end();
+	s = gw_lb_service_find(f->d.lb, "web");
+	for (i = 0; i < s->n_backends; i++)
+		n += strcmp(s->backends[i].site, "site-b") == 0;
+	assert_int_equal(n, 1);
+	b = gw_lb_backend_find(s, "10.2.0.21:80", "site-b");
+	assert_non_null(b);
+	assert_true(b->drained);
+	assert_int_equal(b->id, id);
+	assert_false(table_names(GW_MAGLEV_SLOT(s->id, GW_MAGLEV_CLIENT, 0), "10.2.0.21"));
+	stop(f);
+}
+
+/* Policies name a service by its id, which is no longer its place in the
+ * config: after the service before it goes, a policy still allows what it
+ * allowed, under the service's own id. */
+static void test_policy_follows_service_id(void **state)
+{
+	struct gw_policy_key pk = {0};
+	struct gw_svc_key k = {.port = htons(80), .proto = IPPROTO_TCP, .family = GW_AF_INET};
+	struct gw_svc v;
+	uint32_t mid_id;
+	struct fx *f;
+	FILE *cf;
+	int fd;
+
+	(void)state;
+	cf = fopen(conf_path, "w");
+	assert_non_null(cf);
+	fprintf(cf, "%speers = ( %s );\nservices = ( %s, %s );\n%s", conf_head, PEER_B,
+		LOCAL_SERVICE("web", "11"), LOCAL_SERVICE("mid", "21"),
+		IDENTITIES("") "policies = ( { name = \"clients-mid\"; from = [\"app=client\"]; "
+			       "to = \"mid\"; ports = [\"80/tcp\"]; } );\n");
+	assert_int_equal(fclose(cf), 0);
+	f = start();
+	mid_id = gw_lb_service_find(f->d.lb, "mid")->id;
+	pk.identity = gw_apply_identity_id(f->d.cfg, 0);
+	pk.svc_id = mid_id;
+	assert_true(in_map("gw_policy", &pk));
+
+	cf = fopen(conf_path, "w");
+	assert_non_null(cf);
+	fprintf(cf, "%speers = ( %s );\nservices = ( %s );\n%s", conf_head, PEER_B,
+		LOCAL_SERVICE("mid", "21"),
+		IDENTITIES("") "policies = ( { name = \"clients-mid\"; from = [\"app=client\"]; "
+			       "to = \"mid\"; ports = [\"80/tcp\"]; } );\n");
+	assert_int_equal(fclose(cf), 0);
+	reload(f);
+	assert_int_equal(gw_lb_service_find(f->d.lb, "mid")->id, mid_id);
+	assert_true(in_map("gw_policy", &pk));
+	pk.svc_id = 0; /* mid's place in the config now: web's id before */
+	if (mid_id != 0)
+		assert_false(in_map("gw_policy", &pk));
+	/* and mid's VIP enforces it */
+	k.vip[0] = inet_addr("10.100.0.21");
+	fd = pinned("gw_svcs");
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	close(fd);
+	assert_int_equal(v.id, mid_id);
+	assert_true(v.flags & GW_SVC_F_POLICY);
 	stop(f);
 }
 
@@ -665,6 +1174,11 @@ int main(void)
 		cmocka_unit_test(test_export_ids_not_reused_in_batch),
 		cmocka_unit_test(test_withdrawn_site_keeps_static),
 		cmocka_unit_test(test_removed_service_leaves_no_table),
+		cmocka_unit_test(test_reload_keeps_service_ids),
+		cmocka_unit_test(test_restart_keeps_service_ids),
+		cmocka_unit_test(test_reload_keeps_backend_ids),
+		cmocka_unit_test(test_policy_follows_service_id),
+		cmocka_unit_test(test_exported_static_drain_kept),
 		cmocka_unit_test(test_bad_service_holds_no_other),
 		cmocka_unit_test(test_restart_keeps_backend_down),
 	};

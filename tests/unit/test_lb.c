@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -476,6 +477,249 @@ static void test_backend_id_kept_across_exports(void **state)
 	assert_int_equal(gw_lb_backend_find(none, "10.2.0.11:80", "site-b")->id, id);
 }
 
+static struct gw_config *conf_load(const char *text)
+{
+	struct gw_config_errors errs = {0};
+	struct gw_config *cfg = NULL;
+	size_t i;
+
+	if (gw_config_load_string(text, "new.conf", &cfg, &errs))
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+	gw_config_errors_done(&errs);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* conf_text with a limits group and one name changed (same length). */
+static struct gw_config *conf_variant(const char *limits, const char *from, const char *to)
+{
+	char text[4096];
+	char *at;
+
+	snprintf(text, sizeof(text), "%s%s", conf_text, limits);
+	if (from) {
+		at = strstr(text, from);
+		assert_non_null(at);
+		assert_int_equal(strlen(from), strlen(to));
+		memcpy(at, to, strlen(to));
+	}
+	return conf_load(text);
+}
+
+static struct gw_lb_backend *be_of(struct gw_balancer *lb, const char *svc, const char *addr)
+{
+	struct gw_lb_backend *b = gw_lb_backend_find(gw_lb_service_find(lb, svc), addr, NULL);
+
+	assert_non_null(b);
+	return b;
+}
+
+/* A reload keeps the id of every service that keeps its name, and of every
+ * backend that stays in its service, whatever the order of the new config:
+ * the data plane's keys and tables name them by id while it is applied. A
+ * new service or backend takes an id the old state used for nothing; the
+ * ids of what went are retired until the batch is written. */
+static void test_reload_keeps_ids(void **state)
+{
+	static const char *conf_new =
+		"site = { name = \"site-a\"; id = 1; trust_domain = \"t\"; };\n"
+		"gateway = { name = \"gw1\";\n"
+		"  internal = { interface = \"int0\"; address = \"10.1.0.1\"; };\n"
+		"  external = { interface = \"ext0\"; address = \"10.255.0.1\"; }; };\n"
+		"peers = ( { site = \"site-b\"; site_id = 2; gateway = \"gw1\"; address = "
+		"\"10.255.0.2\"; } );\n"
+		"services = (\n"
+		"  { name = \"fresh\"; vips = [\"10.100.0.14\"]; ports = [\"80/tcp\"];\n"
+		"    backends = ( { address = \"10.1.0.41\"; port = 80; } ); },\n"
+		"  { name = \"spill\"; vips = [\"10.100.0.13\"]; ports = [\"80/tcp\"];\n"
+		"    backends = ( { address = \"10.1.0.13\"; port = 80; },\n"
+		"                 { address = \"10.2.0.11\"; port = 80; site = \"site-b\"; },\n"
+		"                 { address = \"10.1.0.12\"; port = 80; } ); },\n"
+		"  { name = \"local\"; vips = [\"10.100.0.11\"]; ports = [\"80/tcp\"];\n"
+		"    backends = ( { address = \"10.1.0.11\"; port = 80; } ); }\n"
+		");\n";
+	struct fx *f = *state;
+	struct gw_config *cfg = conf_load(conf_new);
+	struct gw_balancer *lb = gw_balancer_new(cfg);
+	struct gw_lb_service *s;
+	uint32_t none_id = gw_lb_service_find(f->lb, "none")->id;
+	uint32_t remote_id = gw_lb_service_find(f->lb, "remote")->id;
+	uint32_t spill11 = be_of(f->lb, "spill", "10.1.0.11:80")->id;
+	size_t i, j, k;
+
+	assert_non_null(lb);
+	assert_int_equal(gw_balancer_keep_ids(lb, f->lb), 0);
+	assert_int_equal(gw_lb_service_find(lb, "spill")->id,
+			 gw_lb_service_find(f->lb, "spill")->id);
+	assert_int_equal(gw_lb_service_find(lb, "local")->id,
+			 gw_lb_service_find(f->lb, "local")->id);
+	assert_int_equal(be_of(lb, "spill", "10.1.0.12:80")->id,
+			 be_of(f->lb, "spill", "10.1.0.12:80")->id);
+	assert_int_equal(
+		gw_lb_backend_find(gw_lb_service_find(lb, "spill"), "10.2.0.11:80", "site-b")->id,
+		gw_lb_backend_find(gw_lb_service_find(f->lb, "spill"), "10.2.0.11:80", "site-b")
+			->id);
+	assert_int_equal(be_of(lb, "local", "10.1.0.11:80")->id,
+			 be_of(f->lb, "local", "10.1.0.11:80")->id);
+	/* what is new takes ids the old state named nothing by */
+	s = gw_lb_service_find(lb, "fresh");
+	assert_int_equal(f->lb->service_ids[s->id], GW_LB_ID_FREE);
+	assert_int_equal(f->lb->backend_ids[s->backends[0].id], GW_LB_ID_FREE);
+	assert_int_equal(f->lb->backend_ids[be_of(lb, "spill", "10.1.0.13:80")->id], GW_LB_ID_FREE);
+	/* what went is retired: a service until its keys go, a backend until
+	 * the tables that name it are written */
+	assert_int_equal(lb->service_ids[none_id], GW_LB_ID_RETIRED);
+	assert_int_equal(lb->service_ids[remote_id], GW_LB_ID_RETIRED);
+	assert_int_equal(lb->backend_ids[spill11], GW_LB_ID_RETIRED);
+	assert_int_equal(lb->retired_by[spill11], gw_lb_service_find(lb, "spill")->id);
+	/* no id twice */
+	for (i = 0; i < lb->n_services; i++) {
+		for (j = 0; j < lb->n_services; j++)
+			if (i != j)
+				assert_int_not_equal(lb->services[i]->id, lb->services[j]->id);
+		for (j = 0; j < lb->services[i]->n_backends; j++)
+			assert_int_equal(lb->backend_ids[lb->services[i]->backends[j].id],
+					 GW_LB_ID_USED);
+	}
+	for (i = 0, k = 0; i < cfg->limits.backends; i++)
+		k += lb->backend_ids[i] == GW_LB_ID_USED;
+	assert_int_equal(k, 5);
+	/* the batch is written: nothing names them any more */
+	for (i = 0; i < lb->n_services; i++)
+		lb->services[i]->dirty = false;
+	gw_lb_release_ids(lb);
+	assert_int_equal(lb->service_ids[none_id], GW_LB_ID_FREE);
+	assert_int_equal(lb->backend_ids[spill11], GW_LB_ID_FREE);
+	assert_int_equal(lb->n_retired, 0);
+	assert_int_equal(lb->n_retired_services, 0);
+	gw_balancer_free(lb);
+	gw_config_free(cfg);
+}
+
+/* The ids kept, retired and new of one reload must fit in the limits:
+ * otherwise it is refused (the old config stays), not applied with an id
+ * that the data plane still names. */
+static void test_reload_ids_limit(void **state)
+{
+	struct gw_config *cfg1 = conf_variant("limits = { services = 4; };\n", NULL, NULL);
+	struct gw_config *cfg2 =
+		conf_variant("limits = { services = 4; };\n", "name = \"none\"", "name = \"nonx\"");
+	struct gw_balancer *lb1 = gw_balancer_new(cfg1), *lb2 = gw_balancer_new(cfg2);
+
+	(void)state;
+	assert_non_null(lb1);
+	assert_non_null(lb2);
+	assert_int_equal(gw_balancer_keep_ids(lb2, lb1), -ENOSPC);
+	gw_balancer_free(lb2);
+	gw_balancer_free(lb1);
+	gw_config_free(cfg2);
+	gw_config_free(cfg1);
+}
+
+static struct gw_lb_backend_id dp_backend(const char *addr, uint16_t site_id, uint32_t id,
+					  uint32_t named_by)
+{
+	struct gw_lb_backend_id e = {.port = 80,
+				     .site_id = site_id,
+				     .remote = site_id != 1,
+				     .id = id,
+				     .named_by = named_by};
+
+	assert_int_equal(gw_ip_parse(addr, &e.addr), 0);
+	return e;
+}
+
+static struct gw_lb_svc_key_id dp_key(const char *vip, uint16_t port, uint32_t id)
+{
+	struct gw_lb_svc_key_id k = {.port = port, .proto = port ? IPPROTO_TCP : 0, .id = id};
+
+	assert_int_equal(gw_ip_parse(vip, &k.vip), 0);
+	return k;
+}
+
+/* A gatewayd that starts over a running data plane reads the ids from its
+ * pins: a service takes the id its VIPs' keys lead to, a backend the id
+ * of its entry that its service's tables name (or that no table names: it
+ * was down); an entry another service's tables name stays theirs. The
+ * other ids the pins name are retired, and new ids avoid them. */
+static void test_take_ids(void **state)
+{
+	struct fx *f = *state;
+	const struct gw_lb_svc_key_id keys[] = {
+		dp_key("10.100.0.13", 80, 7), /* spill */
+		dp_key("10.100.0.11", 0, 3),  /* local's marker */
+		dp_key("10.100.0.11", 80, 4), /* local again: its first key won */
+		dp_key("10.100.0.99", 80, 5), /* a service gone */
+	};
+	const uint32_t tables[] = {3, 5, 7, 9};
+	const struct gw_lb_backend_id bes[] = {
+		dp_backend("10.1.0.11", 1, 20, 7),
+		dp_backend("10.1.0.11", 1, 21, 3),
+		dp_backend("10.1.0.11", 1, 22, GW_LB_NO_ID),
+		dp_backend("10.2.0.11", 2, 23, 3),
+		dp_backend("10.1.0.12", 1, 24, 9),
+		dp_backend("10.1.0.12", 1, 25, GW_LB_NO_ID),
+		dp_backend("10.1.0.77", 1, 26, 5),
+	};
+	struct gw_lb_dp_ids dp = {keys, 4, tables, 4, bes, 7};
+	struct gw_lb_service *spill = gw_lb_service_find(f->lb, "spill");
+	struct gw_lb_service *local = gw_lb_service_find(f->lb, "local");
+	size_t i, j;
+
+	assert_int_equal(gw_balancer_take_ids(f->lb, &dp), 0);
+	assert_int_equal(spill->id, 7);
+	assert_int_equal(local->id, 3);
+	assert_int_equal(be_of(f->lb, "spill", "10.1.0.11:80")->id, 20);
+	assert_int_equal(be_of(f->lb, "local", "10.1.0.11:80")->id, 21);
+	assert_int_equal(gw_lb_backend_find(local, "10.2.0.11:80", "site-b")->id, 23);
+	/* spill's 10.1.0.12 was down (no table names 25); 24 is service 9's */
+	assert_int_equal(be_of(f->lb, "spill", "10.1.0.12:80")->id, 25);
+	/* what nobody took */
+	assert_int_equal(f->lb->service_ids[4], GW_LB_ID_RETIRED);
+	assert_int_equal(f->lb->service_ids[5], GW_LB_ID_RETIRED);
+	assert_int_equal(f->lb->service_ids[9], GW_LB_ID_RETIRED);
+	assert_int_equal(f->lb->backend_ids[24], GW_LB_ID_RETIRED);
+	assert_int_equal(f->lb->retired_by[24], 9);
+	assert_int_equal(f->lb->backend_ids[26], GW_LB_ID_RETIRED);
+	assert_int_equal(f->lb->backend_ids[22], GW_LB_ID_FREE); /* no table names it */
+	/* the others took ids the pins name nothing by */
+	for (i = 0; i < f->lb->n_services; i++) {
+		const struct gw_lb_service *s = f->lb->services[i];
+
+		if (s != spill && s != local)
+			assert_true(s->id != 3 && s->id != 4 && s->id != 5 && s->id != 7 &&
+				    s->id != 9);
+		for (j = 0; j < s->n_backends; j++)
+			assert_int_equal(f->lb->backend_ids[s->backends[j].id], GW_LB_ID_USED);
+	}
+	assert_int_not_equal(be_of(f->lb, "none", "10.1.0.11:80")->id, 22);
+}
+
+/* gatewayd must start whatever the running data plane names: with every
+ * id named by a service that is gone, the services take retired ids. */
+static void test_take_ids_full(void **state)
+{
+	struct gw_config *cfg = conf_variant("limits = { services = 4; };\n", NULL, NULL);
+	struct gw_balancer *lb = gw_balancer_new(cfg);
+	const struct gw_lb_svc_key_id keys[] = {
+		dp_key("10.100.0.90", 80, 0),
+		dp_key("10.100.0.91", 80, 1),
+		dp_key("10.100.0.92", 80, 2),
+		dp_key("10.100.0.93", 80, 3),
+	};
+	struct gw_lb_dp_ids dp = {.keys = keys, .n_keys = 4};
+	size_t i;
+
+	(void)state;
+	assert_non_null(lb);
+	assert_int_equal(gw_balancer_take_ids(lb, &dp), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(lb->service_ids[i], GW_LB_ID_USED);
+	gw_balancer_free(lb);
+	gw_config_free(cfg);
+}
+
 /* Two gateways of one site (active-active behind ECMP) must send a flow to
  * the same backend whichever receives it: their tables, built from their own
  * configs (other gateway name and addresses, backends listed in another
@@ -568,6 +812,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backend_id_kept_across_exports, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_active_active_same_tables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_keeps_ids, setup, teardown),
+		cmocka_unit_test(test_reload_ids_limit),
+		cmocka_unit_test_setup_teardown(test_take_ids, setup, teardown),
+		cmocka_unit_test(test_take_ids_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
