@@ -340,9 +340,10 @@ static const struct xcase T_PROBE[] = {
 	  .verdict = XDP_DROP, .reason = GW_R_DROP_UNKNOWN_PEER },
 };
 
-/* ICMP errors carry no flow identifiers of their own: to a VIP they are
- * refused as unsupported (translating errors that quote a NATed flow back
- * to the client is not implemented yet). */
+/* ICMP errors that quote no flow of ours: nothing to translate them for,
+ * so to a VIP they are refused as unsupported. (Errors that quote a
+ * tracked flow are translated: T_ICMP_RELAY in xdp_tables_remote.h and the
+ * native tests in test_pipeline_e2e_icmp.c.) */
 static const struct xcase T_ICMP[] = {
 	{ .desc = "ICMP unreachable to a VIP: unsupported", .prog = P_INT,
 	  .in = { FROM_CLIENT, V4(CLIENT, VIP1), .l4.proto = IPPROTO_ICMP, .l4.icmp_type = 3,
