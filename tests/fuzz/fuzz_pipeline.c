@@ -6,7 +6,10 @@
  *
  * Mode byte: bit 0 external side; 1 run the frame twice (conntrack hit);
  * 2 answer a forwarded packet as its peer would and check the reply finds
- * the flow; 3 fix up the input's checksums and check the output's; 4 a
+ * the flow, then (for a packet forwarded to a local backend) send the
+ * backend's ICMP port unreachable about it, quoting as much of it as the
+ * input's last byte says, and check the relayed error is the flow's NAT
+ * undone; 3 fix up the input's checksums and check the output's; 4 a
  * one-entry conntrack; 5 32 bytes of headroom; 6 no neighbour entries;
  * 7 one SNAT port, and peer 1 goes down before the repeat.
  *
@@ -203,7 +206,8 @@ static void check_result(const struct gw_result *res, const __u8 *in, size_t in_
 	      pass, res->reason);
 	CHECK(gw_parse(out, out + len, &p) == 0, "%s: output does not parse (reason %u)", pass,
 	      res->reason);
-	CHECK(p.flags & GW_PKT_F_L4, "%s: output without ports", pass);
+	CHECK((p.flags & GW_PKT_F_L4) || p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6,
+	      "%s: output without ports", pass);
 	if (res->action == GW_ACT_REDIRECT) {
 		CHECK(res->ifindex == GWT_IF_INT || res->ifindex == GWT_IF_EXT, "%s: ifindex %u",
 		      pass, res->ifindex);
@@ -298,6 +302,144 @@ static void run_reply(const struct gw_result *fwd, __u8 mode, size_t headroom)
 	      "reply to a %u flow got reason %u", fwd->reason, res.reason);
 }
 
+/* --- an ICMP error about the forwarded packet ---------------------------------------- */
+
+ALIGNED_BUF(err_buf, GWT_PKT_MAX);
+ALIGNED_BUF(fwd_copy, GWT_PKT_MAX);
+static size_t fwd_copy_len;
+
+/* The tuple of the packet a client sent (the input, or the input's inner
+ * packet when it came through the tunnel), in quote order. */
+struct tuple {
+	__u8 family, proto;
+	__be32 src[4], dst[4];
+	__be16 sport, dport;
+};
+
+static int input_tuple(const __u8 *f, size_t len, struct tuple *t)
+{
+	ALIGNED_BUF(tmp, 14 + GWT_PKT_MAX);
+	size_t off = geneve_inner((__u8 *)f, len), n;
+	struct gw_pkt p;
+
+	if (off) {
+		n = len - off;
+		if (off >= len || n > GWT_PKT_MAX)
+			return -1;
+		memset(tmp, 0, 14);
+		gwt_put16(tmp + 12, (f[off] >> 4) == 6 ? ETH_P_IPV6 : ETH_P_IP);
+		memcpy(tmp + 14, f + off, n);
+		f = tmp;
+		len = n + 14;
+	}
+	if (gw_parse((void *)f, (void *)(f + len), &p) || !(p.flags & GW_PKT_F_L4) ||
+	    (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP))
+		return -1;
+	t->family = p.family;
+	t->proto = p.proto;
+	memcpy(t->src, p.src, 16);
+	memcpy(t->dst, p.dst, 16);
+	t->sport = p.sport;
+	t->dport = p.dport;
+	return 0;
+}
+
+/* ICMPv6 checksum of the message at ic (len bytes, its checksum 0). */
+static __u16 icmp6_csum(const __u8 *src, const __u8 *dst, const __u8 *ic, size_t len)
+{
+	__u8 ph[8] = {0, 0, (__u8)(len >> 8), (__u8)len, 0, 0, 0, IPPROTO_ICMPV6};
+	__u32 sum = gwt_sum16(gwt_sum16(gwt_sum16(0, src, 16), dst, 16), ph, 8);
+
+	return gwt_fold(gwt_sum16(sum, ic, len));
+}
+
+/* The backend (or a router near it) answers the packet we forwarded to it
+ * with "port unreachable", quoting qlen bytes of it. When the gateway
+ * relays the error, it must go to the client from the address the client
+ * sent to, quoting the client's own packet: the relay is the inverse of
+ * the flow's NAT, for the quote as for the error's own addresses. */
+static void run_error(const struct tuple *orig, __u8 mode, size_t headroom, __u8 qsel)
+{
+	const __u8 *fwd = fwd_copy;
+	size_t ip_off = 14, hl, qlen, elen, off;
+	__u8 *ip = err_buf + 14, *ic, *out, *q;
+	struct gw_result res;
+	struct gw_pkt p;
+	int v6;
+
+	if (gw_parse((void *)fwd, (void *)(fwd + fwd_copy_len), &p) || !(p.flags & GW_PKT_F_L4))
+		return;
+	v6 = p.family == GW_AF_INET6;
+	hl = v6 ? 40 : 20;
+	/* from a minimal quote to most of the packet, as the input asks */
+	qlen = p.l3_len;
+	if (qlen > fwd_copy_len - ip_off)
+		qlen = fwd_copy_len - ip_off;
+	if (qlen > (size_t)(p.l4_off - ip_off) + 8 + (size_t)qsel * 4)
+		qlen = (size_t)(p.l4_off - ip_off) + 8 + (size_t)qsel * 4;
+	if (qlen < (size_t)(p.l4_off - ip_off) + 8 || 14 + hl + 8 + qlen > GWT_PKT_MAX)
+		return;
+	memset(err_buf, 0, 14 + hl + 8);
+	memcpy(err_buf, gwt_mac_int, 6);
+	memcpy(err_buf + 6, gwt_mac_hostA, 6);
+	gwt_put16(err_buf + 12, v6 ? ETH_P_IPV6 : ETH_P_IP);
+	ic = ip + hl;
+	if (v6) {
+		ip[0] = 0x60;
+		gwt_put16(ip + 4, (__u16)(8 + qlen));
+		ip[6] = IPPROTO_ICMPV6;
+		ip[7] = 64;
+		memcpy(ip + 8, p.dst, 16);
+		memcpy(ip + 24, p.src, 16);
+		ic[0] = ICMPV6_DEST_UNREACH;
+		ic[1] = ICMPV6_PORT_UNREACH;
+	} else {
+		ip[0] = 0x45;
+		gwt_put16(ip + 2, (__u16)(20 + 8 + qlen));
+		ip[8] = 64;
+		ip[9] = IPPROTO_ICMP;
+		memcpy(ip + 12, p.dst, 4);
+		memcpy(ip + 16, p.src, 4);
+		gwt_put16(ip + 10, gwt_ipv4_csum_full(ip));
+		ic[0] = ICMP_DEST_UNREACH;
+		ic[1] = ICMP_PORT_UNREACH;
+	}
+	memcpy(ic + 8, fwd + ip_off, qlen);
+	elen = 14 + hl + 8 + qlen;
+	if (v6)
+		gwt_put16(ic + 2, icmp6_csum(ip + 8, ip + 24, ic, 8 + qlen));
+	else
+		gwt_put16(ic + 2, gwt_fold(gwt_sum16(0, ic, 8 + qlen)));
+	if (gwt_packet_set(ctx, err_buf, elen, headroom))
+		abort();
+	gw_pipeline_int(ctx, &res);
+	check_result(&res, err_buf, elen, mode, "error");
+	if (res.action != GW_ACT_REDIRECT)
+		return;
+	CHECK(res.reason == GW_R_REPLY_LOCAL || res.reason == GW_R_REPLY_REMOTE,
+	      "relayed error: reason %u", res.reason);
+	out = gwt_packet(ctx);
+	off = res.reason == GW_R_REPLY_REMOTE ? 62 : 14;
+	CHECK(gwt_packet_len(ctx) > off + hl + 8 + hl + 4, "relayed error: %zu bytes",
+	      gwt_packet_len(ctx));
+	ip = out + off;
+	ic = ip + hl;
+	q = ic + 8;
+	CHECK(orig->family == p.family, "relayed error: family %u, the client's %u", p.family,
+	      orig->family);
+	CHECK(!memcmp(ip + (v6 ? 8 : 12), orig->dst, v6 ? 16 : 4) &&
+		      !memcmp(ip + (v6 ? 24 : 16), orig->src, v6 ? 16 : 4),
+	      "relayed error: not from the client's destination to the client");
+	CHECK(!memcmp(q + (v6 ? 8 : 12), orig->src, v6 ? 16 : 4) &&
+		      !memcmp(q + (v6 ? 24 : 16), orig->dst, v6 ? 16 : 4),
+	      "relayed error: the quote's addresses are not the client's packet's");
+	hl = v6 ? 40 : (size_t)(q[0] & 0xf) * 4;
+	CHECK(!memcmp(q + hl, &orig->sport, 2) && !memcmp(q + hl + 2, &orig->dport, 2),
+	      "relayed error: the quote's ports are not the client's packet's");
+	if (!v6)
+		CHECK(gwt_get16(ip + 10) == gwt_ipv4_csum_full(ip), "relayed error: IP checksum");
+}
+
 /* --- the target ------------------------------------------------------------------------- */
 
 ALIGNED_BUF(in_buf, GWT_PKT_MAX);
@@ -350,8 +492,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      again.reason, n_ct, ctx->n_ct);
 		res = again;
 	}
-	if (mode & M_REPLY)
+	if (mode & M_REPLY) {
+		struct tuple orig;
+		__u32 fwd_reason = res.reason;
+
+		fwd_copy_len = gwt_packet_len(ctx);
+		if (res.action == GW_ACT_REDIRECT && fwd_copy_len <= GWT_PKT_MAX)
+			memcpy(fwd_copy, gwt_packet(ctx), fwd_copy_len);
 		run_reply(&res, mode, headroom);
+		if (res.action == GW_ACT_REDIRECT && fwd_reason == GW_R_FWD_LOCAL &&
+		    fwd_copy_len <= GWT_PKT_MAX && !input_tuple(in_buf, len, &orig))
+			run_error(&orig, mode, headroom, data[size - 1]);
+	}
 	return 0;
 }
 
