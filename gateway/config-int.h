@@ -1,5 +1,7 @@
-/* What the configuration loader (config.c) and its schema (config-schema.c)
- * share: the schema's keyword type and the layout of a loaded config. */
+/* What the configuration loader (config.c), its schema (config-schema.c),
+ * the walk over it (config-walk.c) and the source text's messages
+ * (config-source.c) share: the schema's keyword type, the loader's state and
+ * the layout of a loaded config. */
 #ifndef GW_CONFIG_INT_H
 #define GW_CONFIG_INT_H
 
@@ -105,6 +107,11 @@ struct ctx {
 /* config.c */
 void *cfg_arena_alloc(struct ctx *ctx, size_t size);
 char *cfg_arena_strdup(struct ctx *ctx, const char *s);
+
+/* config-walk.c: the members of group g (path key, "" for the root) into obj
+ * by the schema keys, defaults for the missing ones; errors go to ctx. */
+void cfg_parse_group(struct ctx *ctx, const config_setting_t *g, const char *key,
+		     const struct key *keys, void *obj);
 
 /* config-source.c */
 const char *cfg_src_file(struct ctx *ctx, const config_setting_t *s);

@@ -1,6 +1,6 @@
 /* The site configuration's schema: every key with its type, range and
- * default (a keyword table walked by config.c), and what is derived from it
- * alone: enum names, the list of known keys, the JSON dump. */
+ * default (a keyword table walked by config-walk.c), and what is derived
+ * from it alone: enum names, the list of known keys, the JSON dump. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif

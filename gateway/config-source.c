@@ -20,6 +20,7 @@
 #include "gw/config.h"
 #include "config-int.h"
 
+/* libconfig names included files as written; show them from our directory. */
 const char *cfg_src_file(struct ctx *ctx, const config_setting_t *s)
 {
 	const char *f = s ? config_setting_source_file(s) : NULL;

@@ -1,8 +1,9 @@
 /* libFuzzer target for the shared packet pipeline: one mode byte and an
  * Ethernet frame, run through gw_pipeline_int or gw_pipeline_ext with the
- * native context of tests/unit/pipeline_ctx.h (services, local and remote
- * backends, a peer and identities), checking the invariants every driver
- * relies on. ASan/UBSan catch accesses outside the packet.
+ * native context of tests/unit/pipeline_ctx.h and the topology of
+ * pipeline_topo.h (services, local and remote backends, a peer and
+ * identities), checking the invariants every driver relies on. ASan/UBSan
+ * catch accesses outside the packet.
  *
  * Mode byte: bit 0 external side; 1 run the frame twice (conntrack hit);
  * 2 answer a forwarded packet as its peer would and check the reply finds
@@ -22,6 +23,8 @@
 #include <string.h>
 
 #include "../unit/pipeline_ctx.h"
+#include "../unit/pipeline_topo.h"
+#include "../unit/pipeline_packet.h"
 
 #define M_EXT	   0x01
 #define M_REPEAT   0x02

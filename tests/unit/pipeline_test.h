@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "pipeline_ctx.h"
+#include "pipeline_topo.h"
+#include "pipeline_packet.h"
 
 /* --- helpers ------------------------------------------------------------------ */
 
