@@ -143,7 +143,7 @@ fuzz-smoke: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(HDRS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(HDRS) $(wildcard tests/unit/pipeline_*.h)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined -o $@ $<
 
