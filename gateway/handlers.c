@@ -562,21 +562,6 @@ void gw_daemon_sync_dataplane(void *ud)
 		gw_log(GW_LOG_ERR, "writing %s to the data plane failed: %s", what, strerror(-r));
 }
 
-/* What other sites exported survives a reload of our own config. */
-static void reapply_remote(struct gw_daemon *d)
-{
-	json_t *copy = json_deep_copy(d->remote), *body;
-	const char *site;
-	char err[256];
-
-	json_object_foreach(copy, site, body)
-	{
-		if (gw_daemon_remote_apply(d, site, body, err, sizeof(err)))
-			gw_log(GW_LOG_WARN, "site %s after reload: %s", site, err);
-	}
-	json_decref(copy);
-}
-
 int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 {
 	const struct gw_config *old = d->cfg;
@@ -618,6 +603,11 @@ int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 				     d->conf_path, strerror(-r));
 		goto fail;
 	}
+	/* What other sites exported survives a reload of our own config: the
+	 * exports are set into lb before its first write, so that a static
+	 * entry an export replaced or removed is in no table of the batch
+	 * (new flows would go to it until the export was applied again) */
+	gw_daemon_remote_restore(d, lb);
 	/* the data plane's keys and tables name services and backends by id
 	 * while lb is applied, service after service */
 	r = gw_balancer_keep_ids(lb, d->lb);
@@ -642,7 +632,6 @@ int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 	d->lb = lb;
 	d->cfg = cfg;
 	d->reloads++;
-	reapply_remote(d);
 	if (d->prober)
 		gw_prober_set_balancer(d->prober, d->lb);
 	gw_health_free(d->health);

@@ -257,7 +257,8 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 /* For a reload: copies into lb what old learned from other sites' exports
  * (backends, with their health and drains, and services only other sites
  * have), so that they stay in the tables while lb is applied, and a drain
- * holds when the exports are applied to lb again. A backend the config
+ * holds when the exports are set into lb again (gw_daemon_remote_restore,
+ * before lb's first write). A backend the config
  * lists too (a static entry the export named) is that entry, in the
  * export's state. 0 or -ENOSPC, -ENOMEM. */
 int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old);

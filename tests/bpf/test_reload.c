@@ -605,6 +605,21 @@ static bool table_names(uint32_t slot, const char *addr)
 	return found;
 }
 
+/* A gatewayd whose config lists a static backend of site-b for web,
+ * 10.2.0.31 (site_b_export does not have it); web's IPv4 client table's
+ * slot into ret_slot. */
+static struct fx *start_static_31(uint32_t *ret_slot)
+{
+	struct fx *f;
+
+	assert_int_equal(write_conf(PEER_B, "backends = ( { service = \"web\"; address = "
+					    "\"10.2.0.31\"; port = 80; site = \"site-b\"; } );\n"),
+			 0);
+	f = start();
+	*ret_slot = GW_MAGLEV_SLOT(gw_lb_service_find(f->d.lb, "web")->id, GW_MAGLEV_CLIENT, 0);
+	return f;
+}
+
 /* When cluster-syncd withdraws a site (DELETE /v1/remote/sites/SITE: its
  * keys left etcd), what it exported leaves the data plane, and the
  * config's static entries for it, which its export had replaced, are in
@@ -617,11 +632,7 @@ static void test_withdrawn_site_keeps_static(void **state)
 	struct fx *f;
 
 	(void)state;
-	assert_int_equal(write_conf(PEER_B, "backends = ( { service = \"web\"; address = "
-					    "\"10.2.0.31\"; port = 80; site = \"site-b\"; } );\n"),
-			 0);
-	f = start();
-	slot = GW_MAGLEV_SLOT(gw_lb_service_find(f->d.lb, "web")->id, GW_MAGLEV_CLIENT, 0);
+	f = start_static_31(&slot);
 	assert_true(table_names(slot, "10.2.0.31"));
 	remote_apply(f, "site-b", site_b_export);
 	assert_false(table_names(slot, "10.2.0.31"));
@@ -1114,6 +1125,37 @@ static void test_exported_static_drain_kept(void **state)
 	stop(f);
 }
 
+/* A reload writes the exports other sites pushed into the new state before
+ * its first write: a static entry of the config that a site's export
+ * replaced (web's 10.2.0.31, which site-b no longer exports) is in no
+ * table at any moment of the batch, or new flows would go to it until the
+ * export was applied again. */
+static void test_reload_keeps_export_over_static(void **state)
+{
+	static const struct vip_backend exported[] = {
+		{"10.100.0.10", "10.1.0.11"},
+		{"10.100.0.10", "10.2.0.21"},
+		{"10.100.0.50", "10.2.0.22"},
+		{NULL, NULL},
+	};
+	uint32_t slot;
+	struct fx *f;
+
+	(void)state;
+	f = start_static_31(&slot);
+	remote_apply(f, "site-b", site_b_export);
+	assert_false(table_names(slot, "10.2.0.31"));
+
+	batch_check_start(exported);
+	reload(f);
+	batch_check_end();
+	assert_false(table_names(slot, "10.2.0.31"));
+	assert_true(table_names(slot, "10.2.0.21"));
+	assert_null(gw_lb_backend_find(gw_lb_service_find(f->d.lb, "web"), "10.2.0.31:80", NULL));
+	assert_none_retired(f);
+	stop(f);
+}
+
 /* Policies name a service by its id, which is no longer its place in the
  * config: after the service before it goes, a policy still allows what it
  * allowed, under the service's own id. */
@@ -1179,6 +1221,7 @@ int main(void)
 		cmocka_unit_test(test_reload_keeps_backend_ids),
 		cmocka_unit_test(test_policy_follows_service_id),
 		cmocka_unit_test(test_exported_static_drain_kept),
+		cmocka_unit_test(test_reload_keeps_export_over_static),
 		cmocka_unit_test(test_bad_service_holds_no_other),
 		cmocka_unit_test(test_restart_keeps_backend_down),
 	};
