@@ -60,7 +60,10 @@ static json_t *service_json(const struct gw_balancer *lb, const struct gw_lb_ser
 	json_object_set_new(o, "lb", json_string(gw_lb_name(s->conf ? s->conf->lb : GW_LB_MAGLEV)));
 	json_object_set_new(o, "l7", json_string(gw_l7_name(s->l7)));
 	json_object_set_new(o, "min_local_healthy", json_integer(s->min_local_healthy));
-	json_object_set_new(o, "source", json_string(s->conf ? "config" : "learned"));
+	json_object_set_new(o, "source",
+			    json_string(s->conf	  ? "config"
+					: s->held ? "held"
+						  : "learned"));
 	json_object_set_new(o, "backends", json_integer(s->n_backends));
 	json_object_set_new(o, "active", json_integer(active));
 	json_object_set_new(o, "in_table", json_integer(s->n_client));
@@ -80,7 +83,10 @@ static json_t *backend_json(const struct gw_balancer *lb, const struct gw_lb_ser
 	json_object_set_new(o, "weight", json_integer(b->weight));
 	json_object_set_new(o, "state", json_string(gw_lb_state_name(gw_lb_backend_state(lb, b))));
 	json_object_set_new(o, "healthy", json_boolean(b->healthy));
-	json_object_set_new(o, "source", json_string(b->learned ? "learned" : "config"));
+	json_object_set_new(o, "source",
+			    json_string(b->held	     ? "held"
+					: b->learned ? "learned"
+						     : "config"));
 	json_object_set_new(o, "id", json_integer(b->id));
 	return o;
 }

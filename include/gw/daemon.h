@@ -36,6 +36,9 @@ struct gw_daemon {
 	struct gw_prober *prober;
 	struct gw_health *health;
 	struct gw_nlwatch *nlwatch;
+	/* ends what a start over a running data plane held of other sites'
+	 * exports that no push claimed (GW_LB_HOLD_MS) */
+	uv_timer_t hold_timer;
 	uint64_t started_ms;
 	uint64_t reloads;
 	uint64_t reload_failures;
