@@ -379,6 +379,8 @@ static int apply_backends(struct gw_dp *dp, const struct gw_balancer *lb,
 		const struct gw_lb_backend *b = &svc->backends[i];
 		struct gw_backend be;
 
+		if (b->held) /* the data plane's entry stays as it is */
+			continue;
 		memset(&be, 0, sizeof(be));
 		addr_to_abi(&b->addr, be.addr);
 		be.family = family_to_abi(b->addr.family);
@@ -426,6 +428,10 @@ static int apply_tables(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_s
 		int table = t / 2, v6 = t % 2;
 		uint32_t slot = GW_MAGLEV_SLOT(svc->id, table, v6);
 
+		/* a held backend's table stays as the data plane has it:
+		 * the held one's weight and place in it are not known here */
+		if (table == GW_MAGLEV_CLIENT && gw_lb_service_holds(svc, v6 ? AF_INET6 : AF_INET))
+			continue;
 		n = gw_lb_select(lb, svc, table, v6 ? AF_INET6 : AF_INET, set);
 		if (table == GW_MAGLEV_CLIENT)
 			svc->n_client += n;
@@ -477,7 +483,7 @@ static int apply_service(struct gw_dp *dp, struct gw_balancer *lb, struct gw_lb_
 	r = gw_apply_service_tables(dp, lb, svc);
 	if (r)
 		return r;
-	if (!svc->keys_dirty)
+	if (!svc->keys_dirty || svc->held) /* a held service's keys stay as they are */
 		return 0;
 	*ret_what = "services (is limits.services large enough?)";
 	sp.svc.id = svc->id;

@@ -60,7 +60,10 @@ static json_t *service_json(const struct gw_balancer *lb, const struct gw_lb_ser
 	json_object_set_new(o, "lb", json_string(gw_lb_name(s->conf ? s->conf->lb : GW_LB_MAGLEV)));
 	json_object_set_new(o, "l7", json_string(gw_l7_name(s->l7)));
 	json_object_set_new(o, "min_local_healthy", json_integer(s->min_local_healthy));
-	json_object_set_new(o, "source", json_string(s->conf ? "config" : "learned"));
+	json_object_set_new(o, "source",
+			    json_string(s->conf	  ? "config"
+					: s->held ? "held"
+						  : "learned"));
 	json_object_set_new(o, "backends", json_integer(s->n_backends));
 	json_object_set_new(o, "active", json_integer(active));
 	json_object_set_new(o, "in_table", json_integer(s->n_client));
@@ -80,7 +83,10 @@ static json_t *backend_json(const struct gw_balancer *lb, const struct gw_lb_ser
 	json_object_set_new(o, "weight", json_integer(b->weight));
 	json_object_set_new(o, "state", json_string(gw_lb_state_name(gw_lb_backend_state(lb, b))));
 	json_object_set_new(o, "healthy", json_boolean(b->healthy));
-	json_object_set_new(o, "source", json_string(b->learned ? "learned" : "config"));
+	json_object_set_new(o, "source",
+			    json_string(b->held	     ? "held"
+					: b->learned ? "learned"
+						     : "config"));
 	json_object_set_new(o, "id", json_integer(b->id));
 	return o;
 }
@@ -562,21 +568,6 @@ void gw_daemon_sync_dataplane(void *ud)
 		gw_log(GW_LOG_ERR, "writing %s to the data plane failed: %s", what, strerror(-r));
 }
 
-/* What other sites exported survives a reload of our own config. */
-static void reapply_remote(struct gw_daemon *d)
-{
-	json_t *copy = json_deep_copy(d->remote), *body;
-	const char *site;
-	char err[256];
-
-	json_object_foreach(copy, site, body)
-	{
-		if (gw_daemon_remote_apply(d, site, body, err, sizeof(err)))
-			gw_log(GW_LOG_WARN, "site %s after reload: %s", site, err);
-	}
-	json_decref(copy);
-}
-
 int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 {
 	const struct gw_config *old = d->cfg;
@@ -618,6 +609,11 @@ int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 				     d->conf_path, strerror(-r));
 		goto fail;
 	}
+	/* What other sites exported survives a reload of our own config: the
+	 * exports are set into lb before its first write, so that a static
+	 * entry an export replaced or removed is in no table of the batch
+	 * (new flows would go to it until the export was applied again) */
+	gw_daemon_remote_restore(d, lb);
 	/* the data plane's keys and tables name services and backends by id
 	 * while lb is applied, service after service */
 	r = gw_balancer_keep_ids(lb, d->lb);
@@ -642,7 +638,6 @@ int gw_daemon_reload(struct gw_daemon *d, struct gw_config_errors *errs)
 	d->lb = lb;
 	d->cfg = cfg;
 	d->reloads++;
-	reapply_remote(d);
 	if (d->prober)
 		gw_prober_set_balancer(d->prober, d->lb);
 	gw_health_free(d->health);

@@ -246,6 +246,106 @@ static const struct gw_lb_backend_id *entry_find(const struct gw_lb_dp_ids *dp,
 	return unnamed;
 }
 
+static bool has_table(const struct gw_lb_dp_ids *dp, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < dp->n_tables; i++)
+		if (dp->tables[i] == id)
+			return true;
+	return false;
+}
+
+static struct gw_lb_service *service_by_id(struct gw_balancer *lb, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < lb->n_services; i++)
+		if (lb->services[i]->id == id)
+			return lb->services[i];
+	return NULL;
+}
+
+/* Adds key k, of a held service, to s's VIPs and ports, as far as they
+ * have room: the keys s produces are the keys kept (svc_keep in apply.c). */
+static void held_key_add(struct gw_lb_service *s, const struct gw_lb_svc_key_id *k)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_vips && !ip_equal(&s->vips[i], &k->vip); i++)
+		;
+	if (i == s->n_vips && i < GW_CONFIG_MAX_VIPS)
+		s->vips[s->n_vips++] = k->vip;
+	if (!k->port && !k->proto)
+		return;
+	for (i = 0; i < s->n_ports; i++) {
+		struct gw_port_range *r = &s->ports[i];
+
+		if (r->proto != k->proto)
+			continue;
+		if (r->lo <= k->port && k->port <= r->hi)
+			return;
+		if (k->port + 1 == r->lo || k->port == r->hi + 1) {
+			r->lo = k->port < r->lo ? k->port : r->lo;
+			r->hi = k->port > r->hi ? k->port : r->hi;
+			return;
+		}
+	}
+	if (s->n_ports < GW_CONFIG_MAX_PORTS)
+		s->ports[s->n_ports++] =
+			(struct gw_port_range){.lo = k->port, .hi = k->port, .proto = k->proto};
+}
+
+/* What the running data plane has that lb does not know: the services its
+ * keys lead to that no service took (with a table), and the remote
+ * backends that the tables of lb's services and of those name and no
+ * backend took. Held, with their ids (include/gw/lb.h). */
+static int take_held(struct gw_balancer *lb, const struct gw_lb_dp_ids *dp, struct id_plan *p)
+{
+	const struct gw_lb_backend_id *e;
+	struct gw_lb_service *s;
+	size_t i, j;
+
+	for (i = 0; i < dp->n_keys; i++) {
+		const struct gw_lb_svc_key_id *k = &dp->keys[i];
+
+		s = service_by_id(lb, k->id);
+		if (!s && has_table(dp, k->id) && plan_claim(p->svc, p->n_svc, k->id)) {
+			s = gw_lb_held_service_add(lb, k->id);
+			if (!s)
+				return -ENOMEM;
+		}
+		if (s && s->held)
+			held_key_add(s, k);
+	}
+	for (i = 0; i < dp->n_backends; i++) {
+		e = &dp->backends[i];
+		if (!e->remote || e->named_by == GW_LB_NO_ID || e->id >= p->n_be ||
+		    p->be[e->id] != GW_LB_ID_FREE)
+			continue;
+		s = service_by_id(lb, e->named_by);
+		if (!s)
+			continue;
+		if (!gw_lb_held_backend_add(s, e->id, &e->addr, e->port, e->site_id))
+			return -ENOMEM;
+		p->be[e->id] = GW_LB_ID_USED;
+	}
+	/* a held service whose tables name no remote backend held nothing
+	 * of another site: it goes, its id retired as any unknown key's */
+	for (i = 0, j = 0; i < lb->n_services; i++) {
+		s = lb->services[i];
+		if (s->held && !s->n_backends) {
+			p->svc[s->id] = GW_LB_ID_FREE;
+			free(s->backends);
+			free(s);
+			continue;
+		}
+		lb->services[j++] = s;
+	}
+	lb->n_services = j;
+	return 0;
+}
+
 int gw_balancer_take_ids(struct gw_balancer *lb, const struct gw_lb_dp_ids *dp)
 {
 	const struct gw_lb_backend_id *e;
@@ -270,6 +370,9 @@ int gw_balancer_take_ids(struct gw_balancer *lb, const struct gw_lb_dp_ids *dp)
 				s->backends[j].id = e->id;
 		}
 	}
+	r = take_held(lb, dp, &p);
+	if (r)
+		goto out;
 	for (i = 0; i < dp->n_keys; i++)
 		plan_retire_service(&p, dp->keys[i].id);
 	for (i = 0; i < dp->n_tables; i++)
@@ -296,7 +399,8 @@ void gw_lb_release_ids(struct gw_balancer *lb)
 	if (!pending)
 		return; /* the ids stay retired until the next batch */
 	for (i = 0; i < lb->n_services; i++)
-		if (lb->services[i]->dirty)
+		if (lb->services[i]->dirty || gw_lb_service_holds(lb->services[i], AF_INET) ||
+		    gw_lb_service_holds(lb->services[i], AF_INET6))
 			pending[lb->services[i]->id] = 1;
 	for (id = 0; id < n; id++) {
 		by = lb->retired_by[id];

@@ -46,10 +46,10 @@ static void backend_key(struct gw_lb_backend *b)
 	b->key = gw_maglev_key(key, strlen(key));
 }
 
-static struct gw_lb_backend *backend_add(struct gw_balancer *lb, struct gw_lb_service *s)
+/* Room for one more backend in s (zeroed, healthy, id GW_LB_NO_ID). */
+static struct gw_lb_backend *backend_push(struct gw_lb_service *s)
 {
 	struct gw_lb_backend *b;
-	uint32_t id;
 
 	if (s->n_backends == s->cap_backends) {
 		size_t cap = s->cap_backends ? s->cap_backends * 2 : 8;
@@ -60,12 +60,26 @@ static struct gw_lb_backend *backend_add(struct gw_balancer *lb, struct gw_lb_se
 		s->backends = p;
 		s->cap_backends = cap;
 	}
-	if (id_alloc(lb->backend_ids, lb->cfg->limits.backends, &id))
-		return NULL;
 	b = &s->backends[s->n_backends++];
 	memset(b, 0, sizeof(*b));
-	b->id = id;
+	b->id = GW_LB_NO_ID;
 	b->healthy = true;
+	return b;
+}
+
+static struct gw_lb_backend *backend_add(struct gw_balancer *lb, struct gw_lb_service *s)
+{
+	struct gw_lb_backend *b;
+	uint32_t id;
+
+	if (id_alloc(lb->backend_ids, lb->cfg->limits.backends, &id))
+		return NULL;
+	b = backend_push(s);
+	if (!b) {
+		lb->backend_ids[id] = GW_LB_ID_FREE;
+		return NULL;
+	}
+	b->id = id;
 	return b;
 }
 
@@ -89,10 +103,10 @@ static void backend_remove_at(struct gw_balancer *lb, struct gw_lb_service *s, s
 	s->n_backends--;
 }
 
-static struct gw_lb_service *service_add(struct gw_balancer *lb, const char *name)
+/* A new service of lb, of data-plane id id (GW_LB_NO_ID: a free one). */
+static struct gw_lb_service *service_add_id(struct gw_balancer *lb, const char *name, uint32_t id)
 {
 	struct gw_lb_service *s, **arr;
-	uint32_t id;
 
 	arr = realloc(lb->services, (lb->n_services + 1) * sizeof(*arr));
 	if (!arr)
@@ -101,7 +115,7 @@ static struct gw_lb_service *service_add(struct gw_balancer *lb, const char *nam
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	if (id_alloc(lb->service_ids, lb->cfg->limits.services, &id)) {
+	if (id == GW_LB_NO_ID && id_alloc(lb->service_ids, lb->cfg->limits.services, &id)) {
 		free(s);
 		return NULL;
 	}
@@ -110,6 +124,65 @@ static struct gw_lb_service *service_add(struct gw_balancer *lb, const char *nam
 	s->dirty = s->keys_dirty = true;
 	lb->services[lb->n_services++] = s;
 	return s;
+}
+
+static struct gw_lb_service *service_add(struct gw_balancer *lb, const char *name)
+{
+	return service_add_id(lb, name, GW_LB_NO_ID);
+}
+
+struct gw_lb_service *gw_lb_held_service_add(struct gw_balancer *lb, uint32_t id)
+{
+	struct gw_lb_service *s;
+	char name[32];
+
+	/* a name no config or export service has: export names are
+	 * [a-z0-9-] (cluster-sync/records.c) */
+	snprintf(name, sizeof(name), "(held %u)", id);
+	s = service_add_id(lb, name, id);
+	if (!s)
+		return NULL;
+	s->held = true;
+	s->affinity = GW_AFFINITY_NONE;
+	s->l7 = GW_L7_NONE;
+	return s;
+}
+
+struct gw_lb_backend *gw_lb_held_backend_add(struct gw_lb_service *svc, uint32_t id,
+					     const struct gw_ip *addr, uint16_t port,
+					     uint16_t site_id)
+{
+	struct gw_lb_backend *b = backend_push(svc);
+
+	if (!b)
+		return NULL;
+	b->id = id;
+	b->addr = *addr;
+	b->port = port;
+	b->site_id = site_id;
+	b->held = true;
+	return b;
+}
+
+bool gw_lb_service_holds(const struct gw_lb_service *svc, int family)
+{
+	size_t i;
+
+	for (i = 0; i < svc->n_backends; i++)
+		if (svc->backends[i].held && svc->backends[i].addr.family == family)
+			return true;
+	return false;
+}
+
+bool gw_lb_holds(const struct gw_balancer *lb)
+{
+	size_t i, j;
+
+	for (i = 0; i < lb->n_services; i++)
+		for (j = 0; j < lb->services[i]->n_backends; j++)
+			if (lb->services[i]->backends[j].held)
+				return true;
+	return false;
 }
 
 void gw_lb_service_free(struct gw_balancer *lb, struct gw_lb_service *svc)
@@ -433,7 +506,7 @@ static size_t add_backends(const struct gw_balancer *lb, const struct gw_lb_serv
 	for (i = 0; i < svc->n_backends; i++) {
 		const struct gw_lb_backend *b = &svc->backends[i];
 
-		if (b->local != local || b->addr.family != family ||
+		if (b->local != local || b->held || b->addr.family != family ||
 		    gw_lb_backend_state(lb, b) != GW_LB_ACTIVE)
 			continue;
 		out[n].id = b->id;
@@ -566,8 +639,15 @@ static struct gw_lb_backend *site_backend_get(struct gw_balancer *lb, struct gw_
 
 	for (i = 0; i < s->n_backends; i++) {
 		b = &s->backends[i];
-		if (!b->local && b->port == port && strcmp(b->site, site) == 0 &&
-		    memcmp(&b->addr, addr, sizeof(*addr)) == 0) {
+		if (!b->local && b->port == port && memcmp(&b->addr, addr, sizeof(*addr)) == 0 &&
+		    (b->held ? b->site_id == site_id : strcmp(b->site, site) == 0)) {
+			/* a held one is this backend: its id is what the
+			 * tables name, and it is its site's again */
+			if (b->held) {
+				b->held = false;
+				snprintf(b->site, sizeof(b->site), "%s", site);
+				backend_key(b);
+			}
 			b->site_id = site_id;
 			return b;
 		}
@@ -627,6 +707,49 @@ static void remote_gateways_set(struct gw_balancer *lb, const char *site, uint16
 		mark_site_services(lb, site_id);
 }
 
+/* The held service that rs (not known by name) is: one with a VIP of
+ * rs, which takes rs's name, and its id with it. NULL: none. */
+static struct gw_lb_service *held_service_of(struct gw_balancer *lb,
+					     const struct gw_lb_remote_service *rs)
+{
+	size_t i, v, w;
+
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *s = lb->services[i];
+
+		for (v = 0; s->held && v < s->n_vips; v++) {
+			for (w = 0; w < rs->n_vips; w++) {
+				if (memcmp(&s->vips[v], &rs->vips[w], sizeof(s->vips[v])))
+					continue;
+				s->held = false;
+				snprintf(s->name, sizeof(s->name), "%s", rs->name);
+				s->keys_dirty = true;
+				return s;
+			}
+		}
+	}
+	return NULL;
+}
+
+void gw_lb_release_holds(struct gw_balancer *lb, uint16_t site_id)
+{
+	size_t i, j;
+
+	for (i = 0; i < lb->n_services; i++) {
+		struct gw_lb_service *s = lb->services[i];
+
+		for (j = 0; j < s->n_backends;) {
+			if (s->backends[j].held &&
+			    (!site_id || s->backends[j].site_id == site_id)) {
+				backend_remove_at(lb, s, j);
+				s->dirty = true;
+				continue;
+			}
+			j++;
+		}
+	}
+}
+
 int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t site_id,
 			  const struct gw_lb_remote_gateway *gws, size_t n_gws,
 			  const struct gw_lb_remote_service *svcs, size_t n_svcs)
@@ -641,6 +764,8 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 		const struct gw_lb_remote_service *rs = &svcs[i];
 		struct gw_lb_service *s = gw_lb_service_find(lb, rs->name);
 
+		if (!s)
+			s = held_service_of(lb, rs);
 		if (!s) {
 			s = service_add(lb, rs->name);
 			if (!s) {
@@ -680,9 +805,11 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 		s->dirty = true;
 	}
 	/* The site's export replaces whatever was known of it, the config's
-	 * static entries included: the export is the fresher view. Removed
-	 * last, so that no backend added above takes the id of one removed
-	 * here (the tables may still name it). */
+	 * static entries included: the export is the fresher view, and so are
+	 * the holds of what a restart found of it. Removed last, so that no
+	 * backend added above takes the id of one removed here (the tables
+	 * may still name it). */
+	gw_lb_release_holds(lb, site_id);
 	drop_unlisted(lb, site);
 	return refused ? -ENOSPC : 0;
 }
@@ -695,7 +822,7 @@ static struct gw_lb_backend *static_entry(struct gw_lb_service *s, const struct 
 	for (i = 0; i < s->n_backends; i++) {
 		struct gw_lb_backend *b = &s->backends[i];
 
-		if (!b->local && !b->learned && b->port == want->port &&
+		if (!b->local && !b->learned && !b->held && b->port == want->port &&
 		    strcmp(b->site, want->site) == 0 &&
 		    memcmp(&b->addr, &want->addr, sizeof(b->addr)) == 0)
 			return b;
@@ -715,12 +842,13 @@ int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *o
 			struct gw_lb_backend *b;
 			uint32_t id;
 
-			if (!os->backends[j].learned)
+			if (!os->backends[j].learned && !os->backends[j].held)
 				continue;
 			if (!s) {
 				s = service_add(lb, os->name);
 				if (!s)
 					return -ENOSPC;
+				s->held = os->held;
 				s->affinity = GW_AFFINITY_NONE;
 				s->l7 = GW_L7_NONE;
 				s->n_vips = os->n_vips;
@@ -732,7 +860,7 @@ int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *o
 			 * backend: one entry, in the export's state (a second
 			 * would be balanced to while lb is applied, and the
 			 * export, applied again, would keep the wrong one) */
-			b = static_entry(s, &os->backends[j]);
+			b = os->backends[j].held ? NULL : static_entry(s, &os->backends[j]);
 			if (!b)
 				b = backend_add(lb, s);
 			if (!b)

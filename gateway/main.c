@@ -153,6 +153,23 @@ static void on_net_change(void *ud)
 		       d->cfg->gateway.external.interface);
 }
 
+/* No export claimed what the running data plane had of some site within
+ * GW_LB_HOLD_MS of the start (the site left etcd meanwhile, or
+ * cluster-syncd is away): it goes, as a withdrawn site's does. */
+static void on_hold_end(uv_timer_t *t)
+{
+	struct gw_daemon *d = t->data;
+
+	if (!gw_lb_holds(d->lb))
+		return;
+	gw_log(GW_LOG_INFO,
+	       "no export in %d s claimed what the running data plane had of "
+	       "other sites: removing it",
+	       GW_LB_HOLD_MS / 1000);
+	gw_lb_release_holds(d->lb, 0);
+	gw_daemon_sync_dataplane(d);
+}
+
 static int run(struct gw_daemon *d, const char *sock_opt)
 {
 	const struct gw_config *cfg = d->cfg;
@@ -234,6 +251,15 @@ static int run(struct gw_daemon *d, const char *sock_opt)
 	if (r) {
 		gw_log(GW_LOG_ERR, "applying %s to the data plane failed: %s", why, strerror(-r));
 		return r;
+	}
+	if (gw_lb_holds(d->lb)) {
+		gw_log(GW_LOG_INFO,
+		       "holding what the running data plane has of other sites' exports until "
+		       "their next push (at most %d s)",
+		       GW_LB_HOLD_MS / 1000);
+		uv_timer_init(d->loop, &d->hold_timer);
+		d->hold_timer.data = d;
+		uv_timer_start(&d->hold_timer, on_hold_end, GW_LB_HOLD_MS, 0);
 	}
 
 	if (cfg->limits.flow_cache_entries) {

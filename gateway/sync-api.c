@@ -139,15 +139,17 @@ static void free_services(struct gw_lb_remote_service *svcs, size_t n)
 	free(svcs);
 }
 
-/* Applies one site's export (body as sent by cluster-syncd) to the
- * balancer and the data plane; err says what was wrong. */
-int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err, size_t n)
+/* Sets one site's export (body as sent by cluster-syncd) into lb, whose
+ * config is cfg, without writing the data plane; err says what was wrong.
+ * 0, -ENOSPC (a limit refused part of it: the rest is set, and logged) or
+ * -errno. */
+static int remote_set(const struct gw_config *cfg, struct gw_balancer *lb, const char *site,
+		      json_t *body, char *err, size_t n)
 {
 	struct gw_lb_remote_gateway gws[REMOTE_MAX_GATEWAYS];
 	struct gw_lb_remote_service *svcs = NULL;
 	json_t *jg = json_object_get(body, "gateways"), *js = json_object_get(body, "services");
 	json_t *sid = json_object_get(body, "site_id"), *v;
-	const char *what = "";
 	size_t i, n_svcs;
 	int r;
 
@@ -170,7 +172,7 @@ int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, 
 		const char *addr = json_string_value(json_object_get(v, "address"));
 
 		if (!name || !addr || gw_ip_parse(addr, &gws[i].addr) ||
-		    gws[i].addr.family != d->cfg->gateway.external.address.family) {
+		    gws[i].addr.family != cfg->gateway.external.address.family) {
 			snprintf(err, n,
 				 "gateways[%zu] needs \"name\" and an \"address\" of the "
 				 "underlay's family",
@@ -190,25 +192,48 @@ int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, 
 		if (r)
 			goto out;
 	}
-	r = gw_lb_remote_site_set(d->lb, site, json_integer_value(sid), gws, json_array_size(jg),
-				  svcs, n_svcs);
-	if (r == -EINVAL) {
+	r = gw_lb_remote_site_set(lb, site, json_integer_value(sid), gws, json_array_size(jg), svcs,
+				  n_svcs);
+	if (r == -EINVAL)
 		snprintf(err, n, "site %s is this gateway's own site", site);
-		goto out;
-	}
 	if (r == -ENOSPC)
 		gw_log(GW_LOG_WARN,
 		       "site %s: part of its export exceeds our limits (refused: %llu)", site,
-		       (unsigned long long)d->lb->refused);
-	r = gw_apply_dirty(d->dp, d->lb, &what);
-	if (r) {
-		snprintf(err, n, "writing %s to the data plane failed: %s", what, strerror(-r));
-		goto out;
-	}
-	json_object_set(d->remote, site, body);
+		       (unsigned long long)lb->refused);
 out:
 	free_services(svcs, n_svcs);
 	return r;
+}
+
+int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err, size_t n)
+{
+	const char *what = "";
+	int r;
+
+	r = remote_set(d->cfg, d->lb, site, body, err, n);
+	if (r && r != -ENOSPC)
+		return r;
+	r = gw_apply_dirty(d->dp, d->lb, &what);
+	if (r) {
+		snprintf(err, n, "writing %s to the data plane failed: %s", what, strerror(-r));
+		return r;
+	}
+	json_object_set(d->remote, site, body);
+	return 0;
+}
+
+void gw_daemon_remote_restore(struct gw_daemon *d, struct gw_balancer *lb)
+{
+	const char *site;
+	json_t *body;
+	char err[256];
+
+	json_object_foreach(d->remote, site, body)
+	{
+		err[0] = '\0';
+		if (remote_set(lb->cfg, lb, site, body, err, sizeof(err)) == -EINVAL)
+			gw_log(GW_LOG_WARN, "site %s after reload: %s", site, err);
+	}
 }
 
 static bool site_name_ok(const char *s)

@@ -36,6 +36,9 @@ struct gw_daemon {
 	struct gw_prober *prober;
 	struct gw_health *health;
 	struct gw_nlwatch *nlwatch;
+	/* ends what a start over a running data plane held of other sites'
+	 * exports that no push claimed (GW_LB_HOLD_MS) */
+	uv_timer_t hold_timer;
 	uint64_t started_ms;
 	uint64_t reloads;
 	uint64_t reload_failures;
@@ -60,6 +63,12 @@ void gw_h_identities(void *ud, const struct gw_api_request *req, struct gw_api_r
 /* Applies a remote site's export; err says what was wrong. 0 or -errno. */
 int gw_daemon_remote_apply(struct gw_daemon *d, const char *site, json_t *body, char *err,
 			   size_t n);
+/* For a reload: sets every export stored in d->remote into lb (the new
+ * balancer) without writing the data plane, so that the first write of
+ * the reload already has what the exports replaced or removed out of the
+ * config's static entries. An export the new config refuses (its site is
+ * now ours) is logged and left out. */
+void gw_daemon_remote_restore(struct gw_daemon *d, struct gw_balancer *lb);
 /* Forgets what a remote site exported (its keys left etcd) and writes the
  * result, the config's static entries for it back in; err says what went
  * wrong. 0, -ENOENT (nothing learned of it) or -errno. */

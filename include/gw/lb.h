@@ -30,8 +30,14 @@ struct gw_lb_backend {
 	uint16_t site_id;
 	bool local;
 	bool drained;
-	bool healthy;		  /* local: our health checks; remote: as its site publishes */
-	bool learned;		  /* from another site's export (cluster-syncd), not the config */
+	bool healthy; /* local: our health checks; remote: as its site publishes */
+	bool learned; /* from another site's export (cluster-syncd), not the config */
+	/* found in a running data plane at start, in a table of its service,
+	 * and known neither to the config nor (yet) to its site's export:
+	 * its entry and the client tables of its family that name it are left
+	 * as they are until that site's export arrives (site_id is known,
+	 * site is not) or the hold ends (gw_lb_release_holds) */
+	bool held;
 	bool listed;		  /* scratch: named again by a site's update */
 	uint32_t id;		  /* data-plane backend id */
 	uint64_t key;		  /* stable Maglev key: site|address|port */
@@ -57,7 +63,11 @@ struct gw_lb_service {
 	uint64_t table_sig[4]; /* what each Maglev table was last built from */
 	bool table_valid[4];   /* table_sig is what the data plane holds */
 	bool dirty;	       /* tables or keys must be written again */
-	bool keys_dirty;       /* VIPs or ports changed */
+	/* only known from a running data plane's keys at start (vips and
+	 * ports as they are there): its keys are left as they are until an
+	 * export with one of its VIPs takes it over, or its held backends go */
+	bool held;
+	bool keys_dirty; /* VIPs or ports changed */
 };
 
 struct gw_lb_peer {
@@ -219,7 +229,13 @@ struct gw_lb_dp_ids {
  * first batch is written, and the services and backends without an id
  * take free ones. Should too few be free (the config changed much while
  * gatewayd was away), retired ones are taken last, as peers take held
- * slots: gatewayd must start. 0 or -ENOMEM. */
+ * slots: gatewayd must start.
+ * What the config does not know is held, as learned peers' slots are: a
+ * key whose service id no service took and that has a table becomes a
+ * held service (gw_lb_service.held) of that id, and a remote backend
+ * entry that a table of a kept or held service names, and that no
+ * backend of the config took, a held backend of that service, until its
+ * site's export arrives or GW_LB_HOLD_MS pass. 0 or -ENOMEM. */
 int gw_balancer_take_ids(struct gw_balancer *lb, const struct gw_lb_dp_ids *dp);
 
 struct gw_lb_service *gw_lb_service_find(struct gw_balancer *lb, const char *name);
@@ -257,10 +273,37 @@ int gw_lb_remote_site_set(struct gw_balancer *lb, const char *site, uint16_t sit
 /* For a reload: copies into lb what old learned from other sites' exports
  * (backends, with their health and drains, and services only other sites
  * have), so that they stay in the tables while lb is applied, and a drain
- * holds when the exports are applied to lb again. A backend the config
+ * holds when the exports are set into lb again (gw_daemon_remote_restore,
+ * before lb's first write). A backend the config
  * lists too (a static entry the export named) is that entry, in the
  * export's state. 0 or -ENOSPC, -ENOMEM. */
 int gw_balancer_keep_learned(struct gw_balancer *lb, const struct gw_balancer *old);
+
+/* How long what a restart found of other sites' exports in the running
+ * data plane is held (gw_balancer_take_ids) when no export of its site
+ * arrives: cluster-syncd pushes every site as soon as it sees a restarted
+ * gatewayd, so only a site that left etcd meanwhile, or a cluster-syncd
+ * that is down, leaves holds this long. */
+#define GW_LB_HOLD_MS 30000
+
+/* Ends the holds of site_id's backends (0: of every site): they leave
+ * their services, whose tables are written again without them, and a held
+ * service left without backends goes (its keys and tables too). Marks what
+ * changed dirty. gw_lb_remote_site_set calls it for the site it sets. */
+void gw_lb_release_holds(struct gw_balancer *lb, uint16_t site_id);
+/* Does lb hold anything (of any site)? */
+bool gw_lb_holds(const struct gw_balancer *lb);
+/* Does svc hold a backend of family (AF_INET, AF_INET6)? Its client table
+ * of that family is not written meanwhile. */
+bool gw_lb_service_holds(const struct gw_lb_service *svc, int family);
+
+/* For gw_balancer_take_ids: a held service of data-plane id id, and a
+ * held backend of svc; no id is allocated (the caller's plan has them).
+ * NULL on -ENOMEM. */
+struct gw_lb_service *gw_lb_held_service_add(struct gw_balancer *lb, uint32_t id);
+struct gw_lb_backend *gw_lb_held_backend_add(struct gw_lb_service *svc, uint32_t id,
+					     const struct gw_ip *addr, uint16_t port,
+					     uint16_t site_id);
 
 /* Frees the retired backend ids that no Maglev table of the data plane can
  * name any more: those of services whose tables were written since (not

@@ -605,6 +605,21 @@ static bool table_names(uint32_t slot, const char *addr)
 	return found;
 }
 
+/* A gatewayd whose config lists a static backend of site-b for web,
+ * 10.2.0.31 (site_b_export does not have it); web's IPv4 client table's
+ * slot into ret_slot. */
+static struct fx *start_static_31(uint32_t *ret_slot)
+{
+	struct fx *f;
+
+	assert_int_equal(write_conf(PEER_B, "backends = ( { service = \"web\"; address = "
+					    "\"10.2.0.31\"; port = 80; site = \"site-b\"; } );\n"),
+			 0);
+	f = start();
+	*ret_slot = GW_MAGLEV_SLOT(gw_lb_service_find(f->d.lb, "web")->id, GW_MAGLEV_CLIENT, 0);
+	return f;
+}
+
 /* When cluster-syncd withdraws a site (DELETE /v1/remote/sites/SITE: its
  * keys left etcd), what it exported leaves the data plane, and the
  * config's static entries for it, which its export had replaced, are in
@@ -617,11 +632,7 @@ static void test_withdrawn_site_keeps_static(void **state)
 	struct fx *f;
 
 	(void)state;
-	assert_int_equal(write_conf(PEER_B, "backends = ( { service = \"web\"; address = "
-					    "\"10.2.0.31\"; port = 80; site = \"site-b\"; } );\n"),
-			 0);
-	f = start();
-	slot = GW_MAGLEV_SLOT(gw_lb_service_find(f->d.lb, "web")->id, GW_MAGLEV_CLIENT, 0);
+	f = start_static_31(&slot);
 	assert_true(table_names(slot, "10.2.0.31"));
 	remote_apply(f, "site-b", site_b_export);
 	assert_false(table_names(slot, "10.2.0.31"));
@@ -1114,6 +1125,119 @@ static void test_exported_static_drain_kept(void **state)
 	stop(f);
 }
 
+/* A reload writes the exports other sites pushed into the new state before
+ * its first write: a static entry of the config that a site's export
+ * replaced (web's 10.2.0.31, which site-b no longer exports) is in no
+ * table at any moment of the batch, or new flows would go to it until the
+ * export was applied again. */
+static void test_reload_keeps_export_over_static(void **state)
+{
+	static const struct vip_backend exported[] = {
+		{"10.100.0.10", "10.1.0.11"},
+		{"10.100.0.10", "10.2.0.21"},
+		{"10.100.0.50", "10.2.0.22"},
+		{NULL, NULL},
+	};
+	uint32_t slot;
+	struct fx *f;
+
+	(void)state;
+	f = start_static_31(&slot);
+	remote_apply(f, "site-b", site_b_export);
+	assert_false(table_names(slot, "10.2.0.31"));
+
+	batch_check_start(exported);
+	reload(f);
+	batch_check_end();
+	assert_false(table_names(slot, "10.2.0.31"));
+	assert_true(table_names(slot, "10.2.0.21"));
+	assert_null(gw_lb_backend_find(gw_lb_service_find(f->d.lb, "web"), "10.2.0.31:80", NULL));
+	assert_none_retired(f);
+	stop(f);
+}
+
+/* What site_b_export may reach, with web's local backend. */
+static const struct vip_backend web_and_b[] = {
+	{"10.100.0.10", "10.1.0.11"},
+	{"10.100.0.10", "10.2.0.21"},
+	{"10.100.0.50", "10.2.0.22"},
+	{NULL, NULL},
+};
+
+/* A gatewayd that starts over a running data plane holds what other sites
+ * exported (web's backend of site-b, b-only, which only site-b has) as
+ * the data plane has it until site-b's export arrives: b-only's VIP is
+ * still balanced, over its table, and web's table still names site-b's
+ * backend. The push then finds them under the ids they had, so no table
+ * changes, and nothing names a wrong backend at any write. Without a push
+ * the holds end (GW_LB_HOLD_MS) as a withdrawal would end them. */
+static void test_restart_holds_exports(void **state)
+{
+	struct gw_svc_key k = {.port = htons(80), .proto = IPPROTO_TCP, .family = GW_AF_INET};
+	struct svc_seen *web = calloc(1, sizeof(*web)), *bonly = calloc(1, sizeof(*bonly));
+	uint32_t id21, id22, web_slot, b_slot;
+	const char *why = "";
+	struct fx *f;
+	int fd;
+	struct gw_svc v;
+
+	(void)state;
+	assert_non_null(web);
+	assert_non_null(bonly);
+	assert_int_equal(write_conf(PEER_B, NULL), 0);
+	f = start();
+	remote_apply(f, "site-b", site_b_export);
+	svc_seen_take(f, "web", web);
+	svc_seen_take(f, "b-only", bonly);
+	id21 = backend_id(f, "web", "10.2.0.21:80", "site-b");
+	id22 = backend_id(f, "b-only", "10.2.0.22:80", "site-b");
+	web_slot = GW_MAGLEV_SLOT(web->id, GW_MAGLEV_CLIENT, 0);
+	b_slot = GW_MAGLEV_SLOT(bonly->id, GW_MAGLEV_CLIENT, 0);
+	crash(f);
+
+	batch_check_start(web_and_b);
+	f = start();
+	batch_check_end();
+	/* before the push: as the data plane had it */
+	k.vip[0] = inet_addr("10.100.0.50");
+	fd = pinned("gw_svcs");
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	close(fd);
+	assert_int_equal(v.id, bonly->id);
+	assert_true(table_names(b_slot, "10.2.0.22"));
+	assert_true(table_names(web_slot, "10.2.0.21"));
+	assert_true(table_names(web_slot, "10.1.0.11"));
+	assert_true(gw_lb_holds(f->d.lb));
+
+	batch_check_start(web_and_b);
+	remote_apply(f, "site-b", site_b_export);
+	batch_check_end();
+	assert_false(gw_lb_holds(f->d.lb));
+	svc_seen_same(f, "b-only", bonly);
+	assert_int_equal(backend_id(f, "web", "10.2.0.21:80", "site-b"), id21);
+	assert_int_equal(backend_id(f, "b-only", "10.2.0.22:80", "site-b"), id22);
+	assert_int_equal(gw_lb_service_find(f->d.lb, "web")->id, web->id);
+	svc_seen_same(f, "web", web);
+	assert_none_retired(f);
+	crash(f);
+
+	/* no push: the holds end, and what they held goes */
+	f = start();
+	assert_true(gw_lb_holds(f->d.lb));
+	batch_check_start(web_and_b);
+	gw_lb_release_holds(f->d.lb, 0);
+	assert_int_equal(gw_apply_dirty(f->d.dp, f->d.lb, &why), 0);
+	batch_check_end();
+	assert_false(in_map("gw_svcs", &k));
+	assert_false(table_names(web_slot, "10.2.0.21"));
+	assert_true(table_names(web_slot, "10.1.0.11"));
+	assert_unused_slots_empty(f);
+	assert_none_retired(f);
+	free(web);
+	free(bonly);
+	stop(f);
+}
+
 /* Policies name a service by its id, which is no longer its place in the
  * config: after the service before it goes, a policy still allows what it
  * allowed, under the service's own id. */
@@ -1179,6 +1303,8 @@ int main(void)
 		cmocka_unit_test(test_reload_keeps_backend_ids),
 		cmocka_unit_test(test_policy_follows_service_id),
 		cmocka_unit_test(test_exported_static_drain_kept),
+		cmocka_unit_test(test_reload_keeps_export_over_static),
+		cmocka_unit_test(test_restart_holds_exports),
 		cmocka_unit_test(test_bad_service_holds_no_other),
 		cmocka_unit_test(test_restart_keeps_backend_down),
 	};

@@ -696,6 +696,83 @@ static void test_take_ids(void **state)
 	assert_int_not_equal(be_of(f->lb, "none", "10.1.0.11:80")->id, 22);
 }
 
+/* What the running data plane has of other sites' exports at a start is
+ * held under its ids: a learned-only service's key and table (a held
+ * service), a remote backend a kept service's table names (a held backend
+ * of it). A site's export takes over exactly its own holds: the service by
+ * a VIP (id kept), the backends by site id, address and port (ids kept);
+ * the other site's hold stays until its own export, or until the holds
+ * end, and then its id is retired until the table is written again. */
+static void test_take_ids_holds(void **state)
+{
+	struct fx *f = *state;
+	const struct gw_lb_svc_key_id keys[] = {
+		dp_key("10.100.0.11", 80, 3), /* local */
+		dp_key("10.100.0.50", 0, 11), /* b-only's marker */
+		dp_key("10.100.0.50", 80, 11),
+		dp_key("10.100.0.50", 81, 11),
+	};
+	const uint32_t tables[] = {3, 11};
+	const struct gw_lb_backend_id bes[] = {
+		dp_backend("10.2.0.22", 2, 27, 11),	     /* b-only's, of site-b */
+		dp_backend("10.3.0.33", 3, 28, 3),	     /* local's, of site-c */
+		dp_backend("10.2.0.44", 2, 29, GW_LB_NO_ID), /* in no table */
+	};
+	struct gw_lb_dp_ids dp = {keys, 4, tables, 2, bes, 3};
+	struct gw_lb_remote_backend rb = {.port = 80, .weight = 100, .healthy = true};
+	struct gw_lb_remote_service rs = {.name = "b-only", .n_vips = 1, .n_ports = 1};
+	struct gw_lb_remote_gateway gw = {.name = "gw1"};
+	struct gw_lb_service *local = gw_lb_service_find(f->lb, "local"), *held = NULL;
+	struct gw_lb_backend *b;
+	size_t i;
+
+	assert_int_equal(gw_balancer_take_ids(f->lb, &dp), 0);
+	for (i = 0; i < f->lb->n_services; i++)
+		if (f->lb->services[i]->held)
+			held = f->lb->services[i];
+	assert_non_null(held);
+	assert_int_equal(held->id, 11);
+	assert_int_equal(held->n_vips, 1);
+	assert_int_equal(held->n_ports, 1); /* 80-81/tcp */
+	assert_int_equal(held->ports[0].lo, 80);
+	assert_int_equal(held->ports[0].hi, 81);
+	assert_int_equal(held->n_backends, 1);
+	assert_true(held->backends[0].held);
+	assert_int_equal(held->backends[0].id, 27);
+	assert_true(gw_lb_service_holds(local, AF_INET));
+	assert_false(gw_lb_service_holds(local, AF_INET6));
+	assert_int_equal(f->lb->backend_ids[28], GW_LB_ID_USED);
+	assert_int_equal(f->lb->backend_ids[29], GW_LB_ID_FREE);
+	/* a held backend is in no table chosen anew */
+	assert_string_equal(chosen(f, "local", GW_MAGLEV_CLIENT, AF_INET), "a");
+
+	/* site-b's export: b-only is the held service, 10.2.0.22 its backend */
+	assert_int_equal(gw_ip_parse("10.2.0.22", &rb.addr), 0);
+	assert_int_equal(gw_ip_parse("10.100.0.50", &rs.vips[0]), 0);
+	assert_int_equal(gw_port_range_parse("80/tcp", &rs.ports[0], NULL, 0), 0);
+	assert_int_equal(gw_ip_parse("10.255.0.2", &gw.addr), 0);
+	rs.backends = &rb;
+	rs.n_backends = 1;
+	assert_int_equal(gw_lb_remote_site_set(f->lb, "site-b", 2, &gw, 1, &rs, 1), 0);
+	assert_ptr_equal(gw_lb_service_find(f->lb, "b-only"), held);
+	assert_false(held->held);
+	assert_int_equal(held->id, 11);
+	b = gw_lb_backend_find(held, "10.2.0.22:80", "site-b");
+	assert_non_null(b);
+	assert_false(b->held);
+	assert_true(b->learned);
+	assert_int_equal(b->id, 27);
+	/* site-c's hold in local is not site-b's to end */
+	assert_true(gw_lb_service_holds(local, AF_INET));
+	assert_true(gw_lb_holds(f->lb));
+
+	gw_lb_release_holds(f->lb, 0);
+	assert_false(gw_lb_holds(f->lb));
+	assert_int_equal(f->lb->backend_ids[28], GW_LB_ID_RETIRED);
+	assert_int_equal(f->lb->retired_by[28], 3);
+	assert_true(local->dirty);
+}
+
 /* gatewayd must start whatever the running data plane names: with every
  * id named by a service that is gone, the services take retired ids. */
 static void test_take_ids_full(void **state)
@@ -815,6 +892,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload_keeps_ids, setup, teardown),
 		cmocka_unit_test(test_reload_ids_limit),
 		cmocka_unit_test_setup_teardown(test_take_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_ids_holds, setup, teardown),
 		cmocka_unit_test(test_take_ids_full),
 	};
 
