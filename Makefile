@@ -112,8 +112,9 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(HDRS) $(wildcard tests/bpf/*.h) $(BPF_SKEL
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/bpf -o $@ $< $(BUILD)/libgw.a $(LDLIBS_TEST) $(TEST_WRAP)
 
-# test_reload checks every map write of a batch as it is made (batch_check_*)
-$(BUILD)/tests/bpf/test_reload: TEST_WRAP := \
+# test_reload and test_restart check every map write of a batch as it is
+# made (batch_check_*, tests/bpf/reload_fixture.h)
+$(BUILD)/tests/bpf/test_reload $(BUILD)/tests/bpf/test_restart: TEST_WRAP := \
 	-Wl,--wrap=gw_dp_svc_set,--wrap=gw_dp_backend_set,--wrap=gw_dp_maglev_swap
 
 $(BUILD)/tests/etcd/%: tests/etcd/%.c $(HDRS) $(wildcard tests/etcd/*.h) $(BUILD)/libcs.a
