@@ -766,8 +766,21 @@ int gw_apply_dirty(struct gw_dp *dp, struct gw_balancer *lb, const char **ret_wh
 	 * leads to a retired service id: the ids of services and backends
 	 * removed before may be given out again where nothing names them
 	 * now. Not while a removed service's tables or keys failed to go. */
-	if (!r)
+	if (!r) {
+		const uint32_t *freed;
+		struct gw_backend none;
+
 		gw_lb_release_ids(lb);
+		/* a freed id's entry is named by no table: clear it, or a
+		 * restart would read the backend that had it (its address,
+		 * its down flag) for whatever takes the id next */
+		memset(&none, 0, sizeof(none));
+		freed = gw_lb_take_freed(lb, &n);
+		for (i = 0; i < n && !r; i++)
+			r = gw_dp_backend_set(dp, freed[i], &none);
+		if (r)
+			what = "clearing the entries of removed backends";
+	}
 	if (r && !first) {
 		first = r;
 		*ret_what = what;

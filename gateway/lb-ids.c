@@ -386,6 +386,13 @@ out:
 	return r;
 }
 
+const uint32_t *gw_lb_take_freed(struct gw_balancer *lb, size_t *ret_n)
+{
+	*ret_n = lb->n_freed;
+	lb->n_freed = 0;
+	return lb->freed;
+}
+
 void gw_lb_release_ids(struct gw_balancer *lb)
 {
 	uint32_t n = lb->cfg->limits.backends, ns = lb->cfg->limits.services, id, by;
@@ -408,6 +415,8 @@ void gw_lb_release_ids(struct gw_balancer *lb)
 			continue;
 		lb->backend_ids[id] = GW_LB_ID_FREE;
 		lb->n_retired--;
+		if (lb->n_freed < n)
+			lb->freed[lb->n_freed++] = id;
 	}
 	/* their keys and tables are gone (the caller's word) */
 	for (id = 0; id < ns; id++) {

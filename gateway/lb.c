@@ -247,9 +247,10 @@ struct gw_balancer *gw_balancer_new(const struct gw_config *cfg)
 	lb->cfg = cfg;
 	lb->backend_ids = calloc(cfg->limits.backends, 1);
 	lb->retired_by = calloc(cfg->limits.backends, sizeof(*lb->retired_by));
+	lb->freed = calloc(cfg->limits.backends, sizeof(*lb->freed));
 	lb->service_ids = calloc(cfg->limits.services, 1);
 	lb->peers = calloc(cfg->limits.peers, sizeof(*lb->peers));
-	if (!lb->backend_ids || !lb->retired_by || !lb->service_ids || !lb->peers)
+	if (!lb->backend_ids || !lb->retired_by || !lb->freed || !lb->service_ids || !lb->peers)
 		goto fail;
 	for (i = 0; i < cfg->n_peers && i < cfg->limits.peers; i++) {
 		const struct gw_peer_conf *pc = &cfg->peers[i];
@@ -420,6 +421,7 @@ void gw_balancer_free(struct gw_balancer *lb)
 	free(lb->peers);
 	free(lb->backend_ids);
 	free(lb->retired_by);
+	free(lb->freed);
 	free(lb->service_ids);
 	free(lb);
 }

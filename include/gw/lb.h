@@ -142,6 +142,8 @@ struct gw_balancer {
 	uint8_t *backend_ids; /* GW_LB_ID_*, limits.backends of them */
 	uint32_t *retired_by; /* a retired backend id: the service id whose tables named it */
 	size_t n_retired;
+	uint32_t *freed; /* backend ids gw_lb_release_ids freed, whose entries to clear */
+	size_t n_freed;
 	uint8_t *service_ids; /* GW_LB_ID_*, limits.services of them */
 	size_t n_retired_services;
 	uint64_t version; /* bumped whenever what this site exports changes */
@@ -312,6 +314,10 @@ struct gw_lb_backend *gw_lb_held_backend_add(struct gw_lb_service *svc, uint32_t
  * retired service ids are gone; until then a new backend or service never
  * takes such an id. */
 void gw_lb_release_ids(struct gw_balancer *lb);
+/* The backend ids freed since the last call (their gw_backends entries are
+ * stale: the caller clears them); *ret_n of them, valid until the next
+ * gw_lb_release_ids. */
+const uint32_t *gw_lb_take_freed(struct gw_balancer *lb, size_t *ret_n);
 
 /* Forgets everything learned of a remote site (its keys left etcd): its
  * learned gateways and backends. The config's static entries for the site,

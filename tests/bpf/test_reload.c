@@ -371,6 +371,18 @@ static void write_web(const char *backends)
  * meanwhile. A new backend takes an id that no table names, not the id of
  * the one it replaces: that one's flows would go to it until web's table is
  * written. */
+/* The gw_backends entry of a backend id nothing has now is empty. */
+static void assert_backend_cleared(uint32_t id)
+{
+	struct gw_backend be, none;
+	int fd = pinned("gw_backends");
+
+	memset(&none, 0, sizeof(none));
+	assert_int_equal(bpf_map_lookup_elem(fd, &id, &be), 0);
+	close(fd);
+	assert_memory_equal(&be, &none, sizeof(be));
+}
+
 static void test_reload_keeps_backend_ids(void **state)
 {
 	static const struct vip_backend web[] = {
@@ -409,6 +421,8 @@ static void test_reload_keeps_backend_ids(void **state)
 	assert_int_not_equal(id14, id21);
 	assert_int_not_equal(id14, id22);
 	assert_none_retired(f);
+	/* .11's entry went with its id: a restart reads nothing of it */
+	assert_backend_cleared(id11);
 	crash(f);
 
 	/* listed in another order while gatewayd was away */
