@@ -21,7 +21,6 @@
 #include "gw/config.h"
 #include "gw/lb.h"
 
-
 static const char *conf_text =
 	"site = { name = \"site-a\"; id = 1; trust_domain = \"t\"; };\n"
 	"gateway = { name = \"gw1\";\n"
@@ -114,6 +113,5 @@ static inline const char *chosen(struct fx *f, const char *svc_name, int table, 
 		}
 	return out;
 }
-
 
 #endif

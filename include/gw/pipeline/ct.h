@@ -91,6 +91,16 @@ static __always_inline void gw_ct_close_other(struct gw_ctx *c, struct gw_ct_key
 	o->last_seen_ns = now;
 }
 
+/* Has a packet of another site's client (zone set) come through another
+ * of that site's gateways than the one its flow's entry (or its flow cache
+ * copy: flags, out_peer) records? Only such a flow's forward entry records
+ * the gateway its packets come through; replies and tunnelled flows name
+ * where they go. */
+static __always_inline int gw_ct_peer_moved(__u16 zone, __u16 flags, __u16 out_peer, __u32 in_peer)
+{
+	return zone && out_peer != in_peer && !(flags & (GW_CT_F_REPLY | GW_CT_F_ENCAP));
+}
+
 /* A flow from another site whose packets now come through another gateway
  * of that site (the first one failed, or its routers moved the flow): its
  * replies follow, where the reply entry named the first gateway and would

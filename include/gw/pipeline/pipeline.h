@@ -435,7 +435,7 @@ static __always_inline int gw_ct_track(struct gw_ctx *c, const struct gw_cfg *cf
 			now = gw_ctx_now(c);
 		if (now - e->last_seen_ns > GW_CT_TOUCH_NS)
 			e->last_seen_ns = now;
-		if (zone && e->out_peer != in_peer && !(e->flags & (GW_CT_F_REPLY | GW_CT_F_ENCAP)))
+		if (gw_ct_peer_moved(zone, e->flags, e->out_peer, in_peer))
 			gw_ct_follow_peer(c, &s->rk, p, e, in_peer);
 		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (GW_TCP_FIN | GW_TCP_RST))) {
 			if (!(e->flags & GW_CT_F_CLOSING)) {
@@ -469,10 +469,9 @@ static __always_inline int gw_flowc_serves(struct gw_ctx *c, struct gw_scratch *
 					   const struct gw_flowc_head *f, const int w, __u16 zone,
 					   __u32 in_peer)
 {
-	/* Another site's client whose packets now come through another of its
-	 * gateways: conntrack moves the replies there (gw_ct_follow_peer).
-	 * Served from here, they would go to the old one until the slot aged. */
-	if (zone && f->out_peer != in_peer && !(f->ct_flags & (GW_CT_F_REPLY | GW_CT_F_ENCAP)))
+	/* conntrack moves such a flow's replies (gw_ct_follow_peer); served
+	 * from here, they would go to the old gateway until the slot aged */
+	if (gw_ct_peer_moved(zone, f->ct_flags, f->out_peer, in_peer))
 		return 0;
 	if (f->ct_flags & GW_CT_F_ENCAP) {
 		const struct gw_peer *peer = gw_ctx_peer(c, f->out_peer);
